@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os/signal"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/clusterbench/clusterbench/servers/app"
+	"github.com/clusterbench/clusterbench/servers/pool"
+	"github.com/clusterbench/clusterbench/servers/prefork"
+	"github.com/clusterbench/clusterbench/servers/single"
+)
+
+// Defaults of `clusterbench serve`.
+const (
+	DefaultAddr  = "127.0.0.1:3000"
+	DefaultGrace = 5 * time.Second
+)
+
+// Models lists the Go server models.
+var Models = []string{"single", "pool", "prefork"}
+
+type serveOptions struct {
+	model      string
+	addr       string
+	workers    int
+	gomaxprocs int
+	queue      int
+	balance    string
+	grace      time.Duration
+	faults     bool
+	burn       time.Duration
+}
+
+func parseServe(stderr io.Writer, args []string) (serveOptions, error) {
+	o := serveOptions{}
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.model, "model", "single", "server model: "+strings.Join(Models, ", "))
+	fs.StringVar(&o.addr, "addr", DefaultAddr, "listen address HOST:PORT (port 0 picks a free port, logged on stderr)")
+	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "pool worker goroutines or prefork child processes")
+	fs.IntVar(&o.gomaxprocs, "gomaxprocs", 0, "single: GOMAXPROCS of the process (0 keeps Go's default; 1 mimics Node's one thread)")
+	fs.IntVar(&o.queue, "queue", pool.DefaultQueue, "pool: capacity of the work queue; a full queue answers 503")
+	fs.StringVar(&o.balance, "balance", prefork.BalanceShared, "prefork: how connections reach children: "+strings.Join(prefork.Balances, ", "))
+	fs.DurationVar(&o.grace, "grace", DefaultGrace, "drain deadline on SIGTERM/SIGINT before in-flight requests are cut")
+	fs.BoolVar(&o.faults, "faults", false, "enable the fault hooks /fault/exit, /fault/stall?d=, /fault/panic")
+	fs.DurationVar(&o.burn, "burn", 0, "busy-spin this much CPU in every request (inject a known regression)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return o, err
+		}
+		return o, usageError("%v", err)
+	}
+	switch {
+	case fs.NArg() > 0:
+		return o, usageError("unexpected argument %q (serve takes flags only)", fs.Arg(0))
+	case !slices.Contains(Models, o.model):
+		return o, usageError("--model %q is not a model (allowed: %s)", o.model, strings.Join(Models, ", "))
+	case o.workers < 1 || o.workers > 1024:
+		return o, usageError("--workers %d out of range (allowed: 1..1024)", o.workers)
+	case o.gomaxprocs < 0 || o.gomaxprocs > 1024:
+		return o, usageError("--gomaxprocs %d out of range (allowed: 0..1024, 0 = Go's default)", o.gomaxprocs)
+	case o.queue < 1:
+		return o, usageError("--queue %d out of range (allowed: ≥ 1)", o.queue)
+	case !slices.Contains(prefork.Balances, o.balance):
+		return o, usageError("--balance %q is not a balance mode (allowed: %s)", o.balance, strings.Join(prefork.Balances, ", "))
+	case o.grace < 0:
+		return o, usageError("--grace %s is negative (allowed: ≥ 0)", o.grace)
+	case o.burn < 0 || o.burn > time.Second:
+		return o, usageError("--burn %s out of range (allowed: 0..1s)", o.burn)
+	}
+	if _, _, err := net.SplitHostPort(o.addr); err != nil {
+		return o, usageError("--addr %q is not HOST:PORT: %v", o.addr, err)
+	}
+	return o, nil
+}
+
+func runServe(ctx context.Context, _, stderr io.Writer, args []string) error {
+	o, err := parseServe(stderr, args)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	appCfg := app.Config{Burn: o.burn, Faults: o.faults}
+
+	if o.model == "prefork" {
+		return prefork.Serve(ctx, prefork.Config{
+			Addr: o.addr, Workers: o.workers, Balance: o.balance, Grace: o.grace,
+			App: appCfg, Logger: log,
+		})
+	}
+	ln, err := listen(o.addr)
+	if err != nil {
+		return err
+	}
+	log.Info("listening", "model", o.model, "addr", ln.Addr().String(), "workers", o.workers, "gomaxprocs", runtime.GOMAXPROCS(0))
+	switch o.model {
+	case "single":
+		if o.gomaxprocs > 0 {
+			runtime.GOMAXPROCS(o.gomaxprocs)
+		}
+		err = single.Serve(ctx, ln, single.Config{App: appCfg, Grace: o.grace})
+	case "pool":
+		err = pool.Serve(ctx, ln, pool.Config{App: appCfg, Workers: o.workers, Queue: o.queue, Grace: o.grace})
+	}
+	if err != nil {
+		return fmt.Errorf("%s server: %w", o.model, err)
+	}
+	log.Info("stopped", "model", o.model)
+	return nil
+}
+
+// listen binds addr; a port in use is a usage error (exit 2).
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, usageError("address %s is already in use (choose another --addr, or port 0 for a free one)", addr)
+	}
+	if err != nil {
+		return nil, usageError("cannot listen on %s: %v", addr, err)
+	}
+	return ln, nil
+}

@@ -1,0 +1,193 @@
+// Package results is the saved form of a run: what `clusterbench run`
+// measured, in the shape every reporter (terminal tables, CSV, JSON,
+// Markdown) and every comparison (compare, the regression gate) reads.
+//
+// It is the contract between the measuring side (bench/runner, bench/metrics)
+// and the consuming side (bench/report, bench/gate). Fields are only ever
+// added, never renamed; Schema changes when a meaning changes. Durations
+// are float64 milliseconds (suffix Ms), rates per second, CPU in seconds.
+// Values are plain data: safe to share read-only across goroutines.
+package results
+
+import "time"
+
+// Schema is the version of the saved format written by this build.
+const Schema = 1
+
+// FileName is the name of the JSON document inside a run directory.
+const FileName = "summary.json"
+
+// Run is one invocation of `clusterbench run` for one scenario.
+type Run struct {
+	Schema   int          `json:"schema"`
+	Scenario ScenarioInfo `json:"scenario"`
+	Started  time.Time    `json:"started"`
+	Finished time.Time    `json:"finished"`
+	// Complete is false when the run was interrupted (Ctrl-C) or a server
+	// failed part way; what was measured is kept and marked.
+	Complete   bool        `json:"complete"`
+	Incomplete string      `json:"incomplete,omitempty"` // why, when !Complete
+	Env        Environment `json:"env"`
+	Load       LoadInfo    `json:"load"`
+	Servers    []Server    `json:"servers"`
+	Trials     []Trial     `json:"trials"`  // one per server × level × trial, in run order
+	Summary    []Summary   `json:"summary"` // one per server × level, aggregated across trials
+	Warnings   []string    `json:"warnings,omitempty"`
+}
+
+// ScenarioInfo names the scenario a run came from.
+type ScenarioInfo struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	File        string `json:"file,omitempty"`
+}
+
+// Environment records where and how a run was measured.
+type Environment struct {
+	Hostname   string   `json:"hostname"`
+	OS         string   `json:"os"`
+	Arch       string   `json:"arch"`
+	CPUs       int      `json:"cpus"` // online CPUs of the machine
+	CPUModel   string   `json:"cpu_model"`
+	Kernel     string   `json:"kernel"`
+	GoVersion  string   `json:"go_version"`
+	GOMAXPROCS int      `json:"gomaxprocs"` // of the load generator
+	GitCommit  string   `json:"git_commit,omitempty"`
+	GitDirty   bool     `json:"git_dirty,omitempty"`
+	Args       []string `json:"args"` // the exact command line
+	// Pinning: the CPU lists the servers and the load generator were
+	// confined to ("" = not pinned), and a human-readable note.
+	ServerCPUs string `json:"server_cpus,omitempty"`
+	ClientCPUs string `json:"client_cpus,omitempty"`
+	Pinning    string `json:"pinning"`
+}
+
+// LoadInfo is the load the scenario applied.
+type LoadInfo struct {
+	Mode      string    `json:"mode"`   // "closed" (levels = concurrency) or "open" (levels = rate/s)
+	Levels    []int     `json:"levels"` // concurrency levels or rates
+	DurationS float64   `json:"duration_s"`
+	WarmupS   float64   `json:"warmup_s"`
+	Trials    int       `json:"trials"`
+	KeepAlive bool      `json:"keepalive"`
+	Requests  []Request `json:"requests"`
+}
+
+// Request is one entry of the request mix.
+type Request struct {
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	Weight int    `json:"weight"`
+}
+
+// Server is a system under test as the run started it.
+type Server struct {
+	Name    string   `json:"name"`
+	Command []string `json:"command"` // argv as started
+	Model   string   `json:"model,omitempty"`
+	Workers int      `json:"workers,omitempty"`
+	Balance string   `json:"balance,omitempty"`
+	Env     []string `json:"env,omitempty"` // extra environment, KEY=VALUE
+}
+
+// Latency percentiles of one trial, in milliseconds, from an HdrHistogram
+// (exact to 3 significant digits). Open-loop latencies are measured from
+// the intended send time.
+type Latency struct {
+	MeanMs float64 `json:"mean_ms"`
+	P50Ms  float64 `json:"p50_ms"`
+	P90Ms  float64 `json:"p90_ms"`
+	P99Ms  float64 `json:"p99_ms"`
+	P999Ms float64 `json:"p999_ms"`
+	MaxMs  float64 `json:"max_ms"`
+}
+
+// Trial is one measured attack: one server at one level, one repetition.
+type Trial struct {
+	Server string `json:"server"`
+	Level  int    `json:"level"` // concurrency (closed) or requested rate/s (open)
+	Trial  int    `json:"trial"` // 1-based
+
+	DurationS    float64 `json:"duration_s"`    // measured wall time of the attack
+	Requests     int64   `json:"requests"`      // responses and errors received
+	Successes    int64   `json:"successes"`     // 2xx responses
+	SuccessRatio float64 `json:"success_ratio"` // successes / requests
+	Throughput   float64 `json:"throughput"`    // successes per second
+	// Open loop: the rate that was asked for and the rate achieved; a
+	// shortfall beyond 5% sets RateShortfall.
+	TargetRate    float64 `json:"target_rate,omitempty"`
+	AchievedRate  float64 `json:"achieved_rate"`
+	RateShortfall bool    `json:"rate_shortfall,omitempty"`
+
+	Latency     Latency          `json:"latency"`
+	StatusCodes map[string]int64 `json:"status_codes"`     // "200", "503", "0" = no response
+	Errors      map[string]int64 `json:"errors,omitempty"` // normalised messages (no ports, no addresses)
+
+	// ClientCPUS is the load generator's own CPU time during the attack;
+	// ClientCPUUtil divides it by wall time and by the CPUs it may use
+	// (1.0 = all of them busy). ClientBound is set when the generator was
+	// likely the bottleneck.
+	ClientCPUS    float64 `json:"client_cpu_s"`
+	ClientCPUUtil float64 `json:"client_cpu_util"`
+	ClientBound   bool    `json:"client_bound,omitempty"`
+
+	// ServerCPUS is the CPU time (user+system) of the server's whole
+	// process tree during the attack, from /proc; ServerCPUPerReqUs divides
+	// it by Requests (microseconds).
+	ServerCPUS        float64 `json:"server_cpu_s"`
+	ServerCPUPerReqUs float64 `json:"server_cpu_per_req_us"`
+
+	Workers  []Worker `json:"workers"`
+	Fairness Fairness `json:"fairness"`
+}
+
+// Worker is one server worker's share of a trial, keyed by X-Worker-Id.
+type Worker struct {
+	ID          string  `json:"id"`          // X-Worker-Id; "?" when absent
+	Pids        []int   `json:"pids"`        // distinct X-Worker-Pid seen (more than one = restarted)
+	Requests    int64   `json:"requests"`    // responses carrying this worker's ID
+	Connections int64   `json:"connections"` // new connections whose first response came from it
+	Share       float64 `json:"share"`       // Requests / sum of Requests
+	P50Ms       float64 `json:"p50_ms"`
+	P99Ms       float64 `json:"p99_ms"`
+	Errors      int64   `json:"errors"` // non-2xx responses from this worker
+}
+
+// Fairness of the request distribution across workers.
+type Fairness struct {
+	Workers     int     `json:"workers"`       // workers that answered at least once
+	MaxOverMean float64 `json:"max_over_mean"` // 1 = perfectly even
+	Jain        float64 `json:"jain"`          // Jain's index: 1 = even, 1/n = one worker took all
+}
+
+// Estimate is a median across trials with its 95% confidence interval.
+// With fewer than the trials an interval needs, Lo and Hi equal Median and
+// N says how few there were.
+type Estimate struct {
+	Median float64 `json:"median"`
+	Lo     float64 `json:"lo"`
+	Hi     float64 `json:"hi"`
+	N      int     `json:"n"`
+}
+
+// Summary aggregates the trials of one server at one level.
+type Summary struct {
+	Server            string   `json:"server"`
+	Level             int      `json:"level"`
+	Trials            int      `json:"trials"`
+	Throughput        Estimate `json:"throughput"`
+	AchievedRate      Estimate `json:"achieved_rate"`
+	P50Ms             Estimate `json:"p50_ms"`
+	P90Ms             Estimate `json:"p90_ms"`
+	P99Ms             Estimate `json:"p99_ms"`
+	P999Ms            Estimate `json:"p999_ms"`
+	MaxMs             Estimate `json:"max_ms"`
+	SuccessRatio      Estimate `json:"success_ratio"`
+	ServerCPUPerReqUs Estimate `json:"server_cpu_per_req_us"`
+	ClientCPUUtil     Estimate `json:"client_cpu_util"`
+	ClientBound       bool     `json:"client_bound,omitempty"`   // in any trial
+	RateShortfall     bool     `json:"rate_shortfall,omitempty"` // in any trial
+	// Workers merges the per-worker tallies of every trial at this level.
+	Workers  []Worker `json:"workers"`
+	Fairness Fairness `json:"fairness"`
+}

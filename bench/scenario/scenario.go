@@ -1,0 +1,87 @@
+// Package scenario reads and validates scenario files: which servers to
+// compare, which requests to send, and what load to apply.
+//
+// The types here are the contract between the parser and the runner. Load
+// returns a Scenario whose every field is valid and defaulted; the runner
+// never re-validates. Validation errors read `file:line: field: problem
+// (allowed: ...)`.
+package scenario
+
+import "time"
+
+// Defaults applied when a scenario file leaves a field out.
+const (
+	DefaultDuration = 5 * time.Second
+	DefaultWarmup   = 1 * time.Second
+	DefaultTrials   = 3
+)
+
+// Scenario is one validated scenario file.
+type Scenario struct {
+	Name        string
+	Description string
+	File        string // path it was read from
+	Servers     []Server
+	Requests    []Request // at least one
+	Load        Load
+	Pin         Pin
+}
+
+// Server is a system under test: either a Go model of `clusterbench serve`
+// or an external command (the Node.js reference).
+type Server struct {
+	Name string // unique within the scenario; [a-z0-9._-]+
+
+	// Go model (Model != ""): started as `clusterbench serve --model ...`.
+	Model      string // single | pool | prefork
+	Workers    int    // 0 = the serve default
+	Balance    string // prefork only: reuseport | shared | roundrobin
+	GOMAXPROCS int    // 0 = default
+	Burn       time.Duration
+	Queue      int // pool only; 0 = default
+
+	// External command (Command != nil): gets PORT and ADDR in its env.
+	Command []string
+	Env     map[string]string
+
+	// Line is where the server is declared, for later error messages.
+	Line int
+}
+
+// External reports whether s is an external command rather than a Go model.
+func (s Server) External() bool { return len(s.Command) > 0 }
+
+// Request is one entry of the request mix: sent with probability
+// Weight / sum(Weights).
+type Request struct {
+	Method string // GET (default)
+	Path   string // starts with '/', e.g. "/calc/fibonacci?n=25"
+	Weight int    // ≥ 1, default 1
+}
+
+// Load modes.
+const (
+	Closed = "closed" // Levels are concurrency (vegeta workers)
+	Open   = "open"   // Levels are rates per second
+)
+
+// Load is how the servers are driven.
+type Load struct {
+	Mode      string // Closed or Open
+	Levels    []int  // concurrency levels (closed) or rates/s (open), each ≥ 1
+	Duration  time.Duration
+	Warmup    time.Duration // 0 = no warm-up
+	Trials    int
+	KeepAlive bool          // default true
+	Timeout   time.Duration // per-request timeout; 0 = 5s
+}
+
+// Pin confines the servers and the load generator to CPU lists (Linux
+// sched_setaffinity / taskset syntax, e.g. "0" and "1", or "0-3"). Empty
+// strings mean "auto": on a machine with ≥ 2 CPUs the runner splits them;
+// Disabled turns pinning off.
+type Pin struct {
+	Server   string
+	Client   string
+	Disabled bool
+}
