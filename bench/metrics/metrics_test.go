@@ -60,8 +60,8 @@ func TestAccumulator(t *testing.T) {
 			requests: 8, successes: 4, newConns: 2,
 			codes: map[string]int64{"0": 2, "200": 4, "500": 1, "503": 1},
 			errors: map[string]int64{
-				"503 Service Unavailable":   1,
-				"500 Internal Server Error": 1,
+				"503 Service Unavailable":                                        1,
+				"500 Internal Server Error":                                      1,
 				`Get "http://ADDR/": dial tcp ADDR: connect: connection refused`: 2,
 			},
 			workers: []results.Worker{
