@@ -44,7 +44,7 @@ func meta(run *results.Run) [][2]string {
 	}
 	m = append(m, [2]string{"started", when})
 	m = append(m, [2]string{"load", loadLine(run.Load)})
-	m = append(m, [2]string{"requests", requestsLine(run.Load.Requests)})
+	m = append(m, [2]string{"requests", orDash(requestsLine(run.Load.Requests))})
 	machine := fmt.Sprintf("%d CPUs", e.CPUs)
 	if e.CPUModel != "" {
 		machine += ", " + e.CPUModel
@@ -53,7 +53,7 @@ func meta(run *results.Run) [][2]string {
 		machine += ", " + e.OS + " " + e.Kernel
 	}
 	m = append(m, [2]string{"machine", machine})
-	m = append(m, [2]string{"go", fmt.Sprintf("%s, GOMAXPROCS %d (load generator)", e.GoVersion, e.GOMAXPROCS)})
+	m = append(m, [2]string{"go", fmt.Sprintf("%s, GOMAXPROCS %d (load generator)", orDash(e.GoVersion), e.GOMAXPROCS)})
 	pin := e.Pinning
 	if e.ServerCPUs != "" || e.ClientCPUs != "" {
 		pin = fmt.Sprintf("servers on CPUs %s, load generator on CPUs %s", orDash(e.ServerCPUs), orDash(e.ClientCPUs))
@@ -80,9 +80,10 @@ func loadLine(l results.LoadInfo) string {
 	for i, v := range l.Levels {
 		levels[i] = strconv.Itoa(v)
 	}
-	kind := "closed loop, concurrency " + strings.Join(levels, ", ")
+	list := orDash(strings.Join(levels, ", "))
+	kind := "closed loop, concurrency " + list
 	if l.Mode == "open" {
-		kind = "open loop, rate " + strings.Join(levels, ", ") + " req/s"
+		kind = "open loop, rate " + list + " req/s"
 	}
 	ka := "on"
 	if !l.KeepAlive {
@@ -168,6 +169,9 @@ func summaryTable(run *results.Run) Table {
 			fmtMs(s.P50Ms.Median), fmtMs(s.P90Ms.Median), fmtMs(s.P99Ms.Median), fmtMs(s.P999Ms.Median), fmtMs(s.MaxMs.Median),
 			fmtRatio(s.SuccessRatio.Median), fmtUs(s.ServerCPUPerReqUs.Median), strings.Join(flags, ""),
 		})
+	}
+	if len(t.Rows) == 0 {
+		t.Notes = append(t.Notes, "no measurements: the run recorded no trials.")
 	}
 	t.Notes = append(t.Notes,
 		"req/s: successful responses per second, median across trials, then its spread: ±x% = half-width of",
