@@ -65,7 +65,7 @@ func (s *Scenario) Override(o Overrides) error {
 		bad("--duration", fmt.Sprintf("%s..%s", fmtDur(MinDuration), fmtDur(MaxDuration)), "%s is out of range", fmtDur(o.Duration))
 	}
 	if o.Warmup != nil && (*o.Warmup < 0 || *o.Warmup > MaxWarmup) {
-		bad("--warmup", fmt.Sprintf("0..%s", fmtDur(MaxWarmup)), "%s is out of range", fmtDur(*o.Warmup))
+		bad("--warmup", fmt.Sprintf("%s..%s", fmtDur(0), fmtDur(MaxWarmup)), "%s is out of range", fmtDur(*o.Warmup))
 	}
 	if o.Trials != 0 && (o.Trials < 1 || o.Trials > MaxTrials) {
 		bad("--trials", fmt.Sprintf("1..%d", MaxTrials), "%d is out of range", o.Trials)

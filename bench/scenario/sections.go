@@ -58,15 +58,16 @@ func (p *parser) servers(n *yaml.Node) []Server {
 		}
 		path := fmt.Sprintf("servers[%d]", i)
 		s, ok := p.server(item, path)
-		if !ok {
-			return
+		if s.Name != "" {
+			if first, dup := names[s.Name]; dup {
+				p.errorf(item, path+".name", "a name used once per scenario", "%q is already the name of %s", s.Name, first)
+				return
+			}
+			names[s.Name] = path
 		}
-		if first, dup := names[s.Name]; dup {
-			p.errorf(item, path+".name", "a name used once per scenario", "%q is already the name of %s", s.Name, first)
-			return
+		if ok {
+			out = append(out, s)
 		}
-		names[s.Name] = path
-		out = append(out, s)
 	})
 	return out
 }
@@ -210,7 +211,7 @@ func (p *parser) env(n *yaml.Node, path string) map[string]string {
 			p.errorf(k, path, "names of letters, digits and _, not starting with a digit", "%s is not an environment variable name", describe(k))
 			continue
 		case slices.Contains(ReservedEnv, k.Value):
-			p.errorf(k, key, "any name but "+strings.Join(ReservedEnv, ", "), "is set by the runner to the server's address")
+			p.errorf(k, key, "any name but "+strings.Join(ReservedEnv, ", "), "%s is set by the runner to the server's address", k.Value)
 			continue
 		}
 		if _, dup := env[k.Value]; dup {
