@@ -208,65 +208,167 @@ func NewExecutor(c BatchConfig) (Executor, error) {
 // ConfigError means bad input; an error wrapping ErrMismatch comes with a
 // complete Report; any other error is a failure of the run itself.
 func RunBatch(ctx context.Context, cfg BatchConfig) (Report, error) {
-	if err := cfg.Validate(); err != nil {
+	reps, err := RunBatches(ctx, []BatchConfig{cfg})
+	if len(reps) == 0 {
 		return Report{}, err
 	}
-	kinds, _ := batchKinds(cfg.Kind, cfg.N)
-	tasks := make([]Task, cfg.Tasks)
-	for i := range tasks {
-		tasks[i] = Task{Kind: kinds[i%len(kinds)], N: cfg.N}
+	return reps[0], err
+}
+
+// RunBatches runs several batches with their trials interleaved (A B A B
+// …), so that a drift of the machine's load affects them alike; every
+// executor is started before the first trial and stopped after the last.
+// The configs must agree on Trials. Errors are as for RunBatch.
+func RunBatches(ctx context.Context, cfgs []BatchConfig) ([]Report, error) {
+	var batches []*Batch
+	defer func() {
+		for _, b := range batches {
+			b.Close()
+		}
+	}()
+	for _, c := range cfgs {
+		b, err := NewBatch(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		if len(batches) > 0 && b.cfg.Trials != batches[0].cfg.Trials {
+			b.Close()
+			return nil, &ConfigError{"trials", fmt.Sprintf("interleaved batches need the same trial count (got %d and %d)", batches[0].cfg.Trials, b.cfg.Trials)}
+		}
+		batches = append(batches, b)
 	}
-	want := make(map[workload.Kind]string, len(kinds))
+	var runErr error
+	for t := 0; t < cfgs[0].trialsOrDefault() && runErr == nil; t++ {
+		for _, b := range batches {
+			if runErr = b.Trial(ctx); runErr != nil {
+				break
+			}
+		}
+	}
+	reps := make([]Report, len(batches))
+	var mismatch []error
+	for i, b := range batches {
+		reps[i] = b.Report()
+		if err := b.Err(); err != nil {
+			mismatch = append(mismatch, err)
+		}
+	}
+	if runErr != nil {
+		return reps, runErr
+	}
+	return reps, errors.Join(mismatch...)
+}
+
+func (c BatchConfig) trialsOrDefault() int {
+	if c.Trials == 0 {
+		return DefaultTrials
+	}
+	return c.Trials
+}
+
+// Batch is a prepared batch: its tasks, their known answers and a running
+// executor. Trial runs one measured trial; Report summarises those run so
+// far. A Batch is not safe for concurrent use.
+type Batch struct {
+	cfg   BatchConfig
+	ex    Executor
+	tasks []Task
+	want  map[workload.Kind]string
+	out   []Result
+	acc   *accumulator
+	rep   Report
+}
+
+// NewBatch validates cfg, computes the known answers, starts the executor
+// and, for the process model, measures the IPC cost with a no-op batch
+// (which also warms the workers up). Close it when done.
+func NewBatch(ctx context.Context, cfg BatchConfig) (*Batch, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	kinds, _ := batchKinds(cfg.Kind, cfg.N)
+	b := &Batch{cfg: cfg, tasks: make([]Task, cfg.Tasks), want: make(map[workload.Kind]string, len(kinds))}
+	for i := range b.tasks {
+		b.tasks[i] = Task{Kind: kinds[i%len(kinds)], N: cfg.N}
+	}
 	for _, k := range kinds {
 		v, err := workload.Compute(k, cfg.N)
 		if err != nil {
-			return Report{}, err
+			return nil, err
 		}
-		want[k] = v
+		b.want[k] = v
 	}
 	ex, err := NewExecutor(cfg)
 	if err != nil {
-		return Report{}, err
+		return nil, err
 	}
-	defer ex.Close()
-
-	rep := Report{
+	b.ex = ex
+	b.out = make([]Result, len(b.tasks))
+	b.acc = newAccumulator(ex.Workers())
+	b.rep = Report{
 		Model: cfg.Model, Kind: cfg.Kind, N: cfg.N, Tasks: cfg.Tasks, Workers: ex.Workers(),
-		Inflight: cfg.Inflight, Trials: cfg.Trials, GOMAXPROCS: runtime.GOMAXPROCS(0),
+		Inflight: cfg.Inflight, GOMAXPROCS: runtime.GOMAXPROCS(0),
 	}
-	out := make([]Result, len(tasks))
-	if cfg.Model == ModelProcess {
-		// The no-op probe also warms the workers up.
-		noop := make([]Task, len(tasks))
+	if pp, ok := ex.(*ProcessPool); ok {
+		noop := make([]Task, len(b.tasks))
 		for i := range noop {
 			noop[i] = Task{Kind: noopKind}
 		}
 		start := time.Now()
-		_, err := ex.(*ProcessPool).run(ctx, noop, out, 0)
-		if err != nil {
-			return rep, fmt.Errorf("no-op probe: %w", err)
+		if _, err := pp.run(ctx, noop, b.out, 0); err != nil {
+			b.Close()
+			return nil, fmt.Errorf("no-op probe: %w", err)
 		}
-		rep.IPCUs = float64(time.Since(start).Microseconds()) / float64(len(noop))
+		b.rep.IPCUs = float64(time.Since(start).Nanoseconds()) / 1e3 / float64(len(noop))
 	}
-	acc := newAccumulator(ex.Workers())
-	for t := range cfg.Trials {
-		clear(out)
-		start := time.Now()
-		crashes, err := ex.Run(ctx, tasks, out)
-		wall := time.Since(start)
-		rep.Crashes = append(rep.Crashes, crashes...)
-		if err != nil {
-			return rep, fmt.Errorf("trial %d: %w", t+1, err)
-		}
-		tr := acc.add(t+1, wall, tasks, out, want)
-		tr.Crashes = len(crashes)
-		rep.TrialResults = append(rep.TrialResults, tr)
+	return b, nil
+}
+
+// Trial runs one measured trial and checks its results.
+func (b *Batch) Trial(ctx context.Context) error {
+	clear(b.out)
+	start := time.Now()
+	crashes, err := b.ex.Run(ctx, b.tasks, b.out)
+	wall := time.Since(start)
+	b.rep.Crashes = append(b.rep.Crashes, crashes...)
+	trial := len(b.rep.TrialResults) + 1
+	if err != nil {
+		return fmt.Errorf("%s trial %d: %w", b.cfg.Model, trial, err)
 	}
-	acc.finish(&rep)
-	if rep.Mismatches > 0 {
-		return rep, fmt.Errorf("%w: %d of %d results (first: %s)", ErrMismatch, rep.Mismatches, rep.Checked, rep.FirstMismatch)
+	tr := b.acc.add(trial, wall, b.tasks, b.out, b.want)
+	tr.Crashes = len(crashes)
+	b.rep.TrialResults = append(b.rep.TrialResults, tr)
+	return nil
+}
+
+// Report summarises the trials run so far.
+func (b *Batch) Report() Report {
+	r := b.rep
+	r.Trials = len(r.TrialResults)
+	r.TrialResults = slices.Clone(r.TrialResults)
+	r.Crashes = slices.Clone(r.Crashes)
+	b.acc.finish(&r)
+	return r
+}
+
+// Err wraps ErrMismatch when a trial produced a wrong, failed or missing
+// result.
+func (b *Batch) Err() error {
+	r := b.Report()
+	if r.Mismatches > 0 {
+		return fmt.Errorf("%s: %w: %d of %d results (first: %s)", b.cfg.Model, ErrMismatch, r.Mismatches, r.Checked, r.FirstMismatch)
 	}
-	return rep, nil
+	return nil
+}
+
+// Close stops the executor.
+func (b *Batch) Close() error {
+	if b.ex == nil {
+		return nil
+	}
+	err := b.ex.Close()
+	b.ex = nil
+	return err
 }
 
 // accumulator folds trials into a Report.
@@ -344,13 +446,14 @@ func (a *accumulator) finish(rep *Report) {
 		p50 = append(p50, t.P50Ms)
 		p99 = append(p99, t.P99Ms)
 	}
-	rep.TasksPerS, rep.P50Ms, rep.P99Ms = estimate(tps), estimate(p50), estimate(p99)
+	rep.TasksPerS, rep.P50Ms, rep.P99Ms = EstimateOf(tps), EstimateOf(p50), EstimateOf(p99)
 	var total int64
 	for _, w := range a.workers {
 		total += w.Tasks
 	}
-	for i := range a.workers {
-		w := &a.workers[i]
+	shares := make([]WorkerShare, len(a.workers))
+	for i, w := range a.workers {
+		w.Pids = slices.Clone(w.Pids)
 		sort.Ints(w.Pids)
 		if total > 0 {
 			w.Share = float64(w.Tasks) / float64(total)
@@ -358,17 +461,18 @@ func (a *accumulator) finish(rep *Report) {
 		if a.wallNs > 0 {
 			w.BusyRatio = w.BusyMs * 1e6 / float64(a.wallNs)
 		}
+		shares[i] = w
 	}
 	if total > 0 {
 		rep.ComputeUs = float64(a.computeNs) / float64(total) / 1e3
 	}
-	rep.Shares = a.workers
+	rep.Shares = shares
 	rep.Checked, rep.Mismatches, rep.FirstMismatch = a.checked, a.mismatches, a.first
 }
 
-// estimate is the median (mean of the middle two for an even count), min
+// EstimateOf is the median (mean of the middle two for an even count), min
 // and max of xs.
-func estimate(xs []float64) Estimate {
+func EstimateOf(xs []float64) Estimate {
 	if len(xs) == 0 {
 		return Estimate{}
 	}
