@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,8 +30,27 @@ import (
 type nodeServer struct {
 	cmd  *exec.Cmd
 	base string
-	out  *bytes.Buffer
+	out  *lockedBuffer
 	done chan error
+}
+
+// lockedBuffer collects the server's output; exec writes it from its own
+// goroutine while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func needNode(t *testing.T) string {
@@ -53,7 +73,7 @@ func start(t *testing.T, env ...string) *nodeServer {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	s := &nodeServer{base: "http://" + addr, out: &bytes.Buffer{}, done: make(chan error, 1)}
+	s := &nodeServer{base: "http://" + addr, out: &lockedBuffer{}, done: make(chan error, 1)}
 	s.cmd = exec.Command(node, "cluster.js")
 	s.cmd.Env = append(os.Environ(), append([]string{"ADDR=" + addr, "GRACE_MS=2000"}, env...)...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
