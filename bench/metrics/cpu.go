@@ -23,9 +23,49 @@ func SelfCPU() (time.Duration, error) {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }
 
-// ClientBoundUtil is the generator CPU utilisation (of the CPUs it may
-// use) from which a trial is flagged as possibly client-bound.
+// ClientBoundUtil is the share of its CPUs the generator used or waited
+// for (see SelfRunQueueWait) from which a trial is flagged as possibly
+// client-bound.
 const ClientBoundUtil = 0.85
+
+// SelfRunQueueWait returns how long the current threads of this process
+// have waited, runnable, for a CPU (the second field of
+// /proc/self/task/<tid>/schedstat). On a shared machine the generator can
+// be starved without using its CPUs fully: CPU time plus this wait is what
+// it asked for. Threads that exited are not counted.
+func SelfRunQueueWait() (time.Duration, error) {
+	ents, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return 0, fmt.Errorf("list threads: %w", err)
+	}
+	var sum time.Duration
+	for _, e := range ents {
+		b, err := os.ReadFile("/proc/self/task/" + e.Name() + "/schedstat")
+		if err != nil {
+			continue // exited meanwhile
+		}
+		wait, err := ParseSchedstatWait(b)
+		if err != nil {
+			return 0, err
+		}
+		sum += wait
+	}
+	return sum, nil
+}
+
+// ParseSchedstatWait returns the run-queue wait of a schedstat line
+// ("cpu_ns wait_ns timeslices").
+func ParseSchedstatWait(b []byte) (time.Duration, error) {
+	f := bytes.Fields(b)
+	if len(f) < 2 {
+		return 0, fmt.Errorf("schedstat: %q has %d fields, want 3", truncate(b), len(f))
+	}
+	ns, err := strconv.ParseInt(string(f[1]), 10, 64)
+	if err != nil || ns < 0 {
+		return 0, fmt.Errorf("schedstat: bad wait %q", f[1])
+	}
+	return time.Duration(ns), nil
+}
 
 // AllowedCPUs returns how many CPUs this process may run on.
 func AllowedCPUs() int {

@@ -85,3 +85,17 @@ func spin(d time.Duration) {
 		}
 	}
 }
+
+func TestParseSchedstatWait(t *testing.T) {
+	if d, err := ParseSchedstatWait([]byte("879927 1181245 2\n")); err != nil || d != 1181245 {
+		t.Errorf("ParseSchedstatWait = %v, %v; want 1.181245ms", d, err)
+	}
+	for _, bad := range []string{"", "12", "1 x 2", "1 -5 2"} {
+		if _, err := ParseSchedstatWait([]byte(bad)); err == nil {
+			t.Errorf("ParseSchedstatWait(%q) succeeded", bad)
+		}
+	}
+	if _, err := SelfRunQueueWait(); err != nil {
+		t.Errorf("SelfRunQueueWait: %v", err)
+	}
+}

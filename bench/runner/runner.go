@@ -122,8 +122,8 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 	run.Summary = metrics.Summarize(run.Trials, run.Servers)
 	for _, t := range run.Trials {
 		if t.ClientBound {
-			run.Warnings = append(run.Warnings, fmt.Sprintf("%s at level %d trial %d: the load generator used %.0f%% of its CPUs; it may have been the bottleneck",
-				t.Server, t.Level, t.Trial, 100*t.ClientCPUUtil))
+			run.Warnings = append(run.Warnings, fmt.Sprintf("%s at level %d trial %d: the load generator used %.0f%% of its CPUs and its threads waited %.2fs for a CPU in %.2fs; it may have been the bottleneck",
+				t.Server, t.Level, t.Trial, 100*t.ClientCPUUtil, t.ClientWaitS, t.DurationS))
 		}
 		if t.RateShortfall {
 			run.Warnings = append(run.Warnings, fmt.Sprintf("%s at rate %d trial %d: achieved %.0f/s, short of the asked %d/s by more than %.0f%%",
