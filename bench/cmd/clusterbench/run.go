@@ -89,7 +89,14 @@ func parseRun(stderr io.Writer, args []string) (runOptions, error) {
 
 // shortDuration writes d without zero trailing units: 1h, not 1h0m0s.
 func shortDuration(d time.Duration) string {
-	return strings.TrimSuffix(strings.TrimSuffix(d.String(), "0s"), "0m")
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 // scenarioPath resolves NAME to scenarios/NAME.yaml when NAME is not a file.

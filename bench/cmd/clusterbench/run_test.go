@@ -388,3 +388,14 @@ func TestRunHelp(t *testing.T) {
 	}
 	checkGolden(t, "testdata/run-help.golden", stderr.Bytes())
 }
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		100 * time.Millisecond: "100ms", time.Hour: "1h", 10 * time.Minute: "10m",
+		70 * time.Minute: "1h10m", 90 * time.Second: "1m30s", 5 * time.Second: "5s",
+	} {
+		if got := shortDuration(d); got != want {
+			t.Errorf("shortDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
