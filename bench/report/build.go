@@ -167,7 +167,7 @@ func summaryTable(run *results.Run) Table {
 			s.Server, strconv.Itoa(s.Level),
 			fmtRate(s.Throughput.Median) + spread(s.Throughput),
 			fmtMs(s.P50Ms.Median), fmtMs(s.P90Ms.Median), fmtMs(s.P99Ms.Median), fmtMs(s.P999Ms.Median), fmtMs(s.MaxMs.Median),
-			fmtRatio(s.SuccessRatio.Median), fmtUs(s.ServerCPUPerReqUs.Median), strings.Join(flags, ""),
+			fmtRatio(s.SuccessRatio.Min), fmtUs(s.ServerCPUPerReqUs.Median), strings.Join(flags, ""),
 		})
 	}
 	if len(t.Rows) == 0 {
@@ -176,7 +176,7 @@ func summaryTable(run *results.Run) Table {
 	t.Notes = append(t.Notes,
 		"req/s: successful responses per second, median across trials, then its spread: ±x% = half-width of",
 		"  the 95% confidence interval of the median (6 or more trials), ~x% = half the min-max range (2 to 5).",
-		"latency columns: median across trials of each trial's percentile, in ms. ok: share of 2xx responses.",
+		"latency columns: median across trials of each trial's percentile, in ms. ok: 2xx share, worst trial.",
 		"cpu/req: server CPU time (user+system, all its processes) per request, in µs.")
 	if len(seen) > 0 {
 		for _, f := range []struct{ flag, text string }{
