@@ -63,6 +63,7 @@ type Outcome struct {
 	Acc         *metrics.Accumulator
 	Wall        time.Duration // from the start of the attack to its last result (or the interruption)
 	ClientCPU   time.Duration // this process's CPU time over Wall
+	ClientWait  time.Duration // time its threads waited, runnable, for a CPU over Wall
 	AllowedCPUs int           // CPUs this process could use
 	Dials       int64         // TCP connections the generator opened
 	Interrupted bool          // ctx was cancelled: the trial was cut short
@@ -151,6 +152,7 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		watcher.Wait()
 		return nil, err
 	}
+	wait0, waitErr := metrics.SelfRunQueueWait()
 	began := time.Now()
 	for res := range atk.Attack(tr, &boundedPacer{Pacer: pacer, max: maxHits}, cfg.Duration, cfg.Name) {
 		if interrupted.Load() {
@@ -163,6 +165,9 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	}
 	end := time.Now()
 	cpu1, _ := metrics.SelfCPU()
+	if wait1, err := metrics.SelfRunQueueWait(); err == nil && waitErr == nil && wait1 > wait0 {
+		out.ClientWait = wait1 - wait0
+	}
 	close(done)
 	watcher.Wait()
 	out.Interrupted = interrupted.Load()
@@ -223,11 +228,13 @@ func (o *Outcome) Trial(server string, trial, expectedWorkers int) results.Trial
 	if t.Requests > 0 {
 		t.SuccessRatio = float64(t.Successes) / float64(t.Requests)
 	}
+	t.ClientWaitS = o.ClientWait.Seconds()
 	if o.Wall > 0 {
 		t.Throughput = float64(t.Successes) / o.Wall.Seconds()
-		t.ClientCPUUtil = o.ClientCPU.Seconds() / o.Wall.Seconds() / float64(max(o.AllowedCPUs, 1))
+		cpus := float64(max(o.AllowedCPUs, 1))
+		t.ClientCPUUtil = o.ClientCPU.Seconds() / o.Wall.Seconds() / cpus
+		t.ClientBound = (o.ClientCPU+o.ClientWait).Seconds()/o.Wall.Seconds()/cpus >= metrics.ClientBoundUtil
 	}
-	t.ClientBound = t.ClientCPUUtil >= metrics.ClientBoundUtil
 	t.Fairness = metrics.WorkerFairness(t.Workers, expectedWorkers)
 	if o.Mode == Open {
 		t.TargetRate = float64(o.Level)

@@ -22,7 +22,6 @@ import (
 	"io"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -94,17 +93,18 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 		}
 		defer restore()
 	}
+	info, loadInfo := sc.Info()
 	run := &results.Run{
 		Schema:   results.Schema,
-		Scenario: results.ScenarioInfo{Name: sc.Name, Description: sc.Description, File: sc.File},
+		Scenario: info,
 		Started:  time.Now().UTC(),
 		Env:      Environment(ctx, r.dirOrDot(), r.Args, pin),
-		Load:     loadInfo(sc),
+		Load:     loadInfo,
 		Servers:  []results.Server{},
 		Trials:   []results.Trial{},
 	}
 	out := &Outcome{Run: run}
-	r.progress("%s: %s\n", sc.Name, pin.Note)
+	r.progress("%s: %s\n", sc.Name, pin)
 	for _, s := range sc.Servers {
 		if ctx.Err() != nil {
 			break
@@ -122,8 +122,8 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 	run.Summary = metrics.Summarize(run.Trials, run.Servers)
 	for _, t := range run.Trials {
 		if t.ClientBound {
-			run.Warnings = append(run.Warnings, fmt.Sprintf("%s at level %d trial %d: the load generator used %.0f%% of its CPUs; it may have been the bottleneck",
-				t.Server, t.Level, t.Trial, 100*t.ClientCPUUtil))
+			run.Warnings = append(run.Warnings, fmt.Sprintf("%s at level %d trial %d: the load generator used %.0f%% of its CPUs and its threads waited %.2fs for a CPU in %.2fs; it may have been the bottleneck",
+				t.Server, t.Level, t.Trial, 100*t.ClientCPUUtil, t.ClientWaitS, t.DurationS))
 		}
 		if t.RateShortfall {
 			run.Warnings = append(run.Warnings, fmt.Sprintf("%s at rate %d trial %d: achieved %.0f/s, short of the asked %d/s by more than %.0f%%",
@@ -155,42 +155,6 @@ func (r *Runner) progress(format string, args ...any) {
 	}
 }
 
-func loadInfo(sc *scenario.Scenario) results.LoadInfo {
-	li := results.LoadInfo{
-		Mode:      sc.Load.Mode,
-		Levels:    append([]int(nil), sc.Load.Levels...),
-		DurationS: sc.Load.Duration.Seconds(),
-		WarmupS:   sc.Load.Warmup.Seconds(),
-		Trials:    sc.Load.Trials,
-		KeepAlive: sc.Load.KeepAlive,
-	}
-	for _, q := range sc.Requests {
-		li.Requests = append(li.Requests, results.Request{Method: q.Method, Path: q.Path, Weight: q.Weight})
-	}
-	return li
-}
-
-// ServeArgv is the command line of a Go model on addr.
-func ServeArgv(binary string, s scenario.Server, addr string) []string {
-	argv := []string{binary, "serve", "--model", s.Model, "--addr", addr}
-	if s.Workers > 0 {
-		argv = append(argv, "--workers", strconv.Itoa(s.Workers))
-	}
-	if s.Balance != "" {
-		argv = append(argv, "--balance", s.Balance)
-	}
-	if s.GOMAXPROCS > 0 {
-		argv = append(argv, "--gomaxprocs", strconv.Itoa(s.GOMAXPROCS))
-	}
-	if s.Burn > 0 {
-		argv = append(argv, "--burn", s.Burn.String())
-	}
-	if s.Queue > 0 {
-		argv = append(argv, "--queue", strconv.Itoa(s.Queue))
-	}
-	return argv
-}
-
 // procSpec is how to start server s on addr.
 func (r *Runner) procSpec(s scenario.Server, addr string, pin Pinning) (ProcSpec, results.Server) {
 	spec := ProcSpec{Name: s.Name, Addr: addr, Dir: r.Dir, CPUs: pin.Server}
@@ -205,7 +169,7 @@ func (r *Runner) procSpec(s scenario.Server, addr string, pin Pinning) (ProcSpec
 		}
 		slices.Sort(rec.Env)
 	} else {
-		spec.Argv = ServeArgv(r.Binary, s, addr)
+		spec.Argv = append([]string{r.Binary}, s.ServeArgs(addr)...)
 	}
 	rec.Command = spec.Argv
 	return spec, rec
@@ -290,12 +254,12 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 				return nil
 			}
 			cfg.Duration, cfg.Name = sc.Load.Duration, fmt.Sprintf("%s/%s/%d/%d", sc.Name, s.Name, level, trial)
-			cpu0, cpuErr0 := metrics.GroupCPU(p.Pid())
+			cpu0, cpuErr0 := metrics.TreeCPU(p.Pid())
 			o, err := load.Run(ctx, cfg)
 			if err != nil {
 				return err
 			}
-			cpu1, cpuErr1 := metrics.GroupCPU(p.Pid())
+			cpu1, cpuErr1 := metrics.TreeCPU(p.Pid())
 			t := o.Trial(s.Name, trial, expected)
 			if cpuErr0 == nil && cpuErr1 == nil && cpu1 >= cpu0 {
 				t.ServerCPUS = (cpu1 - cpu0).Seconds()
