@@ -89,6 +89,9 @@ func (v Verdict) String() string {
 // successful request, no CPU reading); they are left out of the samples.
 type Metric struct {
 	Def
+	// Group names what was measured when a gate covers several servers or
+	// load levels ("single@400"); "" when there is one.
+	Group                  string
 	Base, Head             []float64
 	BaseFailed, HeadFailed int
 }
@@ -162,6 +165,14 @@ type Result struct {
 	P, PAdj, PBetter, PBetterAdj float64
 	Verdict                      Verdict
 	Reason                       string
+}
+
+// RowLabel is the metric's row label: its Label, prefixed by the group.
+func (m Metric) RowLabel() string {
+	if m.Group == "" {
+		return m.Label
+	}
+	return m.Group + " " + m.Label
 }
 
 // Delta is the relative change of the median, head vs base (+0.10 = +10%).
