@@ -394,7 +394,7 @@ func decide(r Result, k int, o Options) (Verdict, string) {
 			formatP(r.PAdj), formatPct(o.Confidence), formatPct(worstCase), formatPct(o.Threshold), note)
 	}
 	return NoChange, fmt.Sprintf("no significant change (p=%s); the change is at most %s worse at %s confidence%s",
-		formatP(min(r.PAdj, r.PBetterAdj)), formatPct(max(worstCase, 0)), formatPct(o.Confidence), note)
+		formatP(r.ShownP()), formatPct(max(worstCase, 0)), formatPct(o.Confidence), note)
 }
 
 func failedNote(m Metric) string {
