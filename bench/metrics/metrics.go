@@ -309,26 +309,3 @@ func (a *Accumulator) Workers() []results.Worker {
 	return out
 }
 
-// SortWorkers orders workers by ID: numeric IDs in numeric order first,
-// then the others in string order.
-func SortWorkers(ws []results.Worker) {
-	slices.SortFunc(ws, func(x, y results.Worker) int {
-		xn, xerr := strconv.Atoi(x.ID)
-		yn, yerr := strconv.Atoi(y.ID)
-		switch {
-		case xerr == nil && yerr == nil:
-			return xn - yn
-		case xerr == nil:
-			return -1
-		case yerr == nil:
-			return 1
-		}
-		if x.ID < y.ID {
-			return -1
-		}
-		if x.ID > y.ID {
-			return 1
-		}
-		return 0
-	})
-}

@@ -168,6 +168,12 @@ type Estimate struct {
 	Lo     float64 `json:"lo"`
 	Hi     float64 `json:"hi"`
 	N      int     `json:"n"`
+	// Min and Max are the smallest and largest trial values (the spread,
+	// shown when there are too few trials for an interval). Confidence is
+	// the true coverage of [Lo, Hi] (≥ 0.95), 0 when there is no interval.
+	Min        float64 `json:"min"`
+	Max        float64 `json:"max"`
+	Confidence float64 `json:"confidence"`
 }
 
 // Summary aggregates the trials of one server at one level.
