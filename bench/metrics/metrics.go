@@ -308,4 +308,3 @@ func (a *Accumulator) Workers() []results.Worker {
 	SortWorkers(out)
 	return out
 }
-
