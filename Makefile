@@ -4,7 +4,7 @@ BIN      := bin/clusterbench
 PKG      := ./...
 GOFILES  := $(shell find . -name '*.go' -not -path './.git/*')
 
-.PHONY: all build test test-short lint clean
+.PHONY: all build test test-short lint clean bench bench-quick bench-node
 
 all: build
 
@@ -18,6 +18,21 @@ $(BIN): $(GOFILES) go.mod go.sum
 test: build
 	$(GO) vet $(PKG)
 	$(GO) test -race -count=1 -timeout 8m $(PKG)
+
+# The default comparison: GET / and the calculation mix on single, pool and
+# prefork (scenarios/hello.yaml, scenarios/calc-mix.yaml); about 2½ minutes
+# on 2 cores. Prints the tables and the report paths; the runs are written
+# to results/runs/<UTC time>-<scenario>/.
+bench: build
+	$(BIN) run hello calc-mix
+
+# A ~30 s smoke run of the same servers (scenarios/quick.yaml).
+bench-quick: build
+	$(BIN) run quick
+
+# The Node.js cluster reference against the Go models (needs node).
+bench-node: build
+	$(BIN) run node-vs-go
 
 test-short: build
 	$(GO) test -short -count=1 $(PKG)

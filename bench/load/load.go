@@ -45,9 +45,6 @@ const (
 	// times its duration: far above what a loopback server answers, it only
 	// guards against a runaway loop.
 	MaxRequestsPerSecond = 1_000_000
-	// ShortfallTolerance is how far the achieved open-loop rate may fall
-	// below the asked one before the trial is flagged.
-	ShortfallTolerance = 0.05
 )
 
 // Config is one trial. Targets, Mode, Level and Duration are required.
@@ -205,9 +202,10 @@ func (p *boundedPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, 
 	return p.Pacer.Pace(elapsed, hits)
 }
 
-// Trial turns the outcome into a results.Trial of the given server, level
-// and 1-based trial number. Server CPU and fairness are left to the caller.
-func (o *Outcome) Trial(server string, trial int) results.Trial {
+// Trial turns the outcome into a results.Trial of the given server and
+// 1-based trial number. Server CPU is left to the caller; Fairness is over
+// the workers that answered.
+func (o *Outcome) Trial(server string, trial, expectedWorkers int) results.Trial {
 	a := o.Acc
 	t := results.Trial{
 		Server:      server,
@@ -230,10 +228,11 @@ func (o *Outcome) Trial(server string, trial int) results.Trial {
 		t.ClientCPUUtil = o.ClientCPU.Seconds() / o.Wall.Seconds() / float64(max(o.AllowedCPUs, 1))
 	}
 	t.ClientBound = t.ClientCPUUtil >= metrics.ClientBoundUtil
+	t.Fairness = metrics.WorkerFairness(t.Workers, expectedWorkers)
 	if o.Mode == Open {
 		t.TargetRate = float64(o.Level)
 		t.AchievedRate = a.SentRate()
-		t.RateShortfall = t.AchievedRate < t.TargetRate*(1-ShortfallTolerance)
+		t.RateShortfall = metrics.RateShortfall(t.TargetRate, t.AchievedRate)
 	} else if o.Wall > 0 {
 		t.AchievedRate = float64(t.Requests) / o.Wall.Seconds()
 	}

@@ -104,7 +104,7 @@ func TestOpenLoopShortfallFlag(t *testing.T) {
 		for i := range c.sentPerSec + 1 {
 			o.Acc.Add(&vegeta.Result{Code: 200, Latency: time.Millisecond, Timestamp: t0.Add(time.Duration(i) * time.Second / time.Duration(c.sentPerSec))})
 		}
-		tr := o.Trial("s", 1)
+		tr := o.Trial("s", 1, 0)
 		if tr.RateShortfall != c.flagged || tr.TargetRate != 100 {
 			t.Errorf("asked 100/s, sent %d/s: achieved %.1f, shortfall %v; want shortfall %v",
 				c.sentPerSec, tr.AchievedRate, tr.RateShortfall, c.flagged)
@@ -167,7 +167,7 @@ func TestClosedLoopKeepAlive(t *testing.T) {
 	if out.Dials != 4 || a.NewConnections() != 4 {
 		t.Errorf("dials %d, new connections %d: want 4 and 4 with keep-alive", out.Dials, a.NewConnections())
 	}
-	tr := out.Trial("srv", 1)
+	tr := out.Trial("srv", 1, 0)
 	var sum int64
 	var conns int64
 	for _, w := range tr.Workers {
@@ -210,7 +210,7 @@ func TestOpenLoop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := out.Trial("srv", 1)
+	tr := out.Trial("srv", 1, 0)
 	// 100/s for 0.5s: vegeta sends hits 0..50 on schedule (at most 51).
 	if tr.Requests < 10 || tr.Requests > 51 || tr.TargetRate != 100 {
 		t.Errorf("open loop 100/s for 0.5s sent %d requests (target %v), want 10..51", tr.Requests, tr.TargetRate)

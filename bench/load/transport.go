@@ -69,6 +69,7 @@ type trackedConn struct {
 	net.Conn
 	t    *connTracker
 	once sync.Once
+	used atomic.Bool // a request has been sent on it
 }
 
 func (c *trackedConn) Close() error {
@@ -83,16 +84,23 @@ func (c *trackedConn) Close() error {
 // newConnValue is the value of metrics.HeaderNewConn (shared, never modified).
 var newConnValue = []string{"1"}
 
-// tracingTransport marks the response that was the first on a new
+// tracingTransport marks the response to the first request sent on each
 // connection with metrics.HeaderNewConn, so the accumulator can count
 // connections per server worker (the worker that answered first on it).
+// httptrace's Reused flag is not enough: a connection dialed for one
+// request but first used by another comes out of the idle pool, and is
+// reported as reused although it never carried a request.
 type tracingTransport struct {
 	base *http.Transport
 }
 
 func (t *tracingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	fresh := false
-	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) { fresh = !info.Reused }}
+	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		if c, ok := info.Conn.(*trackedConn); ok {
+			fresh = c.used.CompareAndSwap(false, true)
+		}
+	}}
 	resp, err := t.base.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
 	if err == nil && fresh {
 		resp.Header[metrics.HeaderNewConn] = newConnValue

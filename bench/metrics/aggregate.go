@@ -1,10 +1,16 @@
-// Package metrics holds the pure statistics of a run: the median and 95%
-// confidence interval of a metric across trials (Estimate), the summary of
-// every server × level (Summarize), and how evenly a server spread its
-// requests over its workers (Fairness, Jain's index).
+// Package metrics turns what a run measured into figures. Two halves:
 //
-// Every function here is a pure function of its arguments: no I/O, no
-// clock, no shared state, safe to call from any goroutine.
+//   - Measuring (accumulator.go, cpu.go): an Accumulator fed by every vegeta
+//     result of a trial (HdrHistogram latency, status codes, a normalised
+//     error set, per-server-worker tallies) in O(1) without allocation, and
+//     the CPU time of this process and of a server's process group. An
+//     Accumulator belongs to one goroutine.
+//   - Statistics (aggregate.go, fairness.go): the median and 95% confidence
+//     interval of a metric across trials (Estimate), the summary of every
+//     server × level (Summarize), and how evenly a server spread its
+//     requests over its workers (Fairness, Jain's index). These are pure
+//     functions of their arguments: no I/O, no clock, no shared state, safe
+//     to call from any goroutine.
 package metrics
 
 import (

@@ -26,6 +26,7 @@ type abOptions struct {
 	scenario     string
 	base, head   string
 	trials       int
+	rounds       int
 	rate         int
 	concurrency  int
 	duration     time.Duration
@@ -59,6 +60,7 @@ func parseAB(stderr io.Writer, args []string) (abOptions, error) {
 	fs.StringVar(&o.base, "base", "", "command line of the base server (required)")
 	fs.StringVar(&o.head, "head", "", "command line of the head server (required)")
 	fs.IntVar(&o.trials, "trials", 0, "trials per arm, run in base/head pairs (default: the scenario's trials)")
+	fs.IntVar(&o.rounds, "rounds", 0, "cut each trial into this many slices, spread over the whole run in rounds of interleaved pairs (default: one slice per 100ms of duration, 1..5)")
 	fs.IntVar(&o.rate, "rate", 0, "open-loop rate in requests/s (overrides the scenario's load)")
 	fs.IntVar(&o.concurrency, "concurrency", 0, "closed-loop concurrency (overrides the scenario's load)")
 	fs.DurationVar(&o.duration, "duration", 0, "measured duration of each trial (default: the scenario's)")
@@ -85,6 +87,8 @@ func parseAB(stderr io.Writer, args []string) (abOptions, error) {
 		return o, usageError("--base and --head are required: the command lines of the two servers")
 	case o.trials < 0 || o.trials > 1000:
 		return o, usageError("--trials %d out of range (allowed: 1..1000)", o.trials)
+	case o.rounds < 0 || o.rounds > 100:
+		return o, usageError("--rounds %d out of range (allowed: 1..100, 0 = auto)", o.rounds)
 	case o.rate < 0 || o.concurrency < 0:
 		return o, usageError("--rate and --concurrency must be positive")
 	case o.readyTimeout <= 0:
@@ -210,19 +214,19 @@ func runAB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 		Base: o.baseArgv, Head: o.headArgv, Requests: reqs,
 		Mode: sc.Load.Mode, Level: level, Duration: sc.Load.Duration, Warmup: sc.Load.Warmup,
 		KeepAlive: sc.Load.KeepAlive, Timeout: sc.Load.Timeout,
-		Pairs: sc.Load.Trials, Seed: o.seed, ReadyTimeout: o.readyTimeout,
+		Pairs: sc.Load.Trials, Rounds: rounds(o.rounds, sc.Load.Duration), Seed: o.seed, ReadyTimeout: o.readyTimeout,
 		ServerCPUs: serverCPUs, ClientCPUs: clientCPUs,
 	}
 	if !o.quiet {
-		cfg.Progress = func(p ab.Progress) { printProgress(stderr, p) }
+		cfg.Progress = func(msg string) { fmt.Fprintln(stderr, "ab:", msg) }
 	}
 	unit := "req/s"
 	if sc.Load.Mode == scenario.Closed {
 		unit = "concurrent"
 	}
 	labels := gate.Labels{
-		Title: fmt.Sprintf("ab %s @ %d %s (%s loop, %s trials + %s warm-up, %d pairs, seed %d)",
-			sc.Name, level, unit, sc.Load.Mode, sc.Load.Duration, sc.Load.Warmup, sc.Load.Trials, o.seed),
+		Title: fmt.Sprintf("ab %s @ %d %s (%s loop, %s trials in %d slices + %s warm-up, %d pairs, seed %d)",
+			sc.Name, level, unit, sc.Load.Mode, sc.Load.Duration, cfg.Rounds, sc.Load.Warmup, sc.Load.Trials, o.seed),
 		Bench: fmt.Sprintf("AB/scenario=%s/%s=%d", sc.Name, map[string]string{scenario.Open: "rate", scenario.Closed: "conns"}[sc.Load.Mode], level),
 		Base:  o.base,
 		Head:  o.head,
@@ -234,6 +238,9 @@ func runAB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	res, err := ab.Run(ctx, cfg)
 	if err != nil {
 		return measurementError(err)
+	}
+	if !o.quiet {
+		printTrials(stderr, res)
 	}
 	rep, err := gate.Evaluate(gate.FromTrials(defs, res.Base, res.Head), o.gate.opts)
 	if err != nil {
@@ -262,6 +269,9 @@ func runAB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	if err != nil {
 		return measurementError(fmt.Errorf("confirmation: %w", err))
 	}
+	if !o.quiet {
+		printTrials(stderr, res2)
+	}
 	rep2, err := gate.Evaluate(gate.FromTrials(flagged, res2.Base, res2.Head), o.gate.opts)
 	if err != nil {
 		return measurementError(err)
@@ -271,14 +281,26 @@ func runAB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	return o.gate.emit(stdout, rep2, labels)
 }
 
-func printProgress(w io.Writer, p ab.Progress) {
-	t := p.Trial
-	if p.Err != nil {
-		fmt.Fprintf(w, "trial %2d/%d %s: FAILED: %v\n", p.Pair, p.Pairs, p.Arm, p.Err)
-		return
+// rounds is the --rounds flag, or one slice per 100ms of the trial
+// duration, between 1 and 5.
+func rounds(flag int, d time.Duration) int {
+	if flag > 0 {
+		return flag
 	}
-	fmt.Fprintf(w, "trial %2d/%d %s: %d req, %.0f req/s, p50 %.3fms, p99 %.3fms, server CPU %.2fµs/req\n",
-		p.Pair, p.Pairs, p.Arm, t.Requests, t.Throughput, t.Latency.P50Ms, t.Latency.P99Ms, t.ServerCPUPerReqUs)
+	return max(1, min(5, int(d/(100*time.Millisecond))))
+}
+
+func printTrials(w io.Writer, res *ab.Result) {
+	for i := range max(len(res.Base), len(res.Head)) {
+		for _, ts := range [][]results.Trial{res.Base, res.Head} {
+			if i >= len(ts) {
+				continue
+			}
+			t := ts[i]
+			fmt.Fprintf(w, "trial %2d %s: %d req, %.0f req/s, p50 %.3fms, p99 %.3fms, server CPU %.2fµs/req\n",
+				t.Trial, t.Server, t.Requests, t.Throughput, t.Latency.P50Ms, t.Latency.P99Ms, t.ServerCPUPerReqUs)
+		}
+	}
 }
 
 // runNotes lists what weakens the measurement: the order, failed trials,
@@ -292,7 +314,7 @@ func runNotes(res *ab.Result, pin string) []string {
 			ba++
 		}
 	}
-	notes := []string{fmt.Sprintf("interleaved pairs: %d base-first, %d head-first; a fresh server per trial; %s", ab_, ba, pin)}
+	notes := []string{fmt.Sprintf("interleaved pairs: %d base-first, %d head-first slices; a fresh server per trial; %s", ab_, ba, pin)}
 	for i, e := range res.Errors {
 		if i == 3 {
 			notes = append(notes, fmt.Sprintf("… and %d more failed trials", len(res.Errors)-3))

@@ -15,7 +15,20 @@ import (
 	"github.com/clusterbench/clusterbench/bench/results"
 )
 
-var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata/")
+// updating reports whether -update was given. The flag is defined once for
+// the package's tests (report_test.go); a second definition would panic.
+func updating() bool {
+	f := flag.Lookup("update")
+	if f == nil {
+		return false
+	}
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return false
+	}
+	b, _ := g.Get().(bool)
+	return b
+}
 
 // fakeRun builds a saved run of one server at one open-loop rate whose
 // CPU per request is centred on cpuUs, with 1% noise from a fixed seed.
@@ -55,10 +68,10 @@ func writeRun(t *testing.T, path string, r results.Run) {
 	}
 }
 
-func checkGolden(t *testing.T, name string, got []byte) {
+func gateGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
-	if *updateGolden {
+	if updating() {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -80,7 +93,7 @@ func checkGolden(t *testing.T, name string, got []byte) {
 // are stable; -update regenerates them.
 func compareFixtures(t *testing.T) {
 	t.Helper()
-	if !*updateGolden {
+	if !updating() {
 		return
 	}
 	writeRun(t, "testdata/compare/base/summary.json", fakeRun(1, "box", 80, 10))
@@ -124,7 +137,7 @@ func TestCompare(t *testing.T) {
 				}
 			}
 			if tt.code == ExitOK || tt.code == ExitRegression {
-				checkGolden(t, "compare/"+tt.name+".txt", out.Bytes())
+				gateGolden(t, "compare/"+tt.name+".txt", out.Bytes())
 			}
 		})
 	}
@@ -148,7 +161,7 @@ func TestCompareFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkGolden(t, "compare/"+name, got)
+		gateGolden(t, "compare/"+name, got)
 	}
 	// A file that cannot be written is a measurement failure, not a pass.
 	code = Main(context.Background(), &out, &errb, []string{"compare", "--annotate=false", "--summary", filepath.Join(dir, "no", "such", "dir.md"),

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"os/signal"
 	"runtime"
 	"slices"
@@ -97,10 +98,7 @@ func runServe(ctx context.Context, _, stderr io.Writer, args []string) error {
 	appCfg := app.Config{Burn: o.burn, Faults: o.faults}
 
 	if o.model == "prefork" {
-		return prefork.Serve(ctx, prefork.Config{
-			Addr: o.addr, Workers: o.workers, Balance: o.balance, Grace: o.grace,
-			App: appCfg, Logger: log,
-		})
+		return servePrefork(ctx, log, o, appCfg, args)
 	}
 	ln, err := listen(o.addr)
 	if err != nil {
@@ -120,6 +118,30 @@ func runServe(ctx context.Context, _, stderr io.Writer, args []string) error {
 		return fmt.Errorf("%s server: %w", o.model, err)
 	}
 	log.Info("stopped", "model", o.model)
+	return nil
+}
+
+// servePrefork runs the prefork master, or the child when the environment
+// says this process is one. Children re-run this binary with the same
+// serve arguments; SIGHUP replaces them one at a time.
+func servePrefork(ctx context.Context, log *slog.Logger, o serveOptions, appCfg app.Config, args []string) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	err := prefork.Serve(ctx, prefork.Config{
+		Addr: o.addr, Workers: o.workers, Balance: o.balance, Grace: o.grace,
+		App: appCfg, Logger: log, Reload: hup,
+		Args: append([]string{"serve"}, args...),
+	})
+	var le *prefork.ListenError
+	switch {
+	case errors.As(err, &le) && errors.Is(err, syscall.EADDRINUSE):
+		return usageError("address %s is already in use (choose another --addr, or port 0 for a free one)", le.Addr)
+	case errors.As(err, &le):
+		return usageError("%v", err)
+	case err != nil:
+		return fmt.Errorf("prefork server: %w", err)
+	}
 	return nil
 }
 

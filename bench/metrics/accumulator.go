@@ -1,15 +1,3 @@
-// Package metrics turns the stream of vegeta results of one trial into the
-// figures of a results.Trial: an HdrHistogram of latency, status codes, a
-// small normalised error set, and per-server-worker tallies (requests,
-// errors, new connections, distinct pids, a latency histogram each).
-//
-// Adding a result is O(1) and does not allocate once every worker ID and
-// error kind of the trial has been seen; memory is bounded whatever the
-// length of the run (a fixed-size histogram per worker, at most MaxWorkers
-// worker tallies and MaxErrorKinds error kinds).
-//
-// An Accumulator is not safe for concurrent use: one goroutine, the consumer
-// of the attack's results channel, owns it.
 package metrics
 
 import (
@@ -77,7 +65,17 @@ type worker struct {
 	lat      *hdrhistogram.Histogram
 }
 
-// Accumulator tallies one trial. The zero value is not usable; call New.
+// Accumulator tallies the vegeta results of one trial: an HdrHistogram of
+// latency, status codes, a small normalised error set, and per-server-worker
+// tallies (requests, errors, new connections, distinct pids, a latency
+// histogram each). Add is O(1) and does not allocate once every worker ID
+// and error kind of the trial has been seen; memory is bounded whatever the
+// length of the run (a fixed-size histogram per worker, at most MaxWorkers
+// worker tallies and MaxErrorKinds error kinds).
+//
+// An Accumulator is not safe for concurrent use: one goroutine, the
+// consumer of the attack's results channel, owns it. The zero value is not
+// usable; call New.
 type Accumulator struct {
 	lat       *hdrhistogram.Histogram
 	requests  int64
@@ -285,10 +283,6 @@ func (a *Accumulator) Errors() map[string]int64 {
 // requests that carried a worker.
 func (a *Accumulator) Workers() []results.Worker {
 	out := make([]results.Worker, 0, len(a.workers))
-	var total int64
-	for _, w := range a.workers {
-		total += w.requests
-	}
 	for _, w := range a.workers {
 		rw := results.Worker{
 			ID:          w.id,
@@ -300,11 +294,9 @@ func (a *Accumulator) Workers() []results.Worker {
 			Errors:      w.errors,
 		}
 		slices.Sort(rw.Pids)
-		if total > 0 {
-			rw.Share = float64(w.requests) / float64(total)
-		}
 		out = append(out, rw)
 	}
+	SetShares(out)
 	SortWorkers(out)
 	return out
 }

@@ -1,0 +1,162 @@
+//go:build linux
+
+package prefork
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Descriptors of a child: its end of the control socket and, for shared and
+// reuseport, the listening socket.
+const (
+	fdControl  = 3
+	fdListener = 4
+)
+
+// Messages on the control socket (SOCK_SEQPACKET, one message each).
+const (
+	msgReady = 'R' // child → master: serving
+	msgConn  = 'C' // master → child: one connection, its fd in SCM_RIGHTS
+)
+
+// child is one child process. The supervision loop owns every field except
+// the immutable ones set by spawn (slot, id, pid, proc, ctl, started).
+type child struct {
+	slot    int
+	id      uint64
+	pid     int
+	proc    *os.Process
+	ctl     *net.UnixConn // master's end of the control socket
+	started time.Time
+	reason  string // start, restart, reload
+
+	ready      bool
+	readyBy    time.Time // zero once ready or killed for being late
+	stopping   bool
+	stopReason string
+	killAt     time.Time
+	killed     bool
+}
+
+// exitEvent is sent once per child after it has been reaped and its control
+// reader has finished.
+type exitEvent struct {
+	c     *child
+	state *os.ProcessState
+	err   error
+}
+
+// readyEvent is sent when a child reports that it serves.
+type readyEvent struct{ c *child }
+
+// spawn starts a child for slot. The child is started and waited for by a
+// goroutine locked to its OS thread, because Pdeathsig fires when the thread
+// that forked the child ends, not the process (golang/go#27505). That
+// goroutine sends one exitEvent; a second goroutine reads the control socket
+// and sends readyEvents, always before the exitEvent.
+func (m *master) spawn(slot int, reason string) (*child, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	masterEnd := os.NewFile(uintptr(fds[0]), "prefork-control")
+	childEnd := os.NewFile(uintptr(fds[1]), "prefork-control-child")
+	defer childEnd.Close()
+	fc, err := net.FileConn(masterEnd)
+	_ = masterEnd.Close()
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	ctl := fc.(*net.UnixConn)
+
+	files := []*os.File{childEnd}
+	if ln := m.socks.listenerFor(m.cfg.Balance, slot); ln != nil {
+		f, err := dupFile(ln)
+		if err != nil {
+			_ = ctl.Close()
+			return nil, err
+		}
+		defer f.Close()
+		files = append(files, f)
+	}
+
+	cmd := exec.Command(m.cfg.Command, m.cfg.Args...)
+	cmd.Env = childEnv(os.Environ(), m.cfg.Env, slot, m.socks.addr, m.cfg.Balance)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.ExtraFiles = files
+	// Setpgid: a terminal's Ctrl-C reaches the master only, which then
+	// stops the children in order.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+
+	m.nextID++
+	c := &child{slot: slot, id: m.nextID, ctl: ctl, reason: reason}
+	started := make(chan error, 1)
+	readerDone := make(chan struct{})
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		// Never unlocked: the thread must outlive the child, and it ends
+		// with this goroutine once the child has been reaped.
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		err := cmd.Wait()
+		<-readerDone
+		m.events <- exitEvent{c: c, state: cmd.ProcessState, err: err}
+	}()
+	if err := <-started; err != nil {
+		_ = ctl.Close()
+		return nil, fmt.Errorf("start %s: %w", m.cfg.Command, err)
+	}
+	c.proc, c.pid, c.started = cmd.Process, cmd.Process.Pid, time.Now()
+	c.readyBy = c.started.Add(m.cfg.ReadyTimeout)
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer close(readerDone)
+		m.readControl(c)
+	}()
+	return c, nil
+}
+
+// readControl forwards the child's ready message until the control socket
+// ends: the child exited, or the master closed its end.
+func (m *master) readControl(c *child) {
+	buf := make([]byte, 16)
+	for {
+		n, err := c.ctl.Read(buf)
+		if err != nil || n == 0 {
+			return
+		}
+		if buf[0] == msgReady {
+			m.events <- readyEvent{c: c}
+		}
+	}
+}
+
+// childEnv is base without any earlier prefork variables, then extra, then
+// the child's slot, address and balance mode.
+func childEnv(base, extra []string, slot int, addr, balance string) []string {
+	env := make([]string, 0, len(base)+len(extra)+3)
+	for _, kv := range base {
+		if strings.HasPrefix(kv, EnvSlot+"=") || strings.HasPrefix(kv, EnvAddr+"=") || strings.HasPrefix(kv, EnvBalance+"=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	env = append(env, extra...)
+	return append(env, EnvSlot+"="+strconv.Itoa(slot), EnvAddr+"="+addr, EnvBalance+"="+balance)
+}
