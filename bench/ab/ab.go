@@ -252,6 +252,12 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	return res, nil
 }
 
+// AutoRounds is the default number of slices of a trial: one per 100ms of
+// its duration, between 1 and 5.
+func AutoRounds(d time.Duration) int {
+	return max(1, min(5, int(d/(100*time.Millisecond))))
+}
+
 func start(ctx context.Context, t *trial, argv []string, cfg Config, cpus *unix.CPUSet) error {
 	addr, err := runner.FreeAddr()
 	if err != nil {

@@ -143,14 +143,14 @@ func calibrate(ctx context.Context, w io.Writer, o options) error {
 	cfg := ab.Config{
 		Base: base, Head: base, Requests: reqs, Mode: sc.Load.Mode, Level: sc.Load.Levels[0],
 		Duration: sc.Load.Duration, Warmup: sc.Load.Warmup, KeepAlive: sc.Load.KeepAlive,
-		Timeout: sc.Load.Timeout, Pairs: sc.Load.Trials,
+		Timeout: sc.Load.Timeout, Pairs: sc.Load.Trials, Rounds: ab.AutoRounds(sc.Load.Duration),
 	}
 	if runtime.NumCPU() >= 2 {
 		cfg.ServerCPUs, cfg.ClientCPUs = []int{0}, seq(1, runtime.NumCPU()-1)
 	}
 	gopts := gate.Options{Alpha: o.alpha, Threshold: o.thresh, ThresholdSet: true}
-	fmt.Fprintf(w, "calibrate: %d A/A and %d A/B gate(s) per rise %v; scenario %s (%s loop, level %d, %s trials + %s warm-up, %d pairs); metrics %s; α=%g, threshold %g%%\n",
-		o.gates, o.gates, pcts(o.rises), sc.Name, sc.Load.Mode, cfg.Level, cfg.Duration, cfg.Warmup, cfg.Pairs,
+	fmt.Fprintf(w, "calibrate: %d A/A and %d A/B gate(s) per rise %v; scenario %s (%s loop, level %d, %s trials in %d slices + %s warm-up, %d pairs); metrics %s; α=%g, threshold %g%%\n",
+		o.gates, o.gates, pcts(o.rises), sc.Name, sc.Load.Mode, cfg.Level, cfg.Duration, cfg.Rounds, cfg.Warmup, cfg.Pairs,
 		strings.Join(gate.DefaultMetrics(sc.Load.Mode), ","), o.alpha, o.thresh*100)
 	fmt.Fprintf(w, "machine: %d CPUs, %s; load average at start: %s\n", runtime.NumCPU(), pinDesc(cfg), loadavg())
 	began := time.Now()

@@ -287,7 +287,7 @@ func rounds(flag int, d time.Duration) int {
 	if flag > 0 {
 		return flag
 	}
-	return max(1, min(5, int(d/(100*time.Millisecond))))
+	return ab.AutoRounds(d)
 }
 
 func printTrials(w io.Writer, res *ab.Result) {
