@@ -134,7 +134,8 @@ func (o *abOptions) loadScenario() (*scenario.Scenario, error) {
 // pinning resolves the CPU lists: flags, else the scenario's pin, else
 // auto (servers on CPU 0, the generator on the rest, with ≥ 2 CPUs).
 func (o *abOptions) pinning(sc *scenario.Scenario) (server, client []int, desc string, err error) {
-	if o.noPin || sc.Pin.Disabled {
+	flags := o.serverCPUs != "" || o.clientCPUs != ""
+	if o.noPin || (sc.Pin.Disabled && !flags) {
 		return nil, nil, "not pinned", nil
 	}
 	s, c := sc.Pin.Server, sc.Pin.Client
