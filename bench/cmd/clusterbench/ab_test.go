@@ -81,7 +81,7 @@ func gateAB(t *testing.T, args ...string) (int, string) {
 // usage error (2).
 func TestABExitCodes(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts 24 real servers and applies load for ~10s; skipped with -short")
+		t.Skip("starts 44 real servers and applies load for ~15s; skipped with -short")
 	}
 	serve := "EXE serve --model single --addr {addr}"
 	tests := []struct {
@@ -94,6 +94,8 @@ func TestABExitCodes(t *testing.T) {
 			[]string{"n=6+6", "server CPU/req"}},
 		{"large burn regresses", []string{"--base", serve, "--head", serve + " --burn 2ms", "--metrics", "cpu,throughput"}, ExitRegression,
 			[]string{"FAIL: performance regressed", "REGRESSION"}},
+		{"a confirmed regression", []string{"--base", serve, "--head", serve + " --burn 2ms", "--metrics", "cpu", "--confirm", "--trials", "5"}, ExitRegression,
+			[]string{"confirming 1 flagged metric(s) with 5 fresh pairs", "confirmation of ab gate-test", "initial gate: FAIL"}},
 		{"server cannot start", []string{"--base", serve, "--head", "EXE serve --model nosuch --addr {addr}"}, ExitMeasurement,
 			[]string{"the head server did not start", "nosuch"}},
 		{"missing binary", []string{"--base", "/nonexistent/clusterbench serve", "--head", serve}, ExitMeasurement,

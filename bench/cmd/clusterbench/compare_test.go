@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -169,4 +170,33 @@ func TestCompareFiles(t *testing.T) {
 	if code != ExitMeasurement {
 		t.Errorf("unwritable --summary: exit %d, want %d", code, ExitMeasurement)
 	}
+}
+
+func TestParseThreshold(t *testing.T) {
+	for in, want := range map[string]float64{"5%": 0.05, "0.05": 0.05, " 2.5% ": 0.025, "0": 0, "0%": 0} {
+		if got, err := parseThreshold(in); err != nil || math.Abs(got-want) > 1e-12 {
+			t.Errorf("parseThreshold(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "%", "five", "5%%", "0x"} {
+		if _, err := parseThreshold(bad); err == nil {
+			t.Errorf("parseThreshold(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzParseThreshold(f *testing.F) {
+	for _, s := range []string{"5%", "0.05", "1e-2", "-3%"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := parseThreshold(s)
+		if err == nil && math.IsNaN(v) {
+			// NaN must not reach the gate: validate() rejects it.
+			o := gateOptions{threshold: s, alpha: 0.01, confidence: 0.95}
+			if o.validate() == nil {
+				t.Errorf("threshold %q (NaN) passed validation", s)
+			}
+		}
+	})
 }
