@@ -54,12 +54,9 @@ func meta(run *results.Run) [][2]string {
 	}
 	m = append(m, [2]string{"machine", machine})
 	m = append(m, [2]string{"go", fmt.Sprintf("%s, GOMAXPROCS %d (load generator)", orDash(e.GoVersion), e.GOMAXPROCS)})
-	pin := e.Pinning
-	if e.ServerCPUs != "" || e.ClientCPUs != "" {
+	pin := e.Pinning // the runner's own words, when it wrote any
+	if pin == "" && (e.ServerCPUs != "" || e.ClientCPUs != "") {
 		pin = fmt.Sprintf("servers on CPUs %s, load generator on CPUs %s", orDash(e.ServerCPUs), orDash(e.ClientCPUs))
-		if e.Pinning != "" {
-			pin += " (" + e.Pinning + ")"
-		}
 	}
 	m = append(m, [2]string{"pinning", orDash(pin)})
 	if e.GitCommit != "" {
@@ -167,7 +164,7 @@ func summaryTable(run *results.Run) Table {
 			s.Server, strconv.Itoa(s.Level),
 			fmtRate(s.Throughput.Median) + spread(s.Throughput),
 			fmtMs(s.P50Ms.Median), fmtMs(s.P90Ms.Median), fmtMs(s.P99Ms.Median), fmtMs(s.P999Ms.Median), fmtMs(s.MaxMs.Median),
-			fmtRatio(s.SuccessRatio.Median), fmtUs(s.ServerCPUPerReqUs.Median), strings.Join(flags, ""),
+			fmtRatio(s.SuccessRatio.Min), cpuPerReq(s.ServerCPUPerReqUs), strings.Join(flags, ""),
 		})
 	}
 	if len(t.Rows) == 0 {
@@ -176,8 +173,8 @@ func summaryTable(run *results.Run) Table {
 	t.Notes = append(t.Notes,
 		"req/s: successful responses per second, median across trials, then its spread: ±x% = half-width of",
 		"  the 95% confidence interval of the median (6 or more trials), ~x% = half the min-max range (2 to 5).",
-		"latency columns: median across trials of each trial's percentile, in ms. ok: share of 2xx responses.",
-		"cpu/req: server CPU time (user+system, all its processes) per request, in µs.")
+		"latency columns: median across trials of each trial's percentile, in ms. ok: 2xx share, worst trial.",
+		"cpu/req: server CPU time (user+system, all its processes) per request, in µs; - = not measured.")
 	if len(seen) > 0 {
 		for _, f := range []struct{ flag, text string }{
 			{FlagClientBound, "client-bound: the load generator was likely the bottleneck"},
@@ -260,6 +257,15 @@ func fmtMs(v float64) string {
 		return strconv.FormatFloat(v, 'f', 1, 64)
 	}
 	return strconv.FormatFloat(v, 'f', 0, 64)
+}
+
+// cpuPerReq is "-" when no CPU time was recorded: a server that answered
+// requests used some, so 0 means the measurement is missing.
+func cpuPerReq(e results.Estimate) string {
+	if e.Median <= 0 {
+		return "-"
+	}
+	return fmtUs(e.Median)
 }
 
 func fmtRate(v float64) string {

@@ -108,8 +108,25 @@ func serveChild(ctx context.Context, cfg Config, slotEnv string) error {
 	}
 	_ = ctl.Close()
 	<-ctlDone
+	if ctx.Err() == nil {
+		// The drain began at the control socket's EOF. The master sends
+		// SIGTERM just before it closes the socket, and that signal may not
+		// be handled yet: returning now would let the caller restore the
+		// default SIGTERM action and be killed by it on the way out. A
+		// master that died sends nothing, hence the bound.
+		t := time.NewTimer(sigtermWait)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	return err
 }
+
+// sigtermWait bounds how long a child that drained on its control socket's
+// EOF waits for the master's SIGTERM to reach ctx.
+const sigtermWait = time.Second
 
 // fileConn wraps inherited descriptor fd as a Unix socket connection.
 func fileConn(fd uintptr) (*net.UnixConn, error) {

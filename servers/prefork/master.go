@@ -292,9 +292,14 @@ func (m *master) onTimer(now time.Time) {
 	}
 }
 
-// stop asks c to drain: it leaves the dispatch table, its control socket is
-// closed (after the connections already passed to it) and it gets SIGTERM.
+// stop asks c to drain: it leaves the dispatch table, it gets SIGTERM, and
+// its control socket is closed after the connections already passed to it.
 // A stopping child is never restarted.
+//
+// SIGTERM goes first: a child that saw the control socket's EOF first could
+// drain, restore the default SIGTERM action on its way out and then be
+// killed by the signal, which would read as a failed drain. A signal sent
+// before the close is delivered before the child can read the EOF.
 func (m *master) stop(c *child, reason string) {
 	if c.stopping {
 		return
@@ -303,8 +308,8 @@ func (m *master) stop(c *child, reason string) {
 	c.killAt = time.Now().Add(m.cfg.Grace + KillSlack)
 	m.log.Info("child stopping", "slot", c.slot, "pid", c.pid, "reason", reason)
 	m.updateTargets()
-	_ = c.ctl.Close()
 	_ = c.proc.Signal(syscall.SIGTERM)
+	_ = c.ctl.Close()
 }
 
 // beginStop stops accepting, cancels pending restarts and reloads, and
