@@ -142,8 +142,12 @@ func TestKillChild(t *testing.T) {
 // drains, and the master exits 0.
 func TestDrainInFlight(t *testing.T) {
 	const inFlight = 4
+	// The stall must outlast the time it takes a loaded machine to accept
+	// every request and notice it did.
+	const stall = 4 * time.Second
 	for _, b := range prefork.Balances {
 		t.Run(b, func(t *testing.T) {
+			t.Parallel() // mostly waiting on the stall
 			s := startServer(t, serverConfig{Workers: 2, Balance: b, Grace: 20 * time.Second, Faults: true}, false)
 			pids := readyPids(s, 2)
 			_, portStr, _ := net.SplitHostPort(s.addr)
@@ -152,7 +156,11 @@ func TestDrainInFlight(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), eventTimeout)
 			defer cancel()
 			ports := make(chan int, inFlight)
-			results := make(chan error, inFlight)
+			type result struct {
+				at  time.Time
+				err error
+			}
+			results := make(chan result, inFlight)
 			for range inFlight {
 				go func() {
 					tr := &http.Transport{DisableKeepAlives: true}
@@ -160,7 +168,7 @@ func TestDrainInFlight(t *testing.T) {
 					trace := &httptrace.ClientTrace{GotConn: func(ci httptrace.GotConnInfo) {
 						ports <- ci.Conn.LocalAddr().(*net.TCPAddr).Port
 					}}
-					req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodGet, s.base+"/fault/stall?d=1500ms", nil)
+					req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodGet, s.base+"/fault/stall?d="+stall.String(), nil)
 					resp, err := tr.RoundTrip(req)
 					if err == nil {
 						_ = resp.Body.Close()
@@ -168,7 +176,7 @@ func TestDrainInFlight(t *testing.T) {
 							err = fmt.Errorf("status %d", resp.StatusCode)
 						}
 					}
-					results <- err
+					results <- result{time.Now(), err}
 				}()
 			}
 			var clientPorts []int
@@ -181,21 +189,25 @@ func TestDrainInFlight(t *testing.T) {
 				}
 			}
 			childPids := []int{pids[0], pids[1]}
+			accepted := map[int]bool{}
 			waitUntil(t, eventTimeout, "a child holding every stalled connection", func() bool {
 				for _, cp := range clientPorts {
-					if !acceptedBy(serverPort, cp, childPids) {
-						return false
+					if !accepted[cp] && acceptedBy(serverPort, cp, childPids) {
+						accepted[cp] = true
 					}
 				}
-				return true
+				return len(accepted) == len(clientPorts)
 			})
 
+			sigterm := time.Now()
 			s.signal(syscall.SIGTERM)
 			for range inFlight {
 				select {
-				case err := <-results:
-					if err != nil {
-						t.Errorf("in-flight request failed during the drain: %v", err)
+				case r := <-results:
+					if r.err != nil {
+						t.Errorf("in-flight request failed during the drain: %v", r.err)
+					} else if r.at.Before(sigterm) {
+						t.Errorf("a stalled request finished before SIGTERM: the machine was too slow to prove anything (stall %s)", stall)
 					}
 				case <-ctx.Done():
 					t.Fatal("in-flight requests did not finish")
