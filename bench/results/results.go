@@ -130,6 +130,11 @@ type Trial struct {
 	ClientCPUS    float64 `json:"client_cpu_s"`
 	ClientCPUUtil float64 `json:"client_cpu_util"`
 	ClientBound   bool    `json:"client_bound,omitempty"`
+	// ClientWaitS is how long the generator's threads waited, runnable,
+	// for a CPU (Linux schedstat): on a shared machine a starved generator
+	// uses less than its CPUs yet is the bottleneck. ClientBound is set
+	// when (ClientCPUS + ClientWaitS) / wall / CPUs reaches 0.85.
+	ClientWaitS float64 `json:"client_wait_s,omitempty"`
 
 	// ServerCPUS is the CPU time (user+system) of the server's whole
 	// process tree during the attack, from /proc; ServerCPUPerReqUs divides
@@ -168,6 +173,12 @@ type Estimate struct {
 	Lo     float64 `json:"lo"`
 	Hi     float64 `json:"hi"`
 	N      int     `json:"n"`
+	// Min and Max are the smallest and largest trial values (the spread,
+	// shown when there are too few trials for an interval). Confidence is
+	// the true coverage of [Lo, Hi] (≥ 0.95), 0 when there is no interval.
+	Min        float64 `json:"min"`
+	Max        float64 `json:"max"`
+	Confidence float64 `json:"confidence"`
 }
 
 // Summary aggregates the trials of one server at one level.

@@ -1,10 +1,15 @@
 // Package scenario reads and validates scenario files: which servers to
 // compare, which requests to send, and what load to apply.
 //
-// The types here are the contract between the parser and the runner. Load
-// returns a Scenario whose every field is valid and defaulted; the runner
-// never re-validates. Validation errors read `file:line: field: problem
-// (allowed: ...)`.
+// The types here are the contract between the parser and the runner.
+// LoadFile (a file) and Parse (bytes) return a Scenario whose every field
+// is valid and defaulted; the runner never re-validates. Override applies
+// command-line overrides with the same rules. Validation errors read
+// `file:line: field: problem (allowed: ...)`, all of them at once (Errors).
+// docs/bench-core.md and scenarios/example.yaml describe the file format.
+//
+// Everything here is pure or reads one file; a Scenario is plain data,
+// safe to share read-only across goroutines.
 package scenario
 
 import "time"
@@ -14,6 +19,7 @@ const (
 	DefaultDuration = 5 * time.Second
 	DefaultWarmup   = 1 * time.Second
 	DefaultTrials   = 3
+	DefaultTimeout  = 5 * time.Second // per request
 )
 
 // Scenario is one validated scenario file.

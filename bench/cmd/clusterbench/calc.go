@@ -1,12 +1,209 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"github.com/clusterbench/clusterbench/bench/calcreport"
+	"github.com/clusterbench/clusterbench/servers/calc"
 )
 
-// runCalc is not built yet; its issue owns this file.
-func runCalc(_ context.Context, _, _ io.Writer, _ []string) error {
-	return usageError("%w", errors.New("calc: not implemented yet"))
+// Defaults of `clusterbench calc`.
+const (
+	DefaultCalcModel = calc.ModelProcess
+	DefaultCalcKind  = "fibonacci"
+	DefaultCalcN     = 27
+)
+
+// ModelNode is the --node row of the calc tables.
+const ModelNode = "node"
+
+type calcOptions struct {
+	models    []string
+	workers   []int
+	kind      string
+	n         int64
+	tasks     int
+	inflight  int
+	trials    int
+	killAfter int
+	json      bool
+	node      string
+	nodeBin   string
+}
+
+func parseCalc(stderr io.Writer, args []string) (calcOptions, error) {
+	o := calcOptions{}
+	fs := pflag.NewFlagSet("calc", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringSliceVar(&o.models, "model", []string{DefaultCalcModel}, "executor(s), comma-separated: "+strings.Join(calc.Models, ", ")+" (several run interleaved, trial by trial)")
+	fs.IntSliceVar(&o.workers, "workers", []int{runtime.GOMAXPROCS(0)}, "worker goroutines or processes, comma-separated for several (inline always has 1)")
+	fs.StringVar(&o.kind, "kind", DefaultCalcKind, "calculation: factorial, sum, primes, fibonacci, or mix (the four in turn)")
+	fs.Int64Var(&o.n, "n", DefaultCalcN, "argument of every task (mix: must suit every kind, 0..40)")
+	fs.IntVar(&o.tasks, "tasks", calc.DefaultTasks, "tasks per trial")
+	fs.IntVar(&o.inflight, "inflight", 0, fmt.Sprintf("process and node: tasks in flight per worker (credits); 0 = %d", calc.DefaultInflight))
+	fs.IntVar(&o.trials, "trials", calc.DefaultTrials, "measured trials")
+	fs.IntVar(&o.killAfter, "kill-worker-after", 0, "process: SIGKILL a worker after this many results in each trial, to show the recovery (0 = never)")
+	fs.BoolVar(&o.json, "json", false, "print the reports as JSON instead of tables")
+	fs.StringVar(&o.node, "node", "", "also run the Node.js original (path to servers/node/worker-calculation.js) with the same tasks, interleaved")
+	fs.StringVar(&o.nodeBin, "node-bin", "node", "the node executable for --node")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return o, err
+		}
+		return o, usageError("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return o, usageError("unexpected argument %q (calc takes flags only)", fs.Arg(0))
+	}
+	if o.killAfter > 0 && !slices.Contains(o.models, calc.ModelProcess) {
+		return o, usageError("--kill-worker-after needs --model process (got %s)", strings.Join(o.models, ","))
+	}
+	if o.node != "" {
+		if _, err := os.Stat(o.node); err != nil {
+			return o, usageError("--node %q: %v", o.node, err)
+		}
+	}
+	return o, nil
+}
+
+// batchConfigs expands the options into one validated config per model and
+// worker count (inline once).
+func (o calcOptions) batchConfigs() ([]calc.BatchConfig, error) {
+	var cfgs []calc.BatchConfig
+	for _, m := range o.models {
+		for _, w := range o.workers {
+			c := calc.BatchConfig{Model: m, Workers: w, Kind: o.kind, N: o.n, Tasks: o.tasks, Trials: o.trials}
+			if m == calc.ModelProcess {
+				c.Inflight, c.KillWorkerAfter = o.inflight, o.killAfter
+			} else if m == calc.ModelInline {
+				c.Workers = 1
+			}
+			if err := c.Validate(); err != nil {
+				var ce *calc.ConfigError
+				if errors.As(err, &ce) {
+					return nil, usageError("--%s: %s", ce.Field, ce.Problem)
+				}
+				return nil, usageError("%v", err)
+			}
+			if m == calc.ModelInline && slices.ContainsFunc(cfgs, func(x calc.BatchConfig) bool { return x.Model == m }) {
+				continue
+			}
+			cfgs = append(cfgs, c)
+		}
+	}
+	if o.inflight < 0 || o.inflight > calc.MaxInflight {
+		return nil, usageError("--inflight: %d out of range (allowed: 0..%d, 0 = %d)", o.inflight, calc.MaxInflight, calc.DefaultInflight)
+	}
+	return cfgs, nil
+}
+
+// runCalc is `clusterbench calc`. A process started by a calc process pool
+// (calc.WorkerEnv set) serves as a worker instead.
+func runCalc(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+	if calc.IsWorker(os.Getenv) {
+		return calc.RunWorker(os.Getenv)
+	}
+	o, err := parseCalc(stderr, args)
+	if err != nil {
+		return err
+	}
+	cfgs, err := o.batchConfigs()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var batches []*calc.Batch
+	defer func() {
+		for _, b := range batches {
+			b.Close()
+		}
+	}()
+	for _, c := range cfgs {
+		c.WorkerStderr = stderr
+		b, err := calc.NewBatch(ctx, c)
+		if err != nil {
+			return measurementError(fmt.Errorf("start %s: %w", c.Model, err))
+		}
+		batches = append(batches, b)
+	}
+	var nodes []*nodeRun
+	if o.node != "" {
+		for _, w := range o.workers {
+			nodes = append(nodes, &nodeRun{bin: o.nodeBin, script: o.node, kind: o.kind, n: o.n, tasks: o.tasks,
+				workers: w, inflight: cmp.Or(o.inflight, calc.DefaultInflight)})
+		}
+	}
+	load := loadAverage()
+	var runErr error
+	for t := 0; t < o.trials && runErr == nil; t++ {
+		for _, b := range batches {
+			if runErr = b.Trial(ctx); runErr != nil {
+				break
+			}
+		}
+		for _, nr := range nodes {
+			if runErr != nil {
+				break
+			}
+			runErr = nr.trial(ctx)
+		}
+	}
+	var reps []calc.Report
+	var wrong []error
+	for _, b := range batches {
+		reps = append(reps, b.Report())
+		if err := b.Err(); err != nil {
+			wrong = append(wrong, err)
+		}
+	}
+	for _, nr := range nodes {
+		rep := nr.report()
+		reps = append(reps, rep)
+		if rep.Mismatches > 0 {
+			wrong = append(wrong, fmt.Errorf("node: %w: %d of %d results (first: %s)", calc.ErrMismatch, rep.Mismatches, rep.Checked, rep.FirstMismatch))
+		}
+	}
+	if o.json {
+		err = calcreport.JSON(stdout, reps...)
+	} else {
+		fmt.Fprintf(stdout, "calc: %d CPUs, GOMAXPROCS %d, load average at start %s\n\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), load)
+		err = calcreport.Text(stdout, reps...)
+	}
+	if err != nil {
+		return measurementError(err)
+	}
+	if runErr != nil {
+		return measurementError(runErr)
+	}
+	if err := errors.Join(wrong...); err != nil {
+		return measurementError(err)
+	}
+	return nil
+}
+
+// loadAverage is the 1, 5 and 15 minute load average, or "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }

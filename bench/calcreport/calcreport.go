@@ -1,0 +1,128 @@
+// Package calcreport renders the outcome of a calc batch (calc.Report) as
+// terminal tables and as JSON, and converts it to the saved results form.
+// Rendering is a pure function of the report; nothing here is shared or
+// mutable, so every function is safe for concurrent use.
+package calcreport
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/clusterbench/clusterbench/servers/calc"
+)
+
+// newTable is an ASCII table with headers as written and the given column
+// alignments.
+func newTable(w io.Writer, align ...tw.Align) *tablewriter.Table {
+	return tablewriter.NewTable(w,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleASCII)})),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: align}),
+	)
+}
+
+// Text writes the throughput table, the per-worker table, the crashes (if
+// any) and a legend for one or more reports.
+func Text(w io.Writer, reps ...calc.Report) error {
+	t := newTable(w, tw.AlignLeft, tw.AlignRight, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight,
+		tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight)
+	t.Header("model", "workers", "kind", "n", "tasks", "trials", "tasks/s", "min..max", "p50 µs", "p99 µs", "compute µs", "ipc µs/task")
+	for _, r := range reps {
+		ipc := "-"
+		if r.Model == calc.ModelProcess {
+			ipc = f2(r.IPCUs)
+		}
+		model := r.Model
+		if r.Inflight > 0 {
+			model += " k=" + strconv.Itoa(r.Inflight)
+		}
+		if err := t.Append(model, strconv.Itoa(r.Workers), r.Kind, strconv.FormatInt(r.N, 10),
+			strconv.Itoa(r.Tasks), strconv.Itoa(r.Trials), f0(r.TasksPerS.Median),
+			f0(r.TasksPerS.Min)+".."+f0(r.TasksPerS.Max), f1(1e3*r.P50Ms.Median), f1(1e3*r.P99Ms.Median),
+			f2(r.ComputeUs), ipc); err != nil {
+			return err
+		}
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	for _, r := range reps {
+		fmt.Fprintf(w, "\nper worker: %s, %d workers, %s n=%d, %d trials\n", r.Model, r.Workers, r.Kind, r.N, r.Trials)
+		wt := newTable(w, tw.AlignRight, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight)
+		wt.Header("worker", "pids", "tasks", "share", "busy ms", "busy")
+		for _, s := range r.Shares {
+			if err := wt.Append(strconv.Itoa(s.Worker), pids(s.Pids), strconv.FormatInt(s.Tasks, 10),
+				pct(s.Share), f1(s.BusyMs), pct(s.BusyRatio)); err != nil {
+				return err
+			}
+		}
+		if err := wt.Render(); err != nil {
+			return err
+		}
+		if len(r.Crashes) > 0 {
+			fmt.Fprintf(w, "\ncrashes: %d worker processes died and were recovered from\n", len(r.Crashes))
+			ct := newTable(w, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft)
+			ct.Header("worker", "pid", "new pid", "re-queued", "reason")
+			for _, c := range r.Crashes {
+				np := "-"
+				if c.Restarted {
+					np = strconv.Itoa(c.NewPid)
+				}
+				if err := ct.Append(strconv.Itoa(c.Worker), strconv.Itoa(c.Pid), np, strconv.Itoa(c.Requeued), c.Reason); err != nil {
+					return err
+				}
+			}
+			if err := ct.Render(); err != nil {
+				return err
+			}
+		}
+		if r.Mismatches > 0 {
+			fmt.Fprintf(w, "\nWRONG RESULTS: %d of %d (first: %s)\n", r.Mismatches, r.Checked, r.FirstMismatch)
+		} else {
+			fmt.Fprintf(w, "all %d results checked against the known answers: ok\n", r.Checked)
+		}
+	}
+	_, err := io.WriteString(w, Legend)
+	return err
+}
+
+// Legend explains the columns of Text.
+const Legend = `
+tasks/s: tasks per second of wall time, median over the trials (min..max across them).
+p50/p99 µs: per-task latency from dispatch to the result at the master, over every task of a trial,
+  median over the trials. inline/goroutine: dispatch is the pull, so latency = compute time.
+  process: includes the pipe round trip and the tasks queued ahead on that worker (up to k-1).
+compute µs: mean time a worker spent computing one task (measured inside the worker).
+ipc µs/task: process only: wall time per task of a batch of no-op tasks through the same pool
+  (same workers, tasks and k), i.e. the throughput cost of the IPC channel alone.
+busy: the worker's compute time over the trials' wall time (1 worker fully busy = 100%).
+`
+
+// JSON writes the reports as one indented JSON document: {"calc": [...]}.
+func JSON(w io.Writer, reps ...calc.Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Calc []calc.Report `json:"calc"`
+	}{reps})
+}
+
+func pids(p []int) string {
+	s := make([]string, len(p))
+	for i, v := range p {
+		s[i] = strconv.Itoa(v)
+	}
+	return strings.Join(s, ",")
+}
+
+func f0(v float64) string  { return strconv.FormatFloat(v, 'f', 0, 64) }
+func f1(v float64) string  { return strconv.FormatFloat(v, 'f', 1, 64) }
+func f2(v float64) string  { return strconv.FormatFloat(v, 'f', 2, 64) }
+func pct(v float64) string { return strconv.FormatFloat(100*v, 'f', 1, 64) + "%" }

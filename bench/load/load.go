@@ -1,0 +1,247 @@
+// Package load drives one trial of a scenario against a running server with
+// vegeta as a library, and returns what the trial measured.
+//
+// Closed loop: Rate{0} with Workers(N) and MaxWorkers(N), so exactly N
+// requests are in flight. Open loop: a constant rate with workers added as
+// needed (capped at rate × timeout, enough to keep the schedule with every
+// request taking the whole timeout); latency is measured from each request's
+// intended send time, so a slow server cannot hide queueing (no coordinated
+// omission), and the achieved rate is compared with the asked one.
+//
+// Each call to Run builds a fresh vegeta Attacker (an Attacker is single-use)
+// over its own http.Transport, so trials share no connections. Every trial
+// is bounded in time (its duration) and in count (MaxRequestsPerSecond ×
+// duration). Cancelling the context stops the attack at once: in-flight
+// requests are cut by closing their connections, and the results received
+// before the cancellation are kept. Run is safe for concurrent use; the
+// Outcome it returns belongs to the caller.
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/clusterbench/clusterbench/bench/metrics"
+	"github.com/clusterbench/clusterbench/bench/results"
+)
+
+// Load modes (the same words as bench/scenario).
+const (
+	Closed = "closed"
+	Open   = "open"
+)
+
+// Defaults and bounds.
+const (
+	DefaultTimeout = 5 * time.Second
+	// MaxRequestsPerSecond bounds the request count of a trial at this rate
+	// times its duration: far above what a loopback server answers, it only
+	// guards against a runaway loop.
+	MaxRequestsPerSecond = 1_000_000
+)
+
+// Config is one trial. Targets, Mode, Level and Duration are required.
+type Config struct {
+	Targets   []Target
+	Mode      string        // Closed or Open
+	Level     int           // concurrency (closed) or requests per second (open), ≥ 1
+	Duration  time.Duration // > 0
+	KeepAlive bool
+	Timeout   time.Duration // per request; 0 means DefaultTimeout
+	Name      string        // attack name, sent as X-Vegeta-Attack
+}
+
+// Outcome is what one trial measured.
+type Outcome struct {
+	Acc         *metrics.Accumulator
+	Wall        time.Duration // from the start of the attack to its last result (or the interruption)
+	ClientCPU   time.Duration // this process's CPU time over Wall
+	ClientWait  time.Duration // time its threads waited, runnable, for a CPU over Wall
+	AllowedCPUs int           // CPUs this process could use
+	Dials       int64         // TCP connections the generator opened
+	Interrupted bool          // ctx was cancelled: the trial was cut short
+	Mode        string
+	Level       int
+}
+
+func (c *Config) validate() error {
+	switch {
+	case len(c.Targets) == 0:
+		return errors.New("load: no targets")
+	case c.Mode != Closed && c.Mode != Open:
+		return fmt.Errorf("load: mode %q (allowed: %s, %s)", c.Mode, Closed, Open)
+	case c.Level < 1:
+		return fmt.Errorf("load: level %d (allowed: ≥ 1)", c.Level)
+	case c.Duration <= 0:
+		return fmt.Errorf("load: duration %s (allowed: > 0)", c.Duration)
+	case c.Timeout < 0:
+		return fmt.Errorf("load: timeout %s (allowed: ≥ 0)", c.Timeout)
+	}
+	return nil
+}
+
+// Run performs one trial and returns what it measured. An error means the
+// trial could not be set up; failed requests are measured, not errors.
+func Run(ctx context.Context, cfg Config) (*Outcome, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	tr, err := NewTargeter(cfg.Targets)
+	if err != nil {
+		return nil, err
+	}
+	conns := newConnTracker()
+	client := newClient(conns, cfg)
+	opts := []func(*vegeta.Attacker){
+		// Client first: it replaces the whole client (gotcha G10). Proxy
+		// (nil), keep-alive and the dialer are set on our own transport,
+		// because vegeta's Proxy/KeepAlive options type-assert an
+		// *http.Transport, which our tracing RoundTripper is not.
+		vegeta.Client(client),
+		vegeta.MaxBody(0),
+		vegeta.Timeout(cfg.Timeout),
+	}
+	var pacer vegeta.Pacer
+	var interval time.Duration
+	if cfg.Mode == Closed {
+		n := uint64(cfg.Level)
+		opts = append(opts, vegeta.Workers(n), vegeta.MaxWorkers(n))
+		pacer = vegeta.Rate{Freq: 0}
+	} else {
+		interval = time.Second / time.Duration(cfg.Level)
+		maxWorkers := uint64(math.Ceil(float64(cfg.Level)*cfg.Timeout.Seconds())) + 1
+		opts = append(opts, vegeta.Workers(min(uint64(vegeta.DefaultWorkers), maxWorkers)), vegeta.MaxWorkers(maxWorkers))
+		pacer = vegeta.Rate{Freq: cfg.Level, Per: time.Second}
+	}
+	maxHits := uint64(math.Ceil(cfg.Duration.Seconds()*MaxRequestsPerSecond)) + 1
+	atk := vegeta.NewAttacker(opts...)
+
+	out := &Outcome{Acc: metrics.New(), AllowedCPUs: metrics.AllowedCPUs(), Mode: cfg.Mode, Level: cfg.Level}
+	var (
+		interrupted atomic.Bool
+		stopAt      atomic.Int64 // unix ns of the interruption
+		watcher     sync.WaitGroup
+		done        = make(chan struct{})
+	)
+	watcher.Add(1)
+	go func() { // stops the attack on cancellation; owned and waited by Run
+		defer watcher.Done()
+		select {
+		case <-ctx.Done():
+			stopAt.Store(time.Now().UnixNano())
+			interrupted.Store(true)
+			atk.Stop()
+			conns.closeAll() // cut in-flight requests now, not after Timeout
+		case <-done:
+		}
+	}()
+
+	cpu0, err := metrics.SelfCPU()
+	if err != nil {
+		close(done)
+		watcher.Wait()
+		return nil, err
+	}
+	wait0, waitErr := metrics.SelfRunQueueWait()
+	began := time.Now()
+	for res := range atk.Attack(tr, &boundedPacer{Pacer: pacer, max: maxHits}, cfg.Duration, cfg.Name) {
+		if interrupted.Load() {
+			continue // cut short by the interruption: not a measurement
+		}
+		if interval > 0 {
+			res.Latency = FromIntended(res, began, interval)
+		}
+		out.Acc.Add(res)
+	}
+	end := time.Now()
+	cpu1, _ := metrics.SelfCPU()
+	if wait1, err := metrics.SelfRunQueueWait(); err == nil && waitErr == nil && wait1 > wait0 {
+		out.ClientWait = wait1 - wait0
+	}
+	close(done)
+	watcher.Wait()
+	out.Interrupted = interrupted.Load()
+	if out.Interrupted {
+		end = time.Unix(0, stopAt.Load())
+	}
+	out.Wall = end.Sub(began)
+	out.ClientCPU = cpu1 - cpu0
+	out.Dials = conns.dials.Load()
+	client.CloseIdleConnections()
+	return out, nil
+}
+
+// FromIntended returns the latency of an open-loop result measured from
+// its intended send time, began + Seq × interval, rather than from the
+// moment a worker picked it up: a hit that waited for a free worker or for
+// the pacer to catch up counts that wait. It never returns less than
+// res.Latency.
+func FromIntended(res *vegeta.Result, began time.Time, interval time.Duration) time.Duration {
+	intended := began.Add(time.Duration(res.Seq) * interval)
+	if d := res.Timestamp.Add(res.Latency).Sub(intended); d > res.Latency {
+		return d
+	}
+	return res.Latency
+}
+
+// boundedPacer stops the attack after max hits, whatever the inner pacer says.
+type boundedPacer struct {
+	vegeta.Pacer
+	max uint64
+}
+
+func (p *boundedPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
+	if hits >= p.max {
+		return 0, true
+	}
+	return p.Pacer.Pace(elapsed, hits)
+}
+
+// Trial turns the outcome into a results.Trial of the given server and
+// 1-based trial number. Server CPU is left to the caller; Fairness is over
+// the workers that answered.
+func (o *Outcome) Trial(server string, trial, expectedWorkers int) results.Trial {
+	a := o.Acc
+	t := results.Trial{
+		Server:      server,
+		Level:       o.Level,
+		Trial:       trial,
+		DurationS:   o.Wall.Seconds(),
+		Requests:    a.Requests(),
+		Successes:   a.Successes(),
+		Latency:     a.Latency(),
+		StatusCodes: a.StatusCodes(),
+		Errors:      a.Errors(),
+		Workers:     a.Workers(),
+		ClientCPUS:  o.ClientCPU.Seconds(),
+	}
+	if t.Requests > 0 {
+		t.SuccessRatio = float64(t.Successes) / float64(t.Requests)
+	}
+	t.ClientWaitS = o.ClientWait.Seconds()
+	if o.Wall > 0 {
+		t.Throughput = float64(t.Successes) / o.Wall.Seconds()
+		cpus := float64(max(o.AllowedCPUs, 1))
+		t.ClientCPUUtil = o.ClientCPU.Seconds() / o.Wall.Seconds() / cpus
+		t.ClientBound = (o.ClientCPU+o.ClientWait).Seconds()/o.Wall.Seconds()/cpus >= metrics.ClientBoundUtil
+	}
+	t.Fairness = metrics.WorkerFairness(t.Workers, expectedWorkers)
+	if o.Mode == Open {
+		t.TargetRate = float64(o.Level)
+		t.AchievedRate = a.SentRate()
+		t.RateShortfall = metrics.RateShortfall(t.TargetRate, t.AchievedRate)
+	} else if o.Wall > 0 {
+		t.AchievedRate = float64(t.Requests) / o.Wall.Seconds()
+	}
+	return t
+}

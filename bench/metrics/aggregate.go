@@ -1,0 +1,163 @@
+// Package metrics turns what a run measured into figures. Two halves:
+//
+//   - Measuring (accumulator.go, cpu.go): an Accumulator fed by every vegeta
+//     result of a trial (HdrHistogram latency, status codes, a normalised
+//     error set, per-server-worker tallies) in O(1) without allocation, and
+//     the CPU time of this process and of a server's process group. An
+//     Accumulator belongs to one goroutine.
+//   - Statistics (aggregate.go, fairness.go): the median and 95% confidence
+//     interval of a metric across trials (Estimate), the summary of every
+//     server × level (Summarize), and how evenly a server spread its
+//     requests over its workers (Fairness, Jain's index). These are pure
+//     functions of their arguments: no I/O, no clock, no shared state, safe
+//     to call from any goroutine.
+package metrics
+
+import (
+	"math"
+	"slices"
+
+	"golang.org/x/perf/benchmath"
+
+	"github.com/clusterbench/clusterbench/bench/results"
+)
+
+// Confidence is the level of the interval Estimate computes.
+const Confidence = 0.95
+
+// MinTrialsForCI is the fewest trials for which a distribution-free 95%
+// interval of the median exists (the 1st and 6th of 6 order statistics
+// cover the median with probability 1 - 2·0.5⁶ ≈ 0.969).
+const MinTrialsForCI = 6
+
+// Estimate summarises one metric across trials: the median, and the 95%
+// confidence interval of the median from binomial order statistics
+// (x/perf benchmath.AssumeNothing, as benchstat prints it; no assumption
+// about the distribution). The interval's true coverage, which is at least
+// 95%, is stored in Confidence.
+//
+// With fewer than MinTrialsForCI values no such interval exists: Lo and Hi
+// then equal Median and Confidence is 0 (the results contract), while Min
+// and Max still show the spread. n=1 gives Median=Min=Max=the value; n=2
+// gives the mean of the two as the median. Non-finite values (NaN, ±Inf)
+// are ignored; no values at all give the zero Estimate.
+//
+// values is not modified.
+func Estimate(values []float64) results.Estimate {
+	xs := make([]float64, 0, len(values))
+	for _, v := range values {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			xs = append(xs, v)
+		}
+	}
+	if len(xs) == 0 {
+		return results.Estimate{}
+	}
+	th := benchmath.DefaultThresholds
+	s := benchmath.NewSample(xs, &th) // sorts xs, our copy
+	sum := benchmath.AssumeNothing.Summary(s, Confidence)
+	e := results.Estimate{
+		Median: sum.Center, Lo: sum.Lo, Hi: sum.Hi, N: len(xs),
+		Min: xs[0], Max: xs[len(xs)-1], Confidence: sum.Confidence,
+	}
+	if math.IsInf(e.Lo, 0) || math.IsInf(e.Hi, 0) || len(xs) < MinTrialsForCI {
+		e.Lo, e.Hi, e.Confidence = e.Median, e.Median, 0
+	}
+	return e
+}
+
+// Summarize aggregates trials into one Summary per server × level, in the
+// order in which each pair first appears in trials. servers gives each
+// server's expected worker count (ExpectedWorkers) for the fairness
+// figures; a server missing from it counts only the workers seen.
+//
+// Per metric it takes the Estimate across the pair's trials. ClientBound and
+// RateShortfall are set when any trial set them. Workers merges the
+// per-worker tallies of every trial (MergeWorkers) and Fairness is computed
+// over the merged request counts.
+func Summarize(trials []results.Trial, servers []results.Server) []results.Summary {
+	type key struct {
+		server string
+		level  int
+	}
+	var order []key
+	groups := map[key][]results.Trial{}
+	for _, t := range trials {
+		k := key{t.Server, t.Level}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], t)
+	}
+	expected := map[string]int{}
+	for _, s := range servers {
+		expected[s.Name] = ExpectedWorkers(s)
+	}
+	out := make([]results.Summary, 0, len(order))
+	for _, k := range order {
+		out = append(out, summarizeOne(k.server, k.level, groups[k], expected[k.server]))
+	}
+	return out
+}
+
+func summarizeOne(server string, level int, ts []results.Trial, expected int) results.Summary {
+	pick := func(f func(results.Trial) float64) results.Estimate {
+		v := make([]float64, len(ts))
+		for i, t := range ts {
+			v[i] = f(t)
+		}
+		return Estimate(v)
+	}
+	s := results.Summary{
+		Server:            server,
+		Level:             level,
+		Trials:            len(ts),
+		Throughput:        pick(func(t results.Trial) float64 { return t.Throughput }),
+		AchievedRate:      pick(func(t results.Trial) float64 { return t.AchievedRate }),
+		P50Ms:             pick(func(t results.Trial) float64 { return t.Latency.P50Ms }),
+		P90Ms:             pick(func(t results.Trial) float64 { return t.Latency.P90Ms }),
+		P99Ms:             pick(func(t results.Trial) float64 { return t.Latency.P99Ms }),
+		P999Ms:            pick(func(t results.Trial) float64 { return t.Latency.P999Ms }),
+		MaxMs:             pick(func(t results.Trial) float64 { return t.Latency.MaxMs }),
+		SuccessRatio:      pick(func(t results.Trial) float64 { return t.SuccessRatio }),
+		ServerCPUPerReqUs: pick(func(t results.Trial) float64 { return t.ServerCPUPerReqUs }),
+		ClientCPUUtil:     pick(func(t results.Trial) float64 { return t.ClientCPUUtil }),
+	}
+	sets := make([][]results.Worker, len(ts))
+	for i, t := range ts {
+		s.ClientBound = s.ClientBound || t.ClientBound
+		s.RateShortfall = s.RateShortfall || t.RateShortfall
+		sets[i] = t.Workers
+	}
+	s.Workers = MergeWorkers(sets...)
+	s.Fairness = WorkerFairness(s.Workers, expected)
+	return s
+}
+
+// ExpectedWorkers is how many workers a server is known to run, for
+// Fairness: 1 for the single model, Workers for pool and prefork, and 0
+// (unknown: count only the workers seen) for external commands and
+// anything else.
+func ExpectedWorkers(s results.Server) int {
+	switch s.Model {
+	case "single":
+		return 1
+	case "pool", "prefork":
+		return max(s.Workers, 0)
+	}
+	return 0
+}
+
+// median of a few values; 0 for none. xs is not modified.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	m := len(s) / 2
+	if len(s)%2 == 1 {
+		return s[m]
+	}
+	return (s[m-1] + s[m]) / 2
+}

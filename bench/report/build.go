@@ -1,0 +1,300 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clusterbench/clusterbench/bench/results"
+)
+
+// Build turns a run into the Document every human-readable format renders:
+// a header of metadata and warnings, one throughput/latency table for the
+// scenario (rows: server × level) and one per-worker distribution table
+// per server (rows: level × worker, fairness in the notes).
+func Build(run *results.Run) Document {
+	d := Document{Title: "clusterbench run: " + run.Scenario.Name, Meta: meta(run)}
+	d.Warnings = append(d.Warnings, run.Warnings...)
+	if !run.Complete {
+		why := run.Incomplete
+		if why == "" {
+			why = "no reason recorded"
+		}
+		d.Warnings = append([]string{"INCOMPLETE run: " + why}, d.Warnings...)
+	}
+	d.Tables = append(d.Tables, summaryTable(run))
+	d.Tables = append(d.Tables, workerTables(run)...)
+	return d
+}
+
+func meta(run *results.Run) [][2]string {
+	e := run.Env
+	m := [][2]string{{"scenario", run.Scenario.Name}}
+	if run.Scenario.Description != "" {
+		m = append(m, [2]string{"description", run.Scenario.Description})
+	}
+	if run.Scenario.File != "" {
+		m = append(m, [2]string{"file", run.Scenario.File})
+	}
+	when := run.Started.UTC().Format(time.RFC3339)
+	if !run.Finished.IsZero() && !run.Started.IsZero() {
+		when += fmt.Sprintf(" (%s)", run.Finished.Sub(run.Started).Round(time.Second))
+	}
+	m = append(m, [2]string{"started", when})
+	m = append(m, [2]string{"load", loadLine(run.Load)})
+	m = append(m, [2]string{"requests", orDash(requestsLine(run.Load.Requests))})
+	machine := fmt.Sprintf("%d CPUs", e.CPUs)
+	if e.CPUModel != "" {
+		machine += ", " + e.CPUModel
+	}
+	if e.Kernel != "" {
+		machine += ", " + e.OS + " " + e.Kernel
+	}
+	m = append(m, [2]string{"machine", machine})
+	m = append(m, [2]string{"go", fmt.Sprintf("%s, GOMAXPROCS %d (load generator)", orDash(e.GoVersion), e.GOMAXPROCS)})
+	pin := e.Pinning // the runner's own words, when it wrote any
+	if pin == "" && (e.ServerCPUs != "" || e.ClientCPUs != "") {
+		pin = fmt.Sprintf("servers on CPUs %s, load generator on CPUs %s", orDash(e.ServerCPUs), orDash(e.ClientCPUs))
+	}
+	m = append(m, [2]string{"pinning", orDash(pin)})
+	if e.GitCommit != "" {
+		c := e.GitCommit
+		if e.GitDirty {
+			c += " (dirty)"
+		}
+		m = append(m, [2]string{"commit", c})
+	}
+	if len(e.Args) > 0 {
+		m = append(m, [2]string{"command", strings.Join(e.Args, " ")})
+	}
+	return m
+}
+
+func loadLine(l results.LoadInfo) string {
+	levels := make([]string, len(l.Levels))
+	for i, v := range l.Levels {
+		levels[i] = strconv.Itoa(v)
+	}
+	list := orDash(strings.Join(levels, ", "))
+	kind := "closed loop, concurrency " + list
+	if l.Mode == "open" {
+		kind = "open loop, rate " + list + " req/s"
+	}
+	ka := "on"
+	if !l.KeepAlive {
+		ka = "off"
+	}
+	return fmt.Sprintf("%s; %d trials × %s, warm-up %s; keep-alive %s",
+		kind, l.Trials, secs(l.DurationS), secs(l.WarmupS), ka)
+}
+
+func secs(s float64) string {
+	return time.Duration(math.Round(s * float64(time.Second))).String()
+}
+
+func requestsLine(rs []results.Request) string {
+	parts := make([]string, len(rs))
+	total := 0
+	for _, r := range rs {
+		total += r.Weight
+	}
+	for i, r := range rs {
+		parts[i] = r.Method + " " + r.Path
+		if len(rs) > 1 && total > 0 {
+			parts[i] += fmt.Sprintf(" (%.0f%%)", 100*float64(r.Weight)/float64(total))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// levelHeader names the level column for the load mode.
+func levelHeader(mode string) string {
+	if mode == "open" {
+		return "rate/s"
+	}
+	return "conc"
+}
+
+// levelName names one level in prose: "conc 8" or "rate 500/s".
+func levelName(mode string, level int) string {
+	if mode == "open" {
+		return fmt.Sprintf("rate %d/s", level)
+	}
+	return fmt.Sprintf("conc %d", level)
+}
+
+// Flag letters of the summary table.
+const (
+	FlagClientBound = "C" // the load generator was likely the bottleneck
+	FlagShortfall   = "R" // open loop: achieved rate >5% below the asked one
+	FlagErrors      = "E" // success ratio below 1
+)
+
+func summaryTable(run *results.Run) Table {
+	t := Table{
+		Title:  fmt.Sprintf("%s: throughput and latency (ms)", run.Scenario.Name),
+		Header: []string{"server", levelHeader(run.Load.Mode), "req/s", "p50", "p90", "p99", "p99.9", "max", "ok", "cpu/req", "flag"},
+		Align:  []Align{Left, Right, Right, Right, Right, Right, Right, Right, Right, Right, Left},
+	}
+	seen := map[string]bool{}
+	for _, s := range run.Summary {
+		var flags []string
+		if s.ClientBound {
+			flags = append(flags, FlagClientBound)
+		}
+		if s.RateShortfall {
+			flags = append(flags, FlagShortfall)
+		}
+		if s.SuccessRatio.N > 0 && s.SuccessRatio.Min < 1 {
+			flags = append(flags, FlagErrors)
+		}
+		for _, f := range flags {
+			seen[f] = true
+		}
+		t.Rows = append(t.Rows, []string{
+			s.Server, strconv.Itoa(s.Level),
+			fmtRate(s.Throughput.Median) + spread(s.Throughput),
+			fmtMs(s.P50Ms.Median), fmtMs(s.P90Ms.Median), fmtMs(s.P99Ms.Median), fmtMs(s.P999Ms.Median), fmtMs(s.MaxMs.Median),
+			fmtRatio(s.SuccessRatio.Min), cpuPerReq(s.ServerCPUPerReqUs), strings.Join(flags, ""),
+		})
+	}
+	if len(t.Rows) == 0 {
+		t.Notes = append(t.Notes, "no measurements: the run recorded no trials.")
+	}
+	t.Notes = append(t.Notes,
+		"req/s: successful responses per second, median across trials, then its spread: ±x% = half-width of",
+		"  the 95% confidence interval of the median (6 or more trials), ~x% = half the min-max range (2 to 5).",
+		"latency columns: median across trials of each trial's percentile, in ms. ok: 2xx share, worst trial.",
+		"cpu/req: server CPU time (user+system, all its processes) per request, in µs; - = not measured.")
+	if len(seen) > 0 {
+		for _, f := range []struct{ flag, text string }{
+			{FlagClientBound, "client-bound: the load generator was likely the bottleneck"},
+			{FlagShortfall, "rate shortfall: achieved rate more than 5% below the asked rate"},
+			{FlagErrors, "errors: some responses were not 2xx"},
+		} {
+			if seen[f.flag] {
+				t.Notes = append(t.Notes, "flag "+f.flag+" = "+f.text+".")
+			}
+		}
+	}
+	return t
+}
+
+// spread is appended to a median: how much it can be trusted (see the
+// table notes); empty for one trial.
+func spread(e results.Estimate) string {
+	if e.N <= 1 || e.Median == 0 {
+		return ""
+	}
+	if e.Confidence > 0 {
+		half := max(e.Hi-e.Median, e.Median-e.Lo)
+		return fmt.Sprintf(" ±%s%%", fmtPct(100*half/math.Abs(e.Median)))
+	}
+	half := (e.Max - e.Min) / 2
+	return fmt.Sprintf(" ~%s%%", fmtPct(100*half/math.Abs(e.Median)))
+}
+
+func workerTables(run *results.Run) []Table {
+	var order []string
+	byServer := map[string][]results.Summary{}
+	for _, s := range run.Summary {
+		if _, ok := byServer[s.Server]; !ok {
+			order = append(order, s.Server)
+		}
+		byServer[s.Server] = append(byServer[s.Server], s)
+	}
+	var out []Table
+	for _, name := range order {
+		t := Table{
+			Title:  fmt.Sprintf("%s / %s: requests per worker (all trials)", run.Scenario.Name, name),
+			Header: []string{levelHeader(run.Load.Mode), "worker", "pids", "requests", "conns", "share", "p50 ms", "p99 ms", "errors"},
+			Align:  []Align{Right, Right, Left, Right, Right, Right, Right, Right, Right},
+		}
+		for _, s := range byServer[name] {
+			for _, w := range s.Workers {
+				pids := make([]string, len(w.Pids))
+				for i, p := range w.Pids {
+					pids[i] = strconv.Itoa(p)
+				}
+				t.Rows = append(t.Rows, []string{
+					strconv.Itoa(s.Level), w.ID, orDash(strings.Join(pids, ",")),
+					strconv.FormatInt(w.Requests, 10), strconv.FormatInt(w.Connections, 10),
+					fmtPct(100*w.Share) + "%", fmtMs(w.P50Ms), fmtMs(w.P99Ms), strconv.FormatInt(w.Errors, 10),
+				})
+			}
+			f := s.Fairness
+			t.Notes = append(t.Notes, fmt.Sprintf("%s: workers answering %d, max/mean %.2f, Jain's index %.3f (1 = even)",
+				levelName(run.Load.Mode, s.Level), f.Workers, f.MaxOverMean, f.Jain))
+		}
+		if len(t.Rows) == 0 {
+			t.Notes = append([]string{"no per-worker data (the server sent no X-Worker-Id)"}, t.Notes...)
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// fmtMs prints milliseconds with about three significant digits.
+func fmtMs(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case a == 0:
+		return "0"
+	case a < 1:
+		return strconv.FormatFloat(v, 'f', 3, 64)
+	case a < 10:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	case a < 100:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64)
+}
+
+// cpuPerReq is "-" when no CPU time was recorded: a server that answered
+// requests used some, so 0 means the measurement is missing.
+func cpuPerReq(e results.Estimate) string {
+	if e.Median <= 0 {
+		return "-"
+	}
+	return fmtUs(e.Median)
+}
+
+func fmtRate(v float64) string {
+	if math.Abs(v) < 100 {
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64)
+}
+
+func fmtUs(v float64) string {
+	if math.Abs(v) < 100 {
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64)
+}
+
+func fmtPct(v float64) string {
+	if math.Abs(v) < 10 {
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64)
+}
+
+// fmtRatio prints a success ratio as a percentage, never rounding a
+// failure up to 100%.
+func fmtRatio(v float64) string {
+	if v >= 1 {
+		return "100%"
+	}
+	p := math.Floor(v*1000) / 10
+	return strconv.FormatFloat(p, 'f', 1, 64) + "%"
+}

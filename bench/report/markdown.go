@@ -1,0 +1,74 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/clusterbench/clusterbench/bench/results"
+)
+
+// Markdown renders the run as GitHub-flavoured Markdown (report.md): the
+// same Document as Text, with pipe tables.
+func Markdown(run *results.Run) Reporter {
+	return func(w io.Writer) error { return WriteMarkdown(w, Build(run)) }
+}
+
+// WriteMarkdown renders d as GitHub-flavoured Markdown.
+func WriteMarkdown(w io.Writer, d Document) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "# %s\n\n", mdText(d.Title))
+	for _, m := range d.Meta {
+		fmt.Fprintf(bw, "- **%s**: %s\n", mdText(m[0]), mdText(m[1]))
+	}
+	if len(d.Warnings) > 0 {
+		bw.WriteString("\n")
+		for _, warn := range d.Warnings {
+			fmt.Fprintf(bw, "> **Warning:** %s\n>\n", mdText(warn))
+		}
+	}
+	for _, t := range d.Tables {
+		fmt.Fprintf(bw, "\n## %s\n\n", mdText(t.Title))
+		row := func(cells []string) {
+			bw.WriteString("|")
+			for _, c := range cells {
+				bw.WriteString(" " + mdCell(c) + " |")
+			}
+			bw.WriteString("\n")
+		}
+		row(t.Header)
+		bw.WriteString("|")
+		for i := range t.Header {
+			if i < len(t.Align) && t.Align[i] == Right {
+				bw.WriteString(" ---: |")
+			} else {
+				bw.WriteString(" :--- |")
+			}
+		}
+		bw.WriteString("\n")
+		for _, r := range t.Rows {
+			row(r)
+		}
+		if len(t.Notes) > 0 {
+			bw.WriteString("\n")
+			for _, n := range t.Notes {
+				fmt.Fprintf(bw, "%s  \n", mdText(n))
+			}
+		}
+	}
+	return bw.Flush()
+}
+
+var mdEscaper = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "<", "&lt;", ">", "&gt;", "|", `\|`, "\n", " ")
+
+// mdText escapes what Markdown would otherwise format.
+func mdText(s string) string { return mdEscaper.Replace(s) }
+
+// mdCell is mdText for a table cell (pipes included).
+func mdCell(s string) string {
+	if s == "" {
+		return " "
+	}
+	return mdText(s)
+}

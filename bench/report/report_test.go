@@ -1,0 +1,172 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/clusterbench/clusterbench/bench/results"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func checkGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+var fixtures = map[string]func() *results.Run{"closed": closedFixture, "open": openFixture}
+
+// TestFixtureFiles keeps testdata/<fixture>/summary.json equal to the
+// hand-made runs (and so checks the JSON renderer's bytes).
+func TestFixtureFiles(t *testing.T) {
+	for name, build := range fixtures {
+		var b bytes.Buffer
+		if err := JSON(build())(&b); err != nil {
+			t.Fatal(err)
+		}
+		checkGolden(t, filepath.Join("testdata", name, SummaryJSON), b.Bytes())
+	}
+}
+
+// TestGoldenFormats renders every format from the saved fixtures, read
+// back through ReadRun.
+func TestGoldenFormats(t *testing.T) {
+	for name, build := range fixtures {
+		run, err := ReadRun(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(run, build()) && !*update {
+			t.Errorf("%s: the run read back differs from the fixture", name)
+		}
+		for _, f := range Formats {
+			rep, err := For(f, run)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b bytes.Buffer
+			if err := rep(&b); err != nil {
+				t.Fatalf("%s %s: %v", name, f, err)
+			}
+			checkGolden(t, filepath.Join("testdata", name+"."+f+".golden"), b.Bytes())
+		}
+	}
+}
+
+// TestTextWidth: the terminal tables fit 100 columns and carry no colour.
+func TestTextWidth(t *testing.T) {
+	for name, build := range fixtures {
+		var b bytes.Buffer
+		if err := Text(build())(&b); err != nil {
+			t.Fatal(err)
+		}
+		if strings.ContainsRune(b.String(), '\x1b') {
+			t.Errorf("%s: the text report holds terminal escape codes", name)
+		}
+		for i, line := range strings.Split(b.String(), "\n") {
+			if strings.HasPrefix(line, "+") || strings.HasPrefix(line, "|") {
+				if n := len([]rune(line)); n > 100 {
+					t.Errorf("%s line %d is %d columns wide: %s", name, i+1, n, line)
+				}
+			}
+		}
+	}
+}
+
+// TestCSVAgreesWithJSON: summary.csv carries the same numbers as the run.
+func TestCSVAgreesWithJSON(t *testing.T) {
+	run := closedFixture()
+	var b bytes.Buffer
+	if err := SummaryCSV(run)(&b); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	trials, medians := 0, 0
+	for _, r := range recs[1:] {
+		if len(r) != len(SummaryColumns) {
+			t.Fatalf("row has %d fields, want %d", len(r), len(SummaryColumns))
+		}
+		level, _ := strconv.Atoi(r[col["level"]])
+		tput, _ := strconv.ParseFloat(r[col["throughput_rps"]], 64)
+		p99, _ := strconv.ParseFloat(r[col["p99_ms"]], 64)
+		switch r[col["row"]] {
+		case "trial":
+			trials++
+			n, _ := strconv.Atoi(r[col["trial"]])
+			for _, tr := range run.Trials {
+				if tr.Server == r[col["server"]] && tr.Level == level && tr.Trial == n && (tr.Throughput != tput || tr.Latency.P99Ms != p99) {
+					t.Errorf("trial row %v disagrees with %+v", r, tr)
+				}
+			}
+		case "median":
+			medians++
+			for _, s := range run.Summary {
+				if s.Server == r[col["server"]] && s.Level == level && (s.Throughput.Median != tput || s.P99Ms.Median != p99) {
+					t.Errorf("median row %v disagrees with %+v", r, s)
+				}
+			}
+		}
+	}
+	if trials != len(run.Trials) || medians != len(run.Summary) {
+		t.Errorf("csv has %d trial and %d median rows, want %d and %d", trials, medians, len(run.Trials), len(run.Summary))
+	}
+}
+
+func TestParseFormats(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+		err  string
+	}{
+		{"", []string{"table"}, ""},
+		{"table", []string{"table"}, ""},
+		{"md, csv,md", []string{"md", "csv"}, ""},
+		{"json,workers", []string{"json", "workers"}, ""},
+		{"html", nil, `--format: "html" is not a format (allowed: table, md, csv, workers, json)`},
+		{"csv,", nil, `--format: "" is not a format (allowed: table, md, csv, workers, json)`},
+	}
+	for _, tt := range tests {
+		got, err := ParseFormats(tt.in)
+		if tt.err != "" {
+			if err == nil || err.Error() != tt.err {
+				t.Errorf("ParseFormats(%q) error %v, want %s", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ParseFormats(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+	if _, err := For("xml", closedFixture()); err == nil {
+		t.Error("For(xml) succeeded")
+	}
+}

@@ -1,0 +1,233 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"syscall"
+
+	"github.com/clusterbench/clusterbench/bench/results"
+)
+
+// DefaultRunsDir is where run directories go, relative to the repository
+// root (git-ignored).
+const DefaultRunsDir = "results/runs"
+
+// Files of a run directory.
+const (
+	SummaryJSON = results.FileName // "summary.json"
+	SummaryFile = "summary.csv"
+	WorkersFile = "workers.csv"
+	ReportFile  = "report.md"
+)
+
+// MaxRunFile bounds the size of a summary.json that ReadRun will read.
+const MaxRunFile = 256 << 20
+
+// RunDirName is the directory name of a run: its UTC start time and the
+// scenario, e.g. "20261125T193000Z-hello".
+func RunDirName(run *results.Run) string {
+	name := run.Scenario.Name
+	if !safeName.MatchString(name) {
+		name = "run"
+	}
+	return run.Started.UTC().Format("20060102T150405Z") + "-" + name
+}
+
+var safeName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// WriteRun writes summary.json, summary.csv, workers.csv and report.md of
+// run into a new directory under parent (created if missing) and returns
+// its path, parent/RunDirName(run), with "-2", "-3"... appended when that
+// name is taken. The files are written and synced in a temporary directory
+// beside it, which is then renamed into place: the run directory appears
+// whole or not at all, and a failure leaves nothing behind.
+func WriteRun(parent string, run *results.Run) (dir string, err error) {
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", fmt.Errorf("report: %w", err)
+	}
+	name := RunDirName(run)
+	tmp, err := os.MkdirTemp(parent, ".tmp-"+name+"-")
+	if err != nil {
+		return "", fmt.Errorf("report: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	for _, f := range []struct {
+		name string
+		rep  Reporter
+	}{
+		{SummaryJSON, JSON(run)},
+		{SummaryFile, SummaryCSV(run)},
+		{WorkersFile, WorkersCSV(run)},
+		{ReportFile, Markdown(run)},
+	} {
+		if err := writeFile(filepath.Join(tmp, f.name), f.rep); err != nil {
+			return "", err
+		}
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp makes it 0700
+		return "", fmt.Errorf("report: %w", err)
+	}
+	if err := syncDir(tmp); err != nil {
+		return "", err
+	}
+	for i := 1; i <= 100; i++ {
+		dir = filepath.Join(parent, name)
+		if i > 1 {
+			dir += "-" + strconv.Itoa(i)
+		}
+		err = os.Rename(tmp, dir)
+		if err == nil {
+			return dir, syncDir(parent)
+		}
+		if !errors.Is(err, syscall.EEXIST) && !errors.Is(err, syscall.ENOTEMPTY) {
+			return "", fmt.Errorf("report: %w", err)
+		}
+	}
+	return "", fmt.Errorf("report: %s: 100 run directories of that name exist already", filepath.Join(parent, name))
+}
+
+func writeFile(path string, rep Reporter) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := rep(f); err != nil {
+		f.Close()
+		return fmt.Errorf("report: write %s: %w", filepath.Base(path), err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("report: sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// ReadRun loads a saved run from a run directory or a summary.json path,
+// and checks it (DecodeRun).
+func ReadRun(path string) (*results.Run, error) {
+	file := path
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		file = filepath.Join(path, SummaryJSON)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) && file != path {
+			return nil, fmt.Errorf("%s: not a run directory: it has no %s", path, SummaryJSON)
+		}
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxRunFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return DecodeRun(file, data)
+}
+
+// DecodeRun parses and checks a summary.json; name labels its errors.
+// It refuses a file that is not JSON, has trailing data, has a schema
+// this build does not read, or whose trials and summary rows name
+// servers, levels or trial numbers that cannot be (see Check).
+func DecodeRun(name string, data []byte) (*results.Run, error) {
+	if len(data) > MaxRunFile {
+		return nil, fmt.Errorf("%s: larger than %d bytes; not a summary.json", name, MaxRunFile)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var run results.Run
+	if err := dec.Decode(&run); err != nil {
+		return nil, fmt.Errorf("%s: not a clusterbench summary.json: %w", name, jsonErr(data, err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%s: not a clusterbench summary.json: data after the JSON document", name)
+	}
+	if err := Check(&run); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &run, nil
+}
+
+// jsonErr adds the line of a syntax or type error.
+func jsonErr(data []byte, err error) error {
+	var off int64 = -1
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+	}
+	if off < 0 || off > int64(len(data)) {
+		return err
+	}
+	return fmt.Errorf("line %d: %w", bytes.Count(data[:off], []byte("\n"))+1, err)
+}
+
+// Check validates what every reader of a run relies on: the schema, a
+// scenario name, a load mode, and trials and summary rows that name a
+// listed server, a level ≥ 1 and (trials) a trial number ≥ 1. It returns
+// the first problem found.
+func Check(run *results.Run) error {
+	switch {
+	case run.Schema == 0:
+		return fmt.Errorf("no schema field (allowed: %d); not a clusterbench summary.json", results.Schema)
+	case run.Schema < 0 || run.Schema > results.Schema:
+		return fmt.Errorf("schema %d is not supported by this build (allowed: 1..%d); a newer clusterbench wrote it", run.Schema, results.Schema)
+	case run.Scenario.Name == "":
+		return errors.New("scenario.name is empty")
+	case run.Load.Mode != "closed" && run.Load.Mode != "open":
+		return fmt.Errorf("load.mode %q is not a load mode (allowed: closed, open)", run.Load.Mode)
+	}
+	servers := map[string]bool{}
+	for i, s := range run.Servers {
+		if s.Name == "" || servers[s.Name] {
+			return fmt.Errorf("servers[%d].name %q is empty or repeated", i, s.Name)
+		}
+		servers[s.Name] = true
+	}
+	for i, t := range run.Trials {
+		switch {
+		case !servers[t.Server]:
+			return fmt.Errorf("trials[%d].server %q is not in servers", i, t.Server)
+		case t.Level < 1:
+			return fmt.Errorf("trials[%d].level %d is out of range (allowed: ≥ 1)", i, t.Level)
+		case t.Trial < 1:
+			return fmt.Errorf("trials[%d].trial %d is out of range (allowed: ≥ 1)", i, t.Trial)
+		}
+	}
+	for i, s := range run.Summary {
+		switch {
+		case !servers[s.Server]:
+			return fmt.Errorf("summary[%d].server %q is not in servers", i, s.Server)
+		case s.Level < 1:
+			return fmt.Errorf("summary[%d].level %d is out of range (allowed: ≥ 1)", i, s.Level)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,43 @@
+// Package report renders a saved run (results.Run) for people and tools:
+// terminal tables, Markdown, CSV and JSON, and writes and reads run
+// directories (results/runs/<UTC time>-<scenario>/) whole or not at all.
+//
+// Rendering follows one model: Build turns a run into a Document of
+// Tables (plain strings, alignment, notes), and each format is a renderer
+// of that model (Text, Markdown); the CSV files are Tables too, of raw
+// numbers (SummaryCSV, WorkersCSV). Every function here is a pure function
+// of its inputs except the run-directory I/O in rundir.go; nothing keeps
+// state between calls, so all are safe for concurrent use.
+package report
+
+import "io"
+
+// Reporter writes one rendering of a run to w.
+type Reporter func(w io.Writer) error
+
+// Align is a column's alignment.
+type Align int
+
+// Alignments.
+const (
+	Left Align = iota
+	Right
+)
+
+// Table is one table in a renderer-neutral form: every cell is already
+// formatted text; Align has one entry per column of Header.
+type Table struct {
+	Title  string
+	Header []string
+	Align  []Align
+	Rows   [][]string
+	Notes  []string // lines printed under the table (legend, fairness)
+}
+
+// Document is everything a human-readable report shows, in order.
+type Document struct {
+	Title    string
+	Meta     [][2]string // label, value: scenario, time, environment
+	Warnings []string
+	Tables   []Table
+}

@@ -1,0 +1,73 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/clusterbench/clusterbench/bench/results"
+)
+
+// Text renders the run as terminal tables: ASCII borders and no colour, so
+// the same bytes read well in a terminal and in a CI log; the tables fit a
+// 100-column terminal for server names up to about 16 characters.
+func Text(run *results.Run) Reporter {
+	return func(w io.Writer) error { return WriteText(w, Build(run)) }
+}
+
+// WriteText renders d with tablewriter.
+func WriteText(w io.Writer, d Document) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "%s\n", d.Title)
+	width := 0
+	for _, m := range d.Meta {
+		width = max(width, len(m[0])+1)
+	}
+	for _, m := range d.Meta {
+		fmt.Fprintf(bw, "  %-*s  %s\n", width, m[0]+":", m[1])
+	}
+	for _, warn := range d.Warnings {
+		fmt.Fprintf(bw, "WARNING: %s\n", warn)
+	}
+	for _, t := range d.Tables {
+		fmt.Fprintf(bw, "\n%s\n", t.Title)
+		if err := renderText(bw, t); err != nil {
+			return err
+		}
+		for _, n := range t.Notes {
+			fmt.Fprintf(bw, "  %s\n", n)
+		}
+	}
+	return bw.Flush()
+}
+
+func renderText(w io.Writer, t Table) error {
+	align := make([]tw.Align, len(t.Align))
+	for i, a := range t.Align {
+		align[i] = tw.AlignLeft
+		if a == Right {
+			align[i] = tw.AlignRight
+		}
+	}
+	tbl := tablewriter.NewTable(w,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleASCII)})),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: align}),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: align}),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+		tablewriter.WithTrimSpace(tw.Off),
+	)
+	tbl.Header(t.Header)
+	if err := tbl.Bulk(t.Rows); err != nil {
+		return fmt.Errorf("report: table %q: %w", t.Title, err)
+	}
+	if err := tbl.Render(); err != nil {
+		return fmt.Errorf("report: table %q: %w", t.Title, err)
+	}
+	return nil
+}

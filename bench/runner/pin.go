@@ -1,0 +1,163 @@
+package runner
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/clusterbench/clusterbench/bench/scenario"
+)
+
+// Pinning is where the servers and the load generator run.
+type Pinning struct {
+	Server, Client *unix.CPUSet // nil = not pinned
+	ServerList     string       // Linux CPU list, "" when not pinned
+	ClientList     string
+	Note           string // human-readable, recorded in the environment
+}
+
+// PlanPinning decides the CPU sets from the scenario's Pin and the CPUs
+// this process may use: explicit lists as given (each must be a subset of
+// allowed); auto splits allowed in two halves (server first) when there are
+// at least two; Disabled, or a single CPU, pins nothing.
+func PlanPinning(p scenario.Pin, allowed []int) (Pinning, error) {
+	switch {
+	case p.Disabled:
+		return Pinning{Note: "off (pin: off)"}, nil
+	case p.Server != "" || p.Client != "":
+		srv, err := subset("server", p.Server, allowed)
+		if err != nil {
+			return Pinning{}, err
+		}
+		cli, err := subset("client", p.Client, allowed)
+		if err != nil {
+			return Pinning{}, err
+		}
+		pin := Pinning{ServerList: FormatCPUList(srv), ClientList: FormatCPUList(cli)}
+		pin.Server, pin.Client = cpuSet(srv), cpuSet(cli)
+		pin.Note = "sched_setaffinity, CPU lists from the scenario"
+		return pin, nil
+	case len(allowed) < 2:
+		return Pinning{Note: fmt.Sprintf("off (only %d CPU available)", len(allowed))}, nil
+	}
+	half := (len(allowed) + 1) / 2
+	srv, cli := allowed[:half], allowed[half:]
+	pin := Pinning{ServerList: FormatCPUList(srv), ClientList: FormatCPUList(cli)}
+	pin.Server, pin.Client = cpuSet(srv), cpuSet(cli)
+	pin.Note = fmt.Sprintf("sched_setaffinity, auto split of %d CPUs", len(allowed))
+	return pin, nil
+}
+
+func subset(what, list string, allowed []int) ([]int, error) {
+	if list == "" {
+		return nil, fmt.Errorf("pin: %s CPU list missing (give both server and client, or neither)", what)
+	}
+	cpus, err := scenario.ParseCPUList(list)
+	if err != nil {
+		return nil, fmt.Errorf("pin: %s: %w", what, err)
+	}
+	for _, c := range cpus {
+		if !slices.Contains(allowed, c) {
+			return nil, fmt.Errorf("pin: %s CPU %d is not available to this process (allowed: %s)", what, c, FormatCPUList(allowed))
+		}
+	}
+	return cpus, nil
+}
+
+func cpuSet(cpus []int) *unix.CPUSet {
+	var s unix.CPUSet
+	for _, c := range cpus {
+		s.Set(c)
+	}
+	return &s
+}
+
+// String describes the pinning in one line.
+func (p Pinning) String() string {
+	if p.Server == nil {
+		return "pinning " + p.Note
+	}
+	return fmt.Sprintf("servers on CPU %s, load generator on CPU %s (%s)", p.ServerList, p.ClientList, p.Note)
+}
+
+// AllowedCPUs lists the CPUs this process may run on.
+func AllowedCPUs() ([]int, error) {
+	var s unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &s); err != nil {
+		return nil, fmt.Errorf("sched_getaffinity: %w", err)
+	}
+	return cpuList(&s), nil
+}
+
+func cpuList(s *unix.CPUSet) []int {
+	var out []int
+	for c := 0; c < len(s)*64; c++ {
+		if s.IsSet(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// FormatCPUList writes sorted CPU numbers as a Linux CPU list ("0-2,5").
+func FormatCPUList(cpus []int) string {
+	var b strings.Builder
+	for i := 0; i < len(cpus); {
+		j := i
+		for j+1 < len(cpus) && cpus[j+1] == cpus[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(cpus[i]))
+		if j > i {
+			b.WriteByte('-')
+			b.WriteString(strconv.Itoa(cpus[j]))
+		}
+		i = j + 1
+	}
+	return b.String()
+}
+
+// pinSelf sets the affinity of every thread of this process to set and
+// returns a function that puts back each thread's previous mask (threads
+// created meanwhile inherit set and are restored to the first saved mask).
+// Threads created later inherit the mask of the thread that creates them.
+func pinSelf(set *unix.CPUSet) (restore func(), err error) {
+	var orig unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &orig); err != nil {
+		return nil, fmt.Errorf("sched_getaffinity: %w", err)
+	}
+	// Twice: a thread created during the first pass by an unpinned one is
+	// caught by the second.
+	for range 2 {
+		if err := forEachThread(func(tid int) error { return unix.SchedSetaffinity(tid, set) }); err != nil {
+			return nil, err
+		}
+	}
+	return func() {
+		_ = forEachThread(func(tid int) error { return unix.SchedSetaffinity(tid, &orig) })
+	}, nil
+}
+
+func forEachThread(f func(tid int) error) error {
+	ents, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return fmt.Errorf("list threads: %w", err)
+	}
+	for _, e := range ents {
+		tid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if err := f(tid); err != nil && err != unix.ESRCH { // ESRCH: thread gone meanwhile
+			return fmt.Errorf("sched_setaffinity(thread %d): %w", tid, err)
+		}
+	}
+	return nil
+}

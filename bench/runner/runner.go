@@ -1,0 +1,290 @@
+// Package runner runs a scenario: for each server it starts the process in
+// its own process group (pinned to the server CPUs, killed if this process
+// dies), waits for /healthz, warms up, measures every level × trial with a
+// fresh vegeta attacker (bench/load), stops the server (SIGTERM, grace,
+// SIGKILL) and checks that no process of it is left. It returns the run as
+// bench/results records it.
+//
+// A server that fails to start or to stop is reported in the run's
+// warnings and the run goes on with the next server, marked incomplete.
+// Cancelling the context (Ctrl-C) stops the current trial at once, stops
+// the server and returns what was measured, marked incomplete.
+//
+// Run pins the calling process's threads to the load generator's CPUs for
+// its duration and restores them afterwards; do not run two at once in one
+// process. A Runner's fields are read-only during Run.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/clusterbench/clusterbench/bench/load"
+	"github.com/clusterbench/clusterbench/bench/metrics"
+	"github.com/clusterbench/clusterbench/bench/results"
+	"github.com/clusterbench/clusterbench/bench/scenario"
+)
+
+// Runner runs scenarios. Binary is required when a scenario has a Go model.
+type Runner struct {
+	Binary       string        // the clusterbench executable for `serve`
+	Dir          string        // working directory of external servers; "" = this process's
+	Args         []string      // the exact command line, recorded in the environment
+	Progress     io.Writer     // a line per trial as it ends; nil = silent
+	StartTimeout time.Duration // 0 = DefaultStartTimeout
+	StopGrace    time.Duration // 0 = DefaultStopGrace
+}
+
+// ServerError is a server that could not be started, became unhealthy, or
+// left processes behind. The run goes on without it.
+type ServerError struct {
+	Server string
+	Err    error
+}
+
+func (e *ServerError) Error() string { return fmt.Sprintf("server %s: %v", e.Server, e.Err) }
+func (e *ServerError) Unwrap() error { return e.Err }
+
+// Outcome is a run plus what went wrong in it.
+type Outcome struct {
+	Run         *results.Run
+	Failed      []*ServerError // servers that failed, in order
+	Interrupted bool           // ctx was cancelled
+}
+
+// Err summarises the failures, or nil when the run is complete.
+func (o *Outcome) Err() error {
+	var errs []error
+	if o.Interrupted {
+		errs = append(errs, errors.New("interrupted"))
+	}
+	for _, f := range o.Failed {
+		errs = append(errs, f)
+	}
+	return errors.Join(errs...)
+}
+
+// Run runs sc. The error is for a run that could not begin (bad pinning,
+// no binary); everything else is in the Outcome.
+func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, error) {
+	allowed, err := AllowedCPUs()
+	if err != nil {
+		return nil, err
+	}
+	pin, err := PlanPinning(sc.Pin, allowed)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range sc.Servers {
+		if !s.External() && r.Binary == "" {
+			return nil, fmt.Errorf("server %s is a Go model but the clusterbench binary is unknown", s.Name)
+		}
+	}
+	if pin.Client != nil {
+		restore, err := pinSelf(pin.Client)
+		if err != nil {
+			return nil, err
+		}
+		defer restore()
+	}
+	info, loadInfo := sc.Info()
+	run := &results.Run{
+		Schema:   results.Schema,
+		Scenario: info,
+		Started:  time.Now().UTC(),
+		Env:      Environment(ctx, r.dirOrDot(), r.Args, pin),
+		Load:     loadInfo,
+		Servers:  []results.Server{},
+		Trials:   []results.Trial{},
+	}
+	out := &Outcome{Run: run}
+	r.progress("%s: %s\n", sc.Name, pin)
+	for _, s := range sc.Servers {
+		if ctx.Err() != nil {
+			break
+		}
+		if err := r.runServer(ctx, sc, s, pin, out); err != nil {
+			se := &ServerError{Server: s.Name, Err: err}
+			out.Failed = append(out.Failed, se)
+			run.Warnings = append(run.Warnings, se.Error())
+			r.progress("%s: %v\n", sc.Name, se)
+		}
+	}
+	out.Interrupted = ctx.Err() != nil
+	run.Env.GOMAXPROCS = runtime.GOMAXPROCS(0) // follows the pinning after it settled
+	run.Finished = time.Now().UTC()
+	run.Summary = metrics.Summarize(run.Trials, run.Servers)
+	for _, t := range run.Trials {
+		if t.ClientBound {
+			run.Warnings = append(run.Warnings, fmt.Sprintf("%s at level %d trial %d: the load generator used %.0f%% of its CPUs and its threads waited %.2fs for a CPU in %.2fs; it may have been the bottleneck",
+				t.Server, t.Level, t.Trial, 100*t.ClientCPUUtil, t.ClientWaitS, t.DurationS))
+		}
+		if t.RateShortfall {
+			run.Warnings = append(run.Warnings, fmt.Sprintf("%s at rate %d trial %d: achieved %.0f/s, short of the asked %d/s by more than %.0f%%",
+				t.Server, t.Level, t.Trial, t.AchievedRate, t.Level, 100*metrics.ShortfallTolerance))
+		}
+	}
+	var why []string
+	if out.Interrupted {
+		why = append(why, "interrupted")
+	}
+	for _, f := range out.Failed {
+		why = append(why, "server "+f.Server+" failed")
+	}
+	run.Complete = len(why) == 0
+	run.Incomplete = strings.Join(why, "; ")
+	return out, nil
+}
+
+func (r *Runner) dirOrDot() string {
+	if r.Dir == "" {
+		return "."
+	}
+	return r.Dir
+}
+
+func (r *Runner) progress(format string, args ...any) {
+	if r.Progress != nil {
+		fmt.Fprintf(r.Progress, format, args...)
+	}
+}
+
+// procSpec is how to start server s on addr.
+func (r *Runner) procSpec(s scenario.Server, addr string, pin Pinning) (ProcSpec, results.Server) {
+	spec := ProcSpec{Name: s.Name, Addr: addr, Dir: r.Dir, CPUs: pin.Server}
+	rec := results.Server{Name: s.Name, Model: s.Model, Workers: s.Workers, Balance: s.Balance}
+	if s.External() {
+		_, port, _ := strings.Cut(addr, ":")
+		spec.Argv = append([]string(nil), s.Command...)
+		spec.Env = []string{"PORT=" + port, "ADDR=" + addr}
+		for k, v := range s.Env {
+			spec.Env = append(spec.Env, k+"="+v)
+			rec.Env = append(rec.Env, k+"="+v)
+		}
+		slices.Sort(rec.Env)
+	} else {
+		spec.Argv = append([]string{r.Binary}, s.ServeArgs(addr)...)
+	}
+	rec.Command = spec.Argv
+	return spec, rec
+}
+
+// startServer starts s on a free port and waits until it is healthy,
+// retrying with another port when the first was taken meanwhile.
+func (r *Runner) startServer(ctx context.Context, s scenario.Server, pin Pinning) (*Proc, results.Server, error) {
+	timeout := r.StartTimeout
+	if timeout == 0 {
+		timeout = DefaultStartTimeout
+	}
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		addr, err := FreeAddr()
+		if err != nil {
+			return nil, results.Server{}, err
+		}
+		spec, rec := r.procSpec(s, addr, pin)
+		p, err := StartProc(spec)
+		if err != nil {
+			return nil, rec, err
+		}
+		err = p.WaitReady(ctx, timeout)
+		if err == nil {
+			return p, rec, nil
+		}
+		if stopErr := p.Stop(r.grace()); stopErr != nil {
+			err = errors.Join(err, stopErr)
+		}
+		lastErr = err
+		if !strings.Contains(strings.ToLower(p.Output()), "in use") {
+			return nil, rec, err
+		}
+	}
+	return nil, results.Server{}, lastErr
+}
+
+func (r *Runner) grace() time.Duration {
+	if r.StopGrace == 0 {
+		return DefaultStopGrace
+	}
+	return r.StopGrace
+}
+
+// runServer measures one server at every level and trial, appending to
+// out.Run; its error says why the server failed (the trials measured
+// before are kept).
+func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenario.Server, pin Pinning, out *Outcome) (err error) {
+	r.progress("%s: starting %s\n", sc.Name, s.Name)
+	p, rec, err := r.startServer(ctx, s, pin)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil // interrupted while starting: not the server's fault
+		}
+		return err
+	}
+	out.Run.Servers = append(out.Run.Servers, rec)
+	defer func() {
+		if stopErr := p.Stop(r.grace()); stopErr != nil {
+			err = errors.Join(err, stopErr)
+		}
+	}()
+	expected := metrics.ExpectedWorkers(rec)
+	targets := make([]load.Target, len(sc.Requests))
+	for i, q := range sc.Requests {
+		targets[i] = load.Target{Method: q.Method, URL: "http://" + p.spec.Addr + q.Path, Weight: q.Weight}
+	}
+	for _, level := range sc.Load.Levels {
+		cfg := load.Config{
+			Targets: targets, Mode: sc.Load.Mode, Level: level, KeepAlive: sc.Load.KeepAlive,
+			Timeout: sc.Load.Timeout,
+		}
+		if sc.Load.Warmup > 0 {
+			cfg.Duration, cfg.Name = sc.Load.Warmup, fmt.Sprintf("%s/%s/%d/warmup", sc.Name, s.Name, level)
+			if _, err := load.Run(ctx, cfg); err != nil {
+				return err
+			}
+		}
+		for trial := 1; trial <= sc.Load.Trials; trial++ {
+			if ctx.Err() != nil {
+				return nil
+			}
+			cfg.Duration, cfg.Name = sc.Load.Duration, fmt.Sprintf("%s/%s/%d/%d", sc.Name, s.Name, level, trial)
+			cpu0, cpuErr0 := metrics.TreeCPU(p.Pid())
+			o, err := load.Run(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			cpu1, cpuErr1 := metrics.TreeCPU(p.Pid())
+			t := o.Trial(s.Name, trial, expected)
+			if cpuErr0 == nil && cpuErr1 == nil && cpu1 >= cpu0 {
+				t.ServerCPUS = (cpu1 - cpu0).Seconds()
+				if t.Requests > 0 {
+					t.ServerCPUPerReqUs = t.ServerCPUS / float64(t.Requests) * 1e6
+				}
+			}
+			out.Run.Trials = append(out.Run.Trials, t)
+			r.progress("%s: %-14s %s %5d  trial %d/%d  %9.0f req/s  p50 %7.3fms  p99 %7.3fms  ok %5.1f%%\n",
+				sc.Name, s.Name, levelWord(sc.Load.Mode), level, trial, sc.Load.Trials,
+				t.Throughput, t.Latency.P50Ms, t.Latency.P99Ms, 100*t.SuccessRatio)
+			if o.Interrupted {
+				return nil
+			}
+			if p.Exited() {
+				return fmt.Errorf("exited during level %d trial %d%s", level, trial, p.outputNote())
+			}
+		}
+	}
+	return nil
+}
+
+func levelWord(mode string) string {
+	if mode == scenario.Open {
+		return "rate"
+	}
+	return "c"
+}

@@ -1,0 +1,274 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/clusterbench/clusterbench/bench/metrics"
+)
+
+// Defaults of the server lifecycle.
+const (
+	DefaultStartTimeout = 20 * time.Second // until /healthz answers 200
+	DefaultStopGrace    = 5 * time.Second  // SIGTERM to SIGKILL
+	stderrTail          = 4 << 10          // bytes of the server's output kept for errors
+	reapTimeout         = 5 * time.Second  // after SIGKILL, for the group to vanish
+)
+
+// ProcSpec is how to start one server process.
+type ProcSpec struct {
+	Name string
+	Argv []string // argv[0] is the program
+	Env  []string // added to this process's environment
+	Dir  string   // working directory; "" = this process's
+	Addr string   // 127.0.0.1:PORT it will listen on
+	CPUs *unix.CPUSet
+}
+
+// Proc is a running server: the leader of its own process group, killed
+// with SIGKILL if this process dies (Pdeathsig, set from an OS thread that
+// stays locked for the child's whole life).
+type Proc struct {
+	spec ProcSpec
+	pid  int
+	out  *tailBuffer
+	done chan struct{} // closed when the leader has been reaped
+	err  error         // its exit status, valid after done
+}
+
+// StartProc starts spec and returns once the process runs (not yet ready).
+func StartProc(spec ProcSpec) (*Proc, error) {
+	if len(spec.Argv) == 0 {
+		return nil, errors.New("runner: empty command")
+	}
+	p := &Proc{spec: spec, out: &tailBuffer{max: stderrTail}, done: make(chan struct{})}
+	started := make(chan error, 1)
+	go func() {
+		// The child's Pdeathsig fires when the thread that forked it
+		// exits, so fork from a locked thread that lives as long as the
+		// child; that thread also carries the server's CPU affinity,
+		// which the child inherits from its first instruction. The thread
+		// is never unlocked: it is discarded when this goroutine ends.
+		runtime.LockOSThread()
+		if spec.CPUs != nil {
+			if err := unix.SchedSetaffinity(0, spec.CPUs); err != nil {
+				started <- fmt.Errorf("pin the server to its CPUs: %w", err)
+				return
+			}
+		}
+		cmd := exec.Command(spec.Argv[0], spec.Argv[1:]...)
+		cmd.Dir = spec.Dir
+		cmd.Env = append(os.Environ(), spec.Env...)
+		cmd.Stdout, cmd.Stderr = p.out, p.out
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		cmd.WaitDelay = 2 * time.Second // a grandchild holding the pipe cannot block Wait
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		p.pid = cmd.Process.Pid
+		started <- nil
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	if err := <-started; err != nil {
+		return nil, fmt.Errorf("start %s (%s): %w", spec.Name, strings.Join(spec.Argv, " "), err)
+	}
+	return p, nil
+}
+
+// Pid is the process (and process group) ID of the server's leader.
+func (p *Proc) Pid() int { return p.pid }
+
+// Output returns the last few KiB of the server's stdout and stderr.
+func (p *Proc) Output() string { return p.out.String() }
+
+// Exited reports whether the leader has exited.
+func (p *Proc) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// WaitReady polls http://ADDR/healthz until it answers 200, the process
+// exits, ctx ends or timeout passes; the error then carries the tail of
+// the server's output.
+func (p *Proc) WaitReady(ctx context.Context, timeout time.Duration) error {
+	client := &http.Client{
+		Timeout:   time.Second,
+		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
+	}
+	defer client.CloseIdleConnections()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	url := "http://" + p.spec.Addr + "/healthz"
+	backoff := 10 * time.Millisecond
+	var last error
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("GET /healthz: %s", resp.Status)
+		}
+		last = err
+		poll := time.NewTimer(backoff)
+		select {
+		case <-p.done:
+			poll.Stop()
+			return fmt.Errorf("server %s exited before it was ready (%v)%s", p.spec.Name, p.err, p.outputNote())
+		case <-ctx.Done():
+			poll.Stop()
+			return ctx.Err()
+		case <-deadline.C:
+			poll.Stop()
+			return fmt.Errorf("server %s not healthy after %s on %s (last: %v)%s", p.spec.Name, timeout, url, last, p.outputNote())
+		case <-poll.C:
+		}
+		backoff = min(backoff*2, 200*time.Millisecond)
+	}
+}
+
+func (p *Proc) outputNote() string {
+	out := strings.TrimSpace(p.Output())
+	if out == "" {
+		return "; it printed nothing"
+	}
+	return "; its output ends with:\n" + indent(out)
+}
+
+func indent(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = "    " + l
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Stop ends the server: SIGTERM to its process group (the server drains
+// and stops its own children), up to grace for every process of its tree
+// to exit, then SIGKILL to the group and to every process of the tree,
+// wherever its group. It returns an error naming the pids of any process
+// of the tree still alive afterwards.
+func (p *Proc) Stop(grace time.Duration) error {
+	pgid := p.pid
+	tree, _ := metrics.TreeProcs(pgid) // a snapshot: descendants lose their parent link once it exits
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	if !p.waitGone(tree, grace) {
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		for _, q := range tree {
+			if metrics.Alive(q) {
+				_ = syscall.Kill(q.Pid, syscall.SIGKILL)
+			}
+		}
+		p.waitGone(tree, reapTimeout)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(reapTimeout):
+		return fmt.Errorf("server %s (pid %d) was not reaped %s after SIGKILL", p.spec.Name, p.pid, reapTimeout)
+	}
+	var left []string
+	for _, q := range tree {
+		if metrics.Alive(q) {
+			left = append(left, strconv.Itoa(q.Pid))
+		}
+	}
+	if group, err := metrics.GroupProcs(pgid); err == nil {
+		for _, q := range group {
+			if !slices.Contains(left, strconv.Itoa(q.Pid)) {
+				left = append(left, strconv.Itoa(q.Pid))
+			}
+		}
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("server %s: processes %s still alive after SIGKILL", p.spec.Name, strings.Join(left, ", "))
+	}
+	return nil
+}
+
+// waitGone waits up to d for the leader to be reaped and every process of
+// tree and of the leader's group to exit; it reports whether they did.
+func (p *Proc) waitGone(tree []metrics.ProcStat, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	tick := 5 * time.Millisecond
+	for {
+		if p.Exited() && p.treeGone(tree) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-p.done:
+		case <-time.After(tick):
+		}
+		tick = min(tick*2, 100*time.Millisecond)
+	}
+}
+
+func (p *Proc) treeGone(tree []metrics.ProcStat) bool {
+	for _, q := range tree {
+		if metrics.Alive(q) {
+			return false
+		}
+	}
+	group, err := metrics.GroupProcs(p.pid)
+	return err == nil && len(group) == 0
+}
+
+// FreeAddr returns a loopback address with a port that was free a moment ago.
+func FreeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := ln.Addr().String()
+	return addr, ln.Close()
+}
+
+// tailBuffer keeps the last max bytes written to it; safe for concurrent use.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (t *tailBuffer) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, b...)
+	if over := len(t.buf) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(b), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}

@@ -1,0 +1,169 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/clusterbench/clusterbench/servers/app"
+	"github.com/clusterbench/clusterbench/servers/servertest"
+)
+
+func TestContract(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, ln, Config{Workers: 3}) }()
+	servertest.Run(t, "http://"+ln.Addr().String(), servertest.Options{Workers: 3})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve after cancel = %v, want nil (clean drain)", err)
+	}
+}
+
+func TestNewRejectsBadSizes(t *testing.T) {
+	if _, err := New(0, 1); err == nil {
+		t.Error("New(0, 1) succeeded, want an error")
+	}
+	if _, err := New(1, 0); err == nil {
+		t.Error("New(1, 0) succeeded, want an error")
+	}
+}
+
+// TestFullQueueRefusesAtOnce fills the only worker and the queue, then checks
+// that one more job is refused with ErrOverloaded without waiting.
+func TestFullQueueRefusesAtOnce(t *testing.T) {
+	p, err := New(1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	running := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // occupies the worker
+		defer wg.Done()
+		_ = p.Execute(context.Background(), func(int) { close(running); <-release })
+	}()
+	<-running
+	queued := make(chan error, 1)
+	go func() { // occupies the queue slot
+		defer wg.Done()
+		queued <- p.Execute(context.Background(), func(int) {})
+	}()
+	// Wait until the second job sits in the queue.
+	for len(p.queue) == 0 {
+		select {
+		case err := <-queued:
+			t.Fatalf("second job returned %v before the worker was free", err)
+		default:
+		}
+		runtime.Gosched()
+	}
+	if err := p.Execute(context.Background(), func(int) { t.Error("refused job ran") }); !errors.Is(err, app.ErrOverloaded) {
+		t.Fatalf("Execute on a full queue = %v, want ErrOverloaded", err)
+	}
+	close(release)
+	wg.Wait()
+	if err := <-queued; err != nil {
+		t.Errorf("queued job = %v, want nil", err)
+	}
+	p.Close()
+}
+
+func TestPanicFailsOnlyItsJob(t *testing.T) {
+	p, err := New(1, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var pe *app.PanicError
+	if err := p.Execute(context.Background(), func(int) { panic("boom") }); !errors.As(err, &pe) {
+		t.Fatalf("Execute(panic) = %v, want PanicError", err)
+	}
+	var ran atomic.Bool
+	if err := p.Execute(context.Background(), func(w int) { ran.Store(w == 0) }); err != nil || !ran.Load() {
+		t.Fatalf("Execute after a panic = %v (ran=%v), want the same worker to run it", err, ran.Load())
+	}
+}
+
+func TestAbandonedJobDoesNotRun(t *testing.T) {
+	p, err := New(1, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	release := make(chan struct{})
+	running := make(chan struct{})
+	go func() { _ = p.Execute(context.Background(), func(int) { close(running); <-release }) }()
+	<-running
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- p.Execute(ctx, func(int) { t.Error("abandoned job ran") }) }()
+	for len(p.queue) == 0 {
+		runtime.Gosched()
+	}
+	cancel()
+	close(release)
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Execute of an abandoned job = %v, want context.Canceled", err)
+	}
+}
+
+// TestHTTPOverloadAndPanic checks the HTTP mapping: 503 with Retry-After on
+// a full queue, 500 on a panic, and the worker serving afterwards.
+func TestHTTPOverloadAndPanic(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = Serve(ctx, ln, Config{Workers: 1, Queue: 1, App: app.Config{Faults: true}}) }()
+	base := "http://" + ln.Addr().String()
+
+	resp, _ := servertest.Get(t, base, "/fault/panic")
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("GET /fault/panic = %d, want 500", resp.StatusCode)
+	}
+	if resp, _ := servertest.Get(t, base, "/"); resp.StatusCode != http.StatusOK || resp.Header.Get("X-Worker-Id") != "0" {
+		t.Fatalf("GET / after a panic = %d worker %q, want 200 from worker 0", resp.StatusCode, resp.Header.Get("X-Worker-Id"))
+	}
+
+	// Occupy the worker and the queue with stalls, then expect a 503.
+	var wg sync.WaitGroup
+	stalls := 2
+	for range stalls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			servertest.Get(t, base, "/fault/stall?d=2s")
+		}()
+	}
+	// Bounded in count and in time: the stalls end after 2s.
+	var got503 bool
+	deadline := time.Now().Add(2 * time.Second)
+	for i := 0; i < 10_000 && time.Now().Before(deadline); i++ {
+		resp, _ := servertest.Get(t, base, "/")
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			if resp.Header.Get("Retry-After") == "" {
+				t.Error("503 without Retry-After")
+			}
+			got503 = true
+			break
+		}
+	}
+	if !got503 {
+		t.Error("never saw a 503 with the worker and the queue full")
+	}
+	wg.Wait()
+}
