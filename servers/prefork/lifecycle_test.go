@@ -106,22 +106,25 @@ func TestKillChild(t *testing.T) {
 			stopped = true
 
 			var firstFresh time.Time
-			failed := 0
 			for _, r := range replies {
-				if r.err != nil {
-					failed++
-					continue
-				}
-				if r.pid == fresh && (firstFresh.IsZero() || r.at.Before(firstFresh)) {
+				if r.err == nil && r.pid == fresh && (firstFresh.IsZero() || r.at.Before(firstFresh)) {
 					firstFresh = r.at
 				}
 			}
-			t.Logf("%s: restart (kill -9 → new child answering): %s; %d requests, %d failed", b, firstFresh.Sub(killed).Round(time.Millisecond), len(replies), failed)
-			// Each client has one request in flight: only those can die
-			// with the child.
-			if failed > loadClients {
-				t.Errorf("%d requests failed, want at most %d (one in flight per client at the kill)", failed, loadClients)
+			// Requests the killed child held die with it (and, for
+			// roundrobin, connections passed to it in the moment before the
+			// kernel closed its socket). Once the replacement answers, the
+			// dead child is long out of every path: no failure may follow.
+			var failed []reply
+			for _, r := range replies {
+				if r.err != nil {
+					failed = append(failed, r)
+					if r.at.After(firstFresh) {
+						t.Errorf("a request failed %s after the new child answered: %v", r.at.Sub(firstFresh), r.err)
+					}
+				}
 			}
+			t.Logf("%s: restart (kill -9 → new child answering): %s; %d requests, %d failed around the kill", b, firstFresh.Sub(killed).Round(time.Millisecond), len(replies), len(failed))
 			if ls := s.log.all(func(l logLine) bool { return l["msg"] == "child exited" && l["pid"] == strconv.Itoa(pids[1]) }); len(ls) > 0 {
 				t.Errorf("slot 1 (pid %d) exited although only slot 0 was killed: %v", pids[1], ls)
 			}
