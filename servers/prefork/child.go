@@ -156,11 +156,17 @@ func receive(ctl *net.UnixConn, queue *connQueue) {
 		n, oobn, _, _, err := ctl.ReadMsgUnix(buf, oob)
 		if oobn > 0 {
 			for _, c := range passedConns(oob[:oobn]) {
-				if queue != nil {
-					queue.push(c)
-				} else {
+				if queue == nil || n != 9 || buf[0] != msgConn || queue.isClosed() {
+					// Not ours to serve; unacknowledged, so the master
+					// passes it on if this child ends first.
 					_ = c.Close()
+					continue
 				}
+				// Acknowledge before reading a byte of it: until then the
+				// master may still pass it to another child.
+				ack := append([]byte{msgAck}, buf[1:9]...)
+				_, _ = ctl.Write(ack)
+				queue.push(c)
 			}
 		}
 		if err != nil || (n == 0 && oobn == 0) {
