@@ -22,9 +22,9 @@ import (
 // or its control socket ends (the master stops it or died), then drains
 // within cfg.Grace.
 func serveChild(ctx context.Context, cfg Config, slotEnv string) error {
-	slot, err := strconv.Atoi(slotEnv)
-	if err != nil || slot < 0 || slot > 1023 {
-		return fmt.Errorf("prefork child: %s=%q is not a slot (allowed: 0..1023)", EnvSlot, slotEnv)
+	slot, err := parseSlot(slotEnv)
+	if err != nil {
+		return fmt.Errorf("prefork child: %w", err)
 	}
 	balance := os.Getenv(EnvBalance)
 	addr, err := net.ResolveTCPAddr("tcp", os.Getenv(EnvAddr))
@@ -127,6 +127,15 @@ func serveChild(ctx context.Context, cfg Config, slotEnv string) error {
 // sigtermWait bounds how long a child that drained on its control socket's
 // EOF waits for the master's SIGTERM to reach ctx.
 const sigtermWait = time.Second
+
+// parseSlot reads the slot number the master put in EnvSlot.
+func parseSlot(s string) (int, error) {
+	slot, err := strconv.Atoi(s)
+	if err != nil || slot < 0 || slot > 1023 || strconv.Itoa(slot) != s {
+		return 0, fmt.Errorf("%s=%q is not a slot (allowed: 0..1023)", EnvSlot, s)
+	}
+	return slot, nil
+}
 
 // fileConn wraps inherited descriptor fd as a Unix socket connection.
 func fileConn(fd uintptr) (*net.UnixConn, error) {

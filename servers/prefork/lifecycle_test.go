@@ -43,6 +43,31 @@ func TestContract(t *testing.T) {
 	}
 }
 
+// The master binds before it starts children, and connections wait until a
+// child can serve them: /healthz asked the moment the port is known (before
+// any child is ready) is answered by a child, never refused.
+func TestHealthzDuringStartup(t *testing.T) {
+	for _, b := range prefork.Balances {
+		t.Run(b, func(t *testing.T) {
+			s := launch(t, serverConfig{Workers: 2, Balance: b}, false)
+			l := s.log.wait(t, startTimeout, "the master's start", func(l logLine) bool { return l["msg"] == "master started" })
+			client := &http.Client{Timeout: startTimeout}
+			resp, err := client.Get("http://" + l["addr"] + "/healthz")
+			if err != nil {
+				t.Fatalf("GET /healthz while the children start: %v", err)
+			}
+			_ = resp.Body.Close()
+			pid := resp.Header.Get("X-Worker-Pid")
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET /healthz while the children start: status %d", resp.StatusCode)
+			}
+			s.log.wait(t, eventTimeout, "the answering child's ready line", func(l logLine) bool {
+				return l["msg"] == "child ready" && l["pid"] == pid
+			})
+		})
+	}
+}
+
 // Round-robin passes new connections to children in slot order, exactly.
 func TestRoundRobinExact(t *testing.T) {
 	const workers, conns = 3, 30

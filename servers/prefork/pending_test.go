@@ -4,6 +4,7 @@ package prefork
 
 import (
 	"net"
+	"strconv"
 	"testing"
 )
 
@@ -59,4 +60,19 @@ func TestPendingRelease(t *testing.T) {
 	if len(p.orphans()) != 0 {
 		t.Error("orphans after release: a stopped child's connections would be passed twice")
 	}
+}
+
+func FuzzParseSlot(f *testing.F) {
+	for _, s := range []string{"0", "7", "1023", "1024", "-1", "", "01", "+3", "x", " 1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		slot, err := parseSlot(s)
+		if err != nil {
+			return
+		}
+		if slot < 0 || slot > 1023 || strconv.Itoa(slot) != s {
+			t.Errorf("parseSlot(%q) = %d, want an error (not a canonical slot in 0..1023)", s, slot)
+		}
+	})
 }
