@@ -103,12 +103,13 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	conns := newConnTracker()
 	client := newClient(conns, cfg)
 	opts := []func(*vegeta.Attacker){
-		// Client first: it replaces the whole client (gotcha G10). Proxy
-		// (nil), keep-alive and the dialer are set on our own transport,
-		// because vegeta's Proxy/KeepAlive options type-assert an
-		// *http.Transport, which our tracing RoundTripper is not.
+		// Client first: it replaces the whole client, discarding options
+		// before it (gotcha G10). Keep-alive is set on our transport
+		// itself: vegeta's KeepAlive(false) would also swap our dialer
+		// (which tracks connections) for its own.
 		vegeta.Client(client),
-		vegeta.MaxBody(0),
+		vegeta.Proxy(nil), // never HTTP_PROXY for loopback load (G15)
+		vegeta.MaxBody(0), // count and drain bodies, keep none (G4)
 		vegeta.Timeout(cfg.Timeout),
 	}
 	var pacer vegeta.Pacer
@@ -160,6 +161,9 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		}
 		if interval > 0 {
 			res.Latency = FromIntended(res, began, interval)
+		}
+		if conns.FirstOnConn(res.Seq) {
+			markNewConn(res)
 		}
 		out.Acc.Add(res)
 	}
