@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterbench/clusterbench/bench/gate"
 	"github.com/clusterbench/clusterbench/bench/results"
 )
 
@@ -196,6 +197,36 @@ func FuzzParseThreshold(f *testing.F) {
 			o := gateOptions{threshold: s, alpha: 0.01, confidence: 0.95}
 			if o.validate() == nil {
 				t.Errorf("threshold %q (NaN) passed validation", s)
+			}
+		}
+	})
+}
+
+// FuzzLoadRun: any bytes in a summary.json give a run or an error, never a
+// panic, and a run that loads has trials to compare.
+func FuzzLoadRun(f *testing.F) {
+	f.Add([]byte(`{"schema":1,"trials":[{"server":"a","level":1}]}`))
+	f.Add([]byte(`{"schema":99}`))
+	f.Add([]byte(`[]`))
+	if data, err := os.ReadFile("testdata/compare/slow.json"); err == nil {
+		f.Add(data)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(dir, "summary.json")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		run, _, err := loadRun(p)
+		if err == nil && len(run.Trials) == 0 {
+			t.Error("a run without trials loaded")
+		}
+		if err == nil {
+			defs, _ := gate.ParseMetrics("cpu,throughput,p50,p99")
+			if ms, _, err := pairRuns(run, run, defs); err == nil {
+				if _, err := gate.Evaluate(ms, gate.Options{}); err != nil {
+					t.Errorf("evaluate: %v", err)
+				}
 			}
 		}
 	})
