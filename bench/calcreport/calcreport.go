@@ -67,7 +67,7 @@ func Text(w io.Writer, reps ...calc.Report) error {
 			return err
 		}
 		if len(r.Crashes) > 0 {
-			fmt.Fprintf(w, "\ncrashes: %d worker processes died and were recovered from\n", len(r.Crashes))
+			fmt.Fprintf(w, "\ncrashes: %d worker process deaths; their in-flight tasks were re-queued to other workers\n", len(r.Crashes))
 			ct := newTable(w, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft)
 			ct.Header("worker", "pid", "new pid", "re-queued", "reason")
 			for _, c := range r.Crashes {
