@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 
+	"github.com/clusterbench/clusterbench/bench/results"
 	"github.com/clusterbench/clusterbench/servers/calc"
 )
 
@@ -126,3 +128,28 @@ func f0(v float64) string  { return strconv.FormatFloat(v, 'f', 0, 64) }
 func f1(v float64) string  { return strconv.FormatFloat(v, 'f', 1, 64) }
 func f2(v float64) string  { return strconv.FormatFloat(v, 'f', 2, 64) }
 func pct(v float64) string { return strconv.FormatFloat(100*v, 'f', 1, 64) + "%" }
+
+// Result converts a calc report into the saved form of a run's calc batch.
+func Result(name string, r calc.Report) results.CalcResult {
+	est := func(e calc.Estimate) results.Estimate {
+		return results.Estimate{Median: e.Median, Lo: e.Min, Hi: e.Max, N: r.Trials}
+	}
+	out := results.CalcResult{
+		Name: name, Model: r.Model, Workers: r.Workers, Inflight: r.Inflight, Kind: r.Kind, N: r.N,
+		Tasks: r.Tasks, Trials: r.Trials, TasksPerS: est(r.TasksPerS), P50Ms: est(r.P50Ms), P99Ms: est(r.P99Ms),
+		ComputeUs: r.ComputeUs, IPCUs: r.IPCUs, Checked: r.Checked, Mismatches: r.Mismatches,
+		FirstMismatch: r.FirstMismatch, TrialTasksPerS: []float64{},
+	}
+	for _, t := range r.TrialResults {
+		out.TrialTasksPerS = append(out.TrialTasksPerS, t.TasksPerS)
+	}
+	for _, s := range r.Shares {
+		out.WorkerShares = append(out.WorkerShares, results.CalcWorker{Worker: s.Worker, Pids: slices.Clone(s.Pids),
+			Tasks: s.Tasks, Share: s.Share, BusyMs: s.BusyMs, BusyRatio: s.BusyRatio})
+	}
+	for _, c := range r.Crashes {
+		out.Crashes = append(out.Crashes, results.CalcCrash{Worker: c.Worker, Pid: c.Pid, Reason: c.Reason,
+			Requeued: c.Requeued, Restarted: c.Restarted, NewPid: c.NewPid})
+	}
+	return out
+}
