@@ -16,6 +16,7 @@ import (
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 
+	"github.com/clusterbench/clusterbench/bench/metrics"
 	"github.com/clusterbench/clusterbench/bench/results"
 	"github.com/clusterbench/clusterbench/servers/calc"
 )
@@ -131,17 +132,18 @@ func pct(v float64) string { return strconv.FormatFloat(100*v, 'f', 1, 64) + "%"
 
 // Result converts a calc report into the saved form of a run's calc batch.
 func Result(name string, r calc.Report) results.CalcResult {
-	est := func(e calc.Estimate) results.Estimate {
-		return results.Estimate{Median: e.Median, Lo: e.Min, Hi: e.Max, N: r.Trials}
+	var tps, p50, p99 []float64
+	for _, t := range r.TrialResults {
+		tps, p50, p99 = append(tps, t.TasksPerS), append(p50, t.P50Ms), append(p99, t.P99Ms)
 	}
 	out := results.CalcResult{
 		Name: name, Model: r.Model, Workers: r.Workers, Inflight: r.Inflight, Kind: r.Kind, N: r.N,
-		Tasks: r.Tasks, Trials: r.Trials, TasksPerS: est(r.TasksPerS), P50Ms: est(r.P50Ms), P99Ms: est(r.P99Ms),
+		Tasks: r.Tasks, Trials: r.Trials,
+		// The same estimator as the HTTP summaries: median, its 95%
+		// interval from 6 trials on, min and max.
+		TasksPerS: metrics.Estimate(tps), P50Ms: metrics.Estimate(p50), P99Ms: metrics.Estimate(p99),
 		ComputeUs: r.ComputeUs, IPCUs: r.IPCUs, Checked: r.Checked, Mismatches: r.Mismatches,
-		FirstMismatch: r.FirstMismatch, TrialTasksPerS: []float64{},
-	}
-	for _, t := range r.TrialResults {
-		out.TrialTasksPerS = append(out.TrialTasksPerS, t.TasksPerS)
+		FirstMismatch: r.FirstMismatch, TrialTasksPerS: append([]float64{}, tps...),
 	}
 	for _, s := range r.Shares {
 		out.WorkerShares = append(out.WorkerShares, results.CalcWorker{Worker: s.Worker, Pids: slices.Clone(s.Pids),

@@ -215,7 +215,7 @@ type CalcResult struct {
 	Tasks    int    `json:"tasks"` // per trial
 	Trials   int    `json:"trials"`
 
-	TasksPerS Estimate `json:"tasks_per_s"` // median across trials; Lo/Hi = min/max
+	TasksPerS Estimate `json:"tasks_per_s"` // across trials, as Summary.Throughput
 	P50Ms     Estimate `json:"p50_ms"`      // per-task latency, dispatch → result at the master
 	P99Ms     Estimate `json:"p99_ms"`
 	ComputeUs float64  `json:"compute_us"`       // mean worker compute time per task
