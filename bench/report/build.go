@@ -45,7 +45,7 @@ func meta(run *results.Run) [][2]string {
 	}
 	m = append(m, [2]string{"started", when})
 	m = append(m, [2]string{"load", loadLine(run.Load)})
-	m = append(m, [2]string{"requests", requestsLine(run.Load.Requests)})
+	m = append(m, [2]string{"requests", orDash(requestsLine(run.Load.Requests))})
 	machine := fmt.Sprintf("%d CPUs", e.CPUs)
 	if e.CPUModel != "" {
 		machine += ", " + e.CPUModel
@@ -54,13 +54,10 @@ func meta(run *results.Run) [][2]string {
 		machine += ", " + e.OS + " " + e.Kernel
 	}
 	m = append(m, [2]string{"machine", machine})
-	m = append(m, [2]string{"go", fmt.Sprintf("%s, GOMAXPROCS %d (load generator)", e.GoVersion, e.GOMAXPROCS)})
-	pin := e.Pinning
-	if e.ServerCPUs != "" || e.ClientCPUs != "" {
+	m = append(m, [2]string{"go", fmt.Sprintf("%s, GOMAXPROCS %d (load generator)", orDash(e.GoVersion), e.GOMAXPROCS)})
+	pin := e.Pinning // the runner's own words, when it wrote any
+	if pin == "" && (e.ServerCPUs != "" || e.ClientCPUs != "") {
 		pin = fmt.Sprintf("servers on CPUs %s, load generator on CPUs %s", orDash(e.ServerCPUs), orDash(e.ClientCPUs))
-		if e.Pinning != "" {
-			pin += " (" + e.Pinning + ")"
-		}
 	}
 	m = append(m, [2]string{"pinning", orDash(pin)})
 	if e.GitCommit != "" {
@@ -81,9 +78,10 @@ func loadLine(l results.LoadInfo) string {
 	for i, v := range l.Levels {
 		levels[i] = strconv.Itoa(v)
 	}
-	kind := "closed loop, concurrency " + strings.Join(levels, ", ")
+	list := orDash(strings.Join(levels, ", "))
+	kind := "closed loop, concurrency " + list
 	if l.Mode == "open" {
-		kind = "open loop, rate " + strings.Join(levels, ", ") + " req/s"
+		kind = "open loop, rate " + list + " req/s"
 	}
 	ka := "on"
 	if !l.KeepAlive {
@@ -167,14 +165,17 @@ func summaryTable(run *results.Run) Table {
 			s.Server, strconv.Itoa(s.Level),
 			fmtRate(s.Throughput.Median) + spread(s.Throughput),
 			fmtMs(s.P50Ms.Median), fmtMs(s.P90Ms.Median), fmtMs(s.P99Ms.Median), fmtMs(s.P999Ms.Median), fmtMs(s.MaxMs.Median),
-			fmtRatio(s.SuccessRatio.Median), fmtUs(s.ServerCPUPerReqUs.Median), strings.Join(flags, ""),
+			fmtRatio(s.SuccessRatio.Min), cpuPerReq(s.ServerCPUPerReqUs), strings.Join(flags, ""),
 		})
+	}
+	if len(t.Rows) == 0 {
+		t.Notes = append(t.Notes, "no measurements: the run recorded no trials.")
 	}
 	t.Notes = append(t.Notes,
 		"req/s: successful responses per second, median across trials, then its spread: ±x% = half-width of",
 		"  the 95% confidence interval of the median (6 or more trials), ~x% = half the min-max range (2 to 5).",
-		"latency columns: median across trials of each trial's percentile, in ms. ok: share of 2xx responses.",
-		"cpu/req: server CPU time (user+system, all its processes) per request, in µs.")
+		"latency columns: median across trials of each trial's percentile, in ms. ok: 2xx share, worst trial.",
+		"cpu/req: server CPU time (user+system, all its processes) per request, in µs; - = not measured.")
 	if len(seen) > 0 {
 		for _, f := range []struct{ flag, text string }{
 			{FlagClientBound, "client-bound: the load generator was likely the bottleneck"},
@@ -257,6 +258,15 @@ func fmtMs(v float64) string {
 		return strconv.FormatFloat(v, 'f', 1, 64)
 	}
 	return strconv.FormatFloat(v, 'f', 0, 64)
+}
+
+// cpuPerReq is "-" when no CPU time was recorded: a server that answered
+// requests used some, so 0 means the measurement is missing.
+func cpuPerReq(e results.Estimate) string {
+	if e.Median <= 0 {
+		return "-"
+	}
+	return fmtUs(e.Median)
 }
 
 func fmtRate(v float64) string {

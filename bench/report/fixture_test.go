@@ -20,7 +20,7 @@ func fixtureEnv() results.Environment {
 		Kernel: "6.1.0-fixture", GoVersion: "go1.26.8", GOMAXPROCS: 1,
 		GitCommit: "0123456789abcdef0123456789abcdef01234567", GitDirty: true,
 		Args:       []string{"clusterbench", "run", "scenarios/fixture.yaml", "--trials", "6"},
-		ServerCPUs: "0", ClientCPUs: "1", Pinning: "sched_setaffinity",
+		ServerCPUs: "0", ClientCPUs: "1", Pinning: "servers on CPU 0, load generator on CPU 1 (auto split of 2 CPUs)",
 	}
 }
 
@@ -95,6 +95,9 @@ func closedFixture() *results.Run {
 			}
 			if level == 8 && trial == 3 {
 				node.ClientBound = true
+			}
+			if level == 1 { // CPU time not measured: the table shows "-"
+				node.ServerCPUS, node.ServerCPUPerReqUs = 0, 0
 			}
 			run.Trials = append(run.Trials, pf, node)
 		}

@@ -75,12 +75,15 @@ func TestGoldenFormats(t *testing.T) {
 	}
 }
 
-// TestTextWidth: the terminal tables fit 100 columns.
+// TestTextWidth: the terminal tables fit 100 columns and carry no colour.
 func TestTextWidth(t *testing.T) {
 	for name, build := range fixtures {
 		var b bytes.Buffer
 		if err := Text(build())(&b); err != nil {
 			t.Fatal(err)
+		}
+		if strings.ContainsRune(b.String(), '\x1b') {
+			t.Errorf("%s: the text report holds terminal escape codes", name)
 		}
 		for i, line := range strings.Split(b.String(), "\n") {
 			if strings.HasPrefix(line, "+") || strings.HasPrefix(line, "|") {

@@ -34,10 +34,13 @@ func LoadFile(path string) (*Scenario, error) {
 }
 
 // Parse parses and validates the scenario in data; file names it in error
-// messages and in Scenario.File. The returned Scenario is fully defaulted
+// messages and in Scenario.File ("-" when empty). The returned Scenario is fully defaulted
 // (see the Default constants) and every field is valid. On failure the
 // error is Errors, listing every problem found, ordered by line.
 func Parse(file string, data []byte) (*Scenario, error) {
+	if file == "" {
+		file = "-" // errors always carry file:line:
+	}
 	p := &parser{file: file}
 	s := p.parse(data)
 	if len(p.errs) > 0 {

@@ -454,3 +454,10 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseWithoutFileName(t *testing.T) {
+	_, err := Parse("", []byte("name: [x]\n"))
+	if err == nil || !strings.HasPrefix(err.Error(), "-:1: name: ") {
+		t.Errorf("error %v, want it to start with -:1: name:", err)
+	}
+}
