@@ -92,8 +92,66 @@ func Text(w io.Writer, reps ...calc.Report) error {
 			fmt.Fprintf(w, "all %d results checked against the known answers: ok\n", r.Checked)
 		}
 	}
+	if effs := Efficiencies(reps); len(effs) > 0 {
+		fmt.Fprintln(w, "\nparallel efficiency: tasks/s with N workers / (N × tasks/s with 1 worker), per interleaved trial")
+		et := newTable(w, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight)
+		et.Header("model", "workers", "efficiency", "min..max")
+		for _, e := range effs {
+			if err := et.Append(e.Model, strconv.Itoa(e.Workers), f2(e.Median), f2(e.Min)+".."+f2(e.Max)); err != nil {
+				return err
+			}
+		}
+		if err := et.Render(); err != nil {
+			return err
+		}
+	}
 	_, err := io.WriteString(w, Legend)
 	return err
+}
+
+// Efficiency is the parallel efficiency of a model with Workers workers
+// against the same model with 1 worker, from the same run: for each trial
+// t, tasks/s(N)[t] / (N × tasks/s(1)[t]); the median and extremes over the
+// trials. Pairing trial by trial (the trials are interleaved) cancels most
+// of a drift in the machine's load.
+type Efficiency struct {
+	Model   string  `json:"model"`
+	Kind    string  `json:"kind"`
+	N       int64   `json:"n"`
+	Workers int     `json:"workers"`
+	Median  float64 `json:"median"`
+	Min     float64 `json:"min"`
+	Max     float64 `json:"max"`
+}
+
+// Efficiencies pairs every report with more than one worker with the report
+// of the same model, kind and n with one worker (same trial count).
+func Efficiencies(reps []calc.Report) []Efficiency {
+	var out []Efficiency
+	for _, r := range reps {
+		if r.Workers < 2 {
+			continue
+		}
+		for _, one := range reps {
+			if one.Workers != 1 || one.Model != r.Model || one.Kind != r.Kind || one.N != r.N ||
+				len(one.TrialResults) != len(r.TrialResults) || len(r.TrialResults) == 0 {
+				continue
+			}
+			var ratios []float64
+			for t := range r.TrialResults {
+				if base := one.TrialResults[t].TasksPerS; base > 0 {
+					ratios = append(ratios, r.TrialResults[t].TasksPerS/(float64(r.Workers)*base))
+				}
+			}
+			if len(ratios) == 0 {
+				continue
+			}
+			e := calc.EstimateOf(ratios)
+			out = append(out, Efficiency{Model: r.Model, Kind: r.Kind, N: r.N, Workers: r.Workers, Median: e.Median, Min: e.Min, Max: e.Max})
+			break
+		}
+	}
+	return out
 }
 
 // Legend explains the columns of Text.
@@ -108,13 +166,15 @@ ipc µs/task: process only: wall time per task of a batch of no-op tasks through
 busy: the worker's compute time over the trials' wall time (1 worker fully busy = 100%).
 `
 
-// JSON writes the reports as one indented JSON document: {"calc": [...]}.
+// JSON writes the reports as one indented JSON document: {"calc": [...],
+// "efficiency": [...]}.
 func JSON(w io.Writer, reps ...calc.Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(struct {
-		Calc []calc.Report `json:"calc"`
-	}{reps})
+		Calc       []calc.Report `json:"calc"`
+		Efficiency []Efficiency  `json:"efficiency,omitempty"`
+	}{reps, Efficiencies(reps)})
 }
 
 func pids(p []int) string {

@@ -38,6 +38,36 @@ func sample() []calc.Report {
 	}
 }
 
+// efficiencySample is the goroutine model at 1 and 2 workers, three
+// interleaved trials each.
+func efficiencySample() []calc.Report {
+	mk := func(workers int, tps ...float64) calc.Report {
+		r := calc.Report{Model: "goroutine", Kind: "fibonacci", N: 27, Tasks: 100, Workers: workers, Trials: len(tps)}
+		for i, v := range tps {
+			r.TrialResults = append(r.TrialResults, calc.TrialResult{Trial: i + 1, TasksPerS: v})
+		}
+		r.TasksPerS = calc.EstimateOf(tps)
+		return r
+	}
+	return []calc.Report{mk(1, 1000, 800, 1200), mk(2, 1900, 1600, 2000)}
+}
+
+func TestEfficiencies(t *testing.T) {
+	got := Efficiencies(efficiencySample())
+	// Ratios per trial: 0.95, 1.00, 0.8333.
+	if len(got) != 1 || got[0].Workers != 2 || got[0].Median != 0.95 || got[0].Min < 0.833 || got[0].Min > 0.834 || got[0].Max != 1 {
+		t.Fatalf("efficiencies = %+v, want one, median 0.95, min 0.833, max 1", got)
+	}
+	if e := Efficiencies(sample()); len(e) != 0 {
+		t.Errorf("no 1-worker baseline, yet efficiencies %+v", e)
+	}
+	var b bytes.Buffer
+	if err := Text(&b, efficiencySample()...); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "efficiency.golden", b.Bytes())
+}
+
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
