@@ -162,7 +162,7 @@ p50/p99 µs: per-task latency from dispatch to the result at the master, over ev
   process: includes the pipe round trip and the tasks queued ahead on that worker (up to k-1).
 compute µs: mean time a worker spent computing one task (measured inside the worker).
 ipc µs/task: process only: wall time per task of a batch of no-op tasks through the same pool
-  (same workers, tasks and k), i.e. the throughput cost of the IPC channel alone.
+  (same workers, tasks and k) after each trial, median: the throughput cost of the IPC alone.
 busy: the worker's compute time over the trials' wall time (1 worker fully busy = 100%).
 `
 
