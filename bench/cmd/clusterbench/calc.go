@@ -199,6 +199,9 @@ func runCalc(ctx context.Context, stdout, stderr io.Writer, args []string) error
 		return measurementError(err)
 	}
 	if runErr != nil {
+		if ctx.Err() != nil {
+			runErr = fmt.Errorf("interrupted; the tables show the trials completed before: %w", runErr)
+		}
 		return measurementError(runErr)
 	}
 	if err := errors.Join(wrong...); err != nil {
