@@ -4,7 +4,7 @@ BIN      := bin/clusterbench
 PKG      := ./...
 GOFILES  := $(shell find . -name '*.go' -not -path './.git/*')
 
-.PHONY: all build test test-short lint clean
+.PHONY: all build test test-short lint clean bench bench-quick bench-node check calibrate
 
 all: build
 
@@ -18,6 +18,61 @@ $(BIN): $(GOFILES) go.mod go.sum
 test: build
 	$(GO) vet $(PKG)
 	$(GO) test -race -count=1 -timeout 8m $(PKG)
+
+# The default comparison: GET / and the calculation mix on single, pool and
+# prefork (scenarios/hello.yaml, scenarios/calc-mix.yaml); about 2½ minutes
+# on 2 cores. Prints the tables and the report paths; the runs are written
+# to results/runs/<UTC time>-<scenario>/.
+bench: build
+	$(BIN) run hello calc-mix
+
+# A ~30 s smoke run of the same servers (scenarios/quick.yaml).
+bench-quick: build
+	$(BIN) run quick
+
+# The Node.js cluster reference against the Go models (needs node).
+bench-node: build
+	$(BIN) run node-vs-go
+
+# The regression gate as a project's CI runs it (docs/gate.md).
+#   make check BASE=origin/main   builds BASE in a temporary git worktree and
+#       gates the working tree's binary against it: interleaved A/B trials,
+#       a fresh server per trial (clusterbench ab). The strong form.
+#   make check                    runs the gate scenario once and compares it
+#       with the committed baseline results/$(GATE_BASELINE) (clusterbench
+#       compare); weak, and says so, when the baseline is from another machine.
+# The servers and the load generator run at nice $(GATE_NICE) when allowed.
+# Exit status: 0 pass, non-zero when the gate fails (clusterbench's own codes:
+# 1 regression, 2 usage, 3 measurement failed).
+GATE_SCENARIO ?= scenarios/gate.yaml
+GATE_SERVER   ?= serve --model single
+GATE_BASELINE ?= gate-baseline
+GATE_FLAGS    ?=
+GATE_NICE     ?= -10
+check: build
+	@set -e; tmp=$$(mktemp -d); \
+	trap 'git worktree remove --force "$$tmp/src" >/dev/null 2>&1 || true; rm -rf "$$tmp"' EXIT INT TERM; \
+	nice=""; if nice -n $(GATE_NICE) true 2>/dev/null; then nice="nice -n $(GATE_NICE)"; fi; \
+	if [ -n "$(BASE)" ]; then \
+		echo "check: building $(BASE) in a temporary worktree"; \
+		git worktree add --detach --quiet "$$tmp/src" "$(BASE)"; \
+		mkdir -p "$$tmp/base"; (cd "$$tmp/src" && $(GO) build -o "$$tmp/base/clusterbench" ./bench/cmd/clusterbench); \
+		$$nice $(BIN) ab $(GATE_SCENARIO) --base "$$tmp/base/clusterbench $(GATE_SERVER)" \
+			--head "$(BIN) $(GATE_SERVER)" $(GATE_FLAGS); \
+	else \
+		echo "check: no BASE given; comparing a fresh run with the committed baseline results/$(GATE_BASELINE)"; \
+		dir=$$($$nice $(BIN) run $(GATE_SCENARIO) --quiet --out "$$tmp/runs"); \
+		$(BIN) compare $(GATE_BASELINE) "$$dir" $(GATE_FLAGS); \
+	fi
+
+# Calibration of the gate on this machine: 20 A/A gates (false alarms) and
+# 20 A/B gates whose head burns 10% more CPU per request (detections).
+# About 20 minutes on 2 cores. CALIBRATE_FLAGS e.g. --rise 5%,10%,20%.
+CALIBRATE_FLAGS ?=
+calibrate: build
+	$(GO) build -o bin/calibrate ./bench/cmd/calibrate
+	@nice=""; if nice -n $(GATE_NICE) true 2>/dev/null; then nice="nice -n $(GATE_NICE)"; fi; \
+	$$nice bin/calibrate --binary $(BIN) $(CALIBRATE_FLAGS)
 
 test-short: build
 	$(GO) test -short -count=1 $(PKG)

@@ -63,6 +63,7 @@ type Outcome struct {
 	Acc         *metrics.Accumulator
 	Wall        time.Duration // from the start of the attack to its last result (or the interruption)
 	ClientCPU   time.Duration // this process's CPU time over Wall
+	ClientWait  time.Duration // time its threads waited, runnable, for a CPU over Wall
 	AllowedCPUs int           // CPUs this process could use
 	Dials       int64         // TCP connections the generator opened
 	Interrupted bool          // ctx was cancelled: the trial was cut short
@@ -102,12 +103,13 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	conns := newConnTracker()
 	client := newClient(conns, cfg)
 	opts := []func(*vegeta.Attacker){
-		// Client first: it replaces the whole client (gotcha G10). Proxy
-		// (nil), keep-alive and the dialer are set on our own transport,
-		// because vegeta's Proxy/KeepAlive options type-assert an
-		// *http.Transport, which our tracing RoundTripper is not.
+		// Client first: it replaces the whole client, discarding options
+		// before it (gotcha G10). Keep-alive is set on our transport
+		// itself: vegeta's KeepAlive(false) would also swap our dialer
+		// (which tracks connections) for its own.
 		vegeta.Client(client),
-		vegeta.MaxBody(0),
+		vegeta.Proxy(nil), // never HTTP_PROXY for loopback load (G15)
+		vegeta.MaxBody(0), // count and drain bodies, keep none (G4)
 		vegeta.Timeout(cfg.Timeout),
 	}
 	var pacer vegeta.Pacer
@@ -151,6 +153,7 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		watcher.Wait()
 		return nil, err
 	}
+	wait0, waitErr := metrics.SelfRunQueueWait()
 	began := time.Now()
 	for res := range atk.Attack(tr, &boundedPacer{Pacer: pacer, max: maxHits}, cfg.Duration, cfg.Name) {
 		if interrupted.Load() {
@@ -159,10 +162,16 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		if interval > 0 {
 			res.Latency = FromIntended(res, began, interval)
 		}
+		if conns.FirstOnConn(res.Seq) {
+			markNewConn(res)
+		}
 		out.Acc.Add(res)
 	}
 	end := time.Now()
 	cpu1, _ := metrics.SelfCPU()
+	if wait1, err := metrics.SelfRunQueueWait(); err == nil && waitErr == nil && wait1 > wait0 {
+		out.ClientWait = wait1 - wait0
+	}
 	close(done)
 	watcher.Wait()
 	out.Interrupted = interrupted.Load()
@@ -223,11 +232,13 @@ func (o *Outcome) Trial(server string, trial, expectedWorkers int) results.Trial
 	if t.Requests > 0 {
 		t.SuccessRatio = float64(t.Successes) / float64(t.Requests)
 	}
+	t.ClientWaitS = o.ClientWait.Seconds()
 	if o.Wall > 0 {
 		t.Throughput = float64(t.Successes) / o.Wall.Seconds()
-		t.ClientCPUUtil = o.ClientCPU.Seconds() / o.Wall.Seconds() / float64(max(o.AllowedCPUs, 1))
+		cpus := float64(max(o.AllowedCPUs, 1))
+		t.ClientCPUUtil = o.ClientCPU.Seconds() / o.Wall.Seconds() / cpus
+		t.ClientBound = (o.ClientCPU+o.ClientWait).Seconds()/o.Wall.Seconds()/cpus >= metrics.ClientBoundUtil
 	}
-	t.ClientBound = t.ClientCPUUtil >= metrics.ClientBoundUtil
 	t.Fairness = metrics.WorkerFairness(t.Workers, expectedWorkers)
 	if o.Mode == Open {
 		t.TargetRate = float64(o.Level)

@@ -259,3 +259,22 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestClientBound(t *testing.T) {
+	for _, c := range []struct {
+		cpu, wait time.Duration
+		cpus      int
+		bound     bool
+	}{
+		{300 * time.Millisecond, 0, 1, false},
+		{900 * time.Millisecond, 0, 1, true},
+		{300 * time.Millisecond, 600 * time.Millisecond, 1, true}, // starved: wanted 90%
+		{300 * time.Millisecond, 400 * time.Millisecond, 1, false},
+		{900 * time.Millisecond, 0, 2, false}, // half of two CPUs
+	} {
+		o := &Outcome{Acc: metrics.New(), Mode: Closed, Level: 1, Wall: time.Second, AllowedCPUs: c.cpus, ClientCPU: c.cpu, ClientWait: c.wait}
+		if tr := o.Trial("s", 1, 0); tr.ClientBound != c.bound {
+			t.Errorf("cpu %v wait %v on %d CPUs: client bound %v, want %v", c.cpu, c.wait, c.cpus, tr.ClientBound, c.bound)
+		}
+	}
+}

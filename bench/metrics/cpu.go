@@ -23,9 +23,49 @@ func SelfCPU() (time.Duration, error) {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }
 
-// ClientBoundUtil is the generator CPU utilisation (of the CPUs it may
-// use) from which a trial is flagged as possibly client-bound.
+// ClientBoundUtil is the share of its CPUs the generator used or waited
+// for (see SelfRunQueueWait) from which a trial is flagged as possibly
+// client-bound.
 const ClientBoundUtil = 0.85
+
+// SelfRunQueueWait returns how long the current threads of this process
+// have waited, runnable, for a CPU (the second field of
+// /proc/self/task/<tid>/schedstat). On a shared machine the generator can
+// be starved without using its CPUs fully: CPU time plus this wait is what
+// it asked for. Threads that exited are not counted.
+func SelfRunQueueWait() (time.Duration, error) {
+	ents, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return 0, fmt.Errorf("list threads: %w", err)
+	}
+	var sum time.Duration
+	for _, e := range ents {
+		b, err := os.ReadFile("/proc/self/task/" + e.Name() + "/schedstat")
+		if err != nil {
+			continue // exited meanwhile
+		}
+		wait, err := ParseSchedstatWait(b)
+		if err != nil {
+			return 0, err
+		}
+		sum += wait
+	}
+	return sum, nil
+}
+
+// ParseSchedstatWait returns the run-queue wait of a schedstat line
+// ("cpu_ns wait_ns timeslices").
+func ParseSchedstatWait(b []byte) (time.Duration, error) {
+	f := bytes.Fields(b)
+	if len(f) < 2 {
+		return 0, fmt.Errorf("schedstat: %q has %d fields, want 3", truncate(b), len(f))
+	}
+	ns, err := strconv.ParseInt(string(f[1]), 10, 64)
+	if err != nil || ns < 0 {
+		return 0, fmt.Errorf("schedstat: bad wait %q", f[1])
+	}
+	return time.Duration(ns), nil
+}
 
 // AllowedCPUs returns how many CPUs this process may run on.
 func AllowedCPUs() int {
@@ -36,10 +76,11 @@ func AllowedCPUs() int {
 	return set.Count()
 }
 
-// ProcStat is what GroupCPU reads of one process in /proc/<pid>/stat.
+// ProcStat is what TreeProcs reads of one process in /proc/<pid>/stat.
 type ProcStat struct {
 	Pid, PPid, Pgrp int
 	State           byte
+	StartTicks      int64 // start time after boot, in USER_HZ ticks: with Pid, an identity
 	// CPU is utime+stime plus cutime+cstime: the process's own CPU time and
 	// that of its children it has already reaped.
 	CPU time.Duration
@@ -63,19 +104,19 @@ func ParseProcStat(b []byte) (ProcStat, error) {
 	st.Pid = pid
 	f := bytes.Fields(b[end+1:])
 	// f[0]=state f[1]=ppid f[2]=pgrp ... f[11]=utime f[12]=stime f[13]=cutime f[14]=cstime
-	if len(f) < 15 || len(f[0]) != 1 {
-		return ProcStat{}, fmt.Errorf("proc stat: %d fields after comm, want ≥ 15", len(f))
+	if len(f) < 20 || len(f[0]) != 1 {
+		return ProcStat{}, fmt.Errorf("proc stat: %d fields after comm, want ≥ 20", len(f))
 	}
 	st.State = f[0][0]
-	var n [6]int64
-	for i, idx := range []int{1, 2, 11, 12, 13, 14} {
+	var n [7]int64
+	for i, idx := range []int{1, 2, 11, 12, 13, 14, 19} {
 		v, err := strconv.ParseInt(string(f[idx]), 10, 64)
 		if err != nil {
 			return ProcStat{}, fmt.Errorf("proc stat: field %d: %v", idx+3, err)
 		}
 		n[i] = v
 	}
-	st.PPid, st.Pgrp = int(n[0]), int(n[1])
+	st.PPid, st.Pgrp, st.StartTicks = int(n[0]), int(n[1]), n[6]
 	ticks := n[2] + n[3] + n[4] + n[5]
 	st.CPU = time.Duration(ticks) * time.Second / userHZ
 	return st, nil
@@ -88,14 +129,12 @@ func truncate(b []byte) string {
 	return string(b)
 }
 
-// GroupProcs returns the processes of process group pgid that are still
-// running (zombies excluded: they hold no CPU and wait only to be reaped).
-func GroupProcs(pgid int) ([]ProcStat, error) {
+func allProcs() ([]ProcStat, error) {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, fmt.Errorf("list /proc: %w", err)
 	}
-	var out []ProcStat
+	out := make([]ProcStat, 0, len(ents))
 	for _, e := range ents {
 		if _, err := strconv.Atoi(e.Name()); err != nil {
 			continue
@@ -105,21 +144,73 @@ func GroupProcs(pgid int) ([]ProcStat, error) {
 			continue // exited meanwhile
 		}
 		st, err := ParseProcStat(b)
-		if err != nil || st.Pgrp != pgid || st.State == 'Z' || st.State == 'X' {
-			continue
+		if err != nil || st.State == 'Z' || st.State == 'X' {
+			continue // zombies hold no CPU and wait only to be reaped
 		}
 		out = append(out, st)
 	}
 	return out, nil
 }
 
-// GroupCPU returns the CPU time used so far by the live processes of
-// process group pgid, including the children they have reaped. Sample it
+// GroupProcs returns the live processes of process group pgid.
+func GroupProcs(pgid int) ([]ProcStat, error) {
+	all, err := allProcs()
+	if err != nil {
+		return nil, err
+	}
+	var out []ProcStat
+	for _, p := range all {
+		if p.Pgrp == pgid {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// TreeProcs returns the live processes that belong to a server started as
+// the leader of process group root: the members of the group and every
+// descendant of root (a server may put its children in groups of their
+// own, as the prefork master does).
+func TreeProcs(root int) ([]ProcStat, error) {
+	all, err := allProcs()
+	if err != nil {
+		return nil, err
+	}
+	parent := make(map[int]int, len(all))
+	for _, p := range all {
+		parent[p.Pid] = p.PPid
+	}
+	var out []ProcStat
+	for _, p := range all {
+		in := p.Pgrp == root || p.Pid == root
+		for pid, depth := p.PPid, 0; !in && pid > 1 && depth < 64; pid, depth = parent[pid], depth+1 {
+			in = pid == root
+		}
+		if in {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// Alive reports whether the process p names is still running: same pid,
+// same start time, not a zombie.
+func Alive(p ProcStat) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.Pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	st, err := ParseProcStat(b)
+	return err == nil && st.StartTicks == p.StartTicks && st.State != 'Z' && st.State != 'X'
+}
+
+// TreeCPU returns the CPU time used so far by the live processes of
+// TreeProcs(root), including the children they have reaped. Sample it
 // before and after a trial: a process that exits and is reaped by a parent
-// outside the group between the samples is lost, one reaped inside the
-// group moves into its parent's figure.
-func GroupCPU(pgid int) (time.Duration, error) {
-	procs, err := GroupProcs(pgid)
+// outside the tree between the samples is lost, one reaped inside the tree
+// moves into its parent's figure.
+func TreeCPU(root int) (time.Duration, error) {
+	procs, err := TreeProcs(root)
 	if err != nil {
 		return 0, err
 	}

@@ -13,11 +13,11 @@ func TestParseProcStat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := ProcStat{Pid: 4242, PPid: 1, Pgrp: 4240, State: 'S', CPU: 3100 * time.Millisecond}
+	want := ProcStat{Pid: 4242, PPid: 1, Pgrp: 4240, State: 'S', StartTicks: 123, CPU: 3100 * time.Millisecond}
 	if st != want {
 		t.Errorf("ParseProcStat = %+v, want %+v", st, want)
 	}
-	for _, bad := range []string{"", "12 no comm", "x (a) S 1 2", "12 (a) S 1 2 3"} {
+	for _, bad := range []string{"", "12 no comm", "x (a) S 1 2", "12 (a) S 1 2 3", "12 (a) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18"} {
 		if _, err := ParseProcStat([]byte(bad)); err == nil {
 			t.Errorf("ParseProcStat(%q) succeeded, want an error", bad)
 		}
@@ -31,7 +31,7 @@ func FuzzParseProcStat(f *testing.F) {
 	})
 }
 
-func TestGroupCPUSeesThisProcess(t *testing.T) {
+func TestProcsSeeThisProcess(t *testing.T) {
 	pgid := syscall.Getpgrp()
 	procs, err := GroupProcs(pgid)
 	if err != nil {
@@ -44,7 +44,11 @@ func TestGroupCPUSeesThisProcess(t *testing.T) {
 	if !found {
 		t.Fatalf("GroupProcs(%d) = %+v: does not list this process %d", pgid, procs, os.Getpid())
 	}
-	before, err := GroupCPU(pgid)
+	tree, err := TreeProcs(os.Getpid())
+	if err != nil || len(tree) == 0 || tree[0].Pid != os.Getpid() && !Alive(tree[0]) {
+		t.Fatalf("TreeProcs(self) = %+v, %v", tree, err)
+	}
+	before, err := TreeCPU(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +58,7 @@ func TestGroupCPUSeesThisProcess(t *testing.T) {
 	var after time.Duration
 	for time.Now().Before(deadline) {
 		spin(20 * time.Millisecond)
-		if after, err = GroupCPU(pgid); err != nil {
+		if after, err = TreeCPU(os.Getpid()); err != nil {
 			t.Fatal(err)
 		}
 		if after > before {
@@ -62,7 +66,7 @@ func TestGroupCPUSeesThisProcess(t *testing.T) {
 		}
 	}
 	if after <= before {
-		t.Errorf("group CPU did not grow while this process burned CPU: %v → %v", before, after)
+		t.Errorf("tree CPU did not grow while this process burned CPU: %v → %v", before, after)
 	}
 	if self1, _ := SelfCPU(); self1 <= self0 {
 		t.Errorf("SelfCPU did not grow: %v → %v", self0, self1)
@@ -79,5 +83,19 @@ func spin(d time.Duration) {
 		for i := range 1000 {
 			spinSink += i
 		}
+	}
+}
+
+func TestParseSchedstatWait(t *testing.T) {
+	if d, err := ParseSchedstatWait([]byte("879927 1181245 2\n")); err != nil || d != 1181245 {
+		t.Errorf("ParseSchedstatWait = %v, %v; want 1.181245ms", d, err)
+	}
+	for _, bad := range []string{"", "12", "1 x 2", "1 -5 2"} {
+		if _, err := ParseSchedstatWait([]byte(bad)); err == nil {
+			t.Errorf("ParseSchedstatWait(%q) succeeded", bad)
+		}
+	}
+	if _, err := SelfRunQueueWait(); err != nil {
+		t.Errorf("SelfRunQueueWait: %v", err)
 	}
 }

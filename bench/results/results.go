@@ -133,6 +133,11 @@ type Trial struct {
 	ClientCPUS    float64 `json:"client_cpu_s"`
 	ClientCPUUtil float64 `json:"client_cpu_util"`
 	ClientBound   bool    `json:"client_bound,omitempty"`
+	// ClientWaitS is how long the generator's threads waited, runnable,
+	// for a CPU (Linux schedstat): on a shared machine a starved generator
+	// uses less than its CPUs yet is the bottleneck. ClientBound is set
+	// when (ClientCPUS + ClientWaitS) / wall / CPUs reaches 0.85.
+	ClientWaitS float64 `json:"client_wait_s,omitempty"`
 
 	// ServerCPUS is the CPU time (user+system) of the server's whole
 	// process tree during the attack, from /proc; ServerCPUPerReqUs divides

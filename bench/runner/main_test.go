@@ -47,8 +47,17 @@ func child(mode string) int {
 	case "server":
 		return serve(os.Getenv("ADDR"), false)
 	case "server-with-stubborn-child":
-		// A grandchild in the same process group that ignores SIGTERM:
-		// only the group SIGKILL ends it.
+		// Two grandchildren that ignore SIGTERM: one in the server's
+		// process group, one in a group of its own (as prefork children
+		// are); only Stop's SIGKILL ends them.
+		own := exec.Command(os.Args[0], os.Args[1:]...)
+		own.Env = append(os.Environ(), childEnv+"=stubborn")
+		own.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		own.Stdout, own.Stderr = os.Stderr, os.Stderr
+		if err := own.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 		cmd := exec.Command(os.Args[0], os.Args[1:]...)
 		cmd.Env = append(os.Environ(), childEnv+"=stubborn")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -56,7 +65,7 @@ func child(mode string) int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		fmt.Fprintf(os.Stderr, "grandchild %d\n", cmd.Process.Pid)
+		fmt.Fprintf(os.Stderr, "grandchildren %d %d\n", own.Process.Pid, cmd.Process.Pid)
 		return serve(os.Getenv("ADDR"), false)
 	case "stubborn":
 		signal.Ignore(syscall.SIGTERM)

@@ -39,7 +39,7 @@ func PlanPinning(p scenario.Pin, allowed []int) (Pinning, error) {
 		}
 		pin := Pinning{ServerList: FormatCPUList(srv), ClientList: FormatCPUList(cli)}
 		pin.Server, pin.Client = cpuSet(srv), cpuSet(cli)
-		pin.Note = fmt.Sprintf("servers on CPU %s, load generator on CPU %s (from the scenario)", pin.ServerList, pin.ClientList)
+		pin.Note = "sched_setaffinity, CPU lists from the scenario"
 		return pin, nil
 	case len(allowed) < 2:
 		return Pinning{Note: fmt.Sprintf("off (only %d CPU available)", len(allowed))}, nil
@@ -48,7 +48,7 @@ func PlanPinning(p scenario.Pin, allowed []int) (Pinning, error) {
 	srv, cli := allowed[:half], allowed[half:]
 	pin := Pinning{ServerList: FormatCPUList(srv), ClientList: FormatCPUList(cli)}
 	pin.Server, pin.Client = cpuSet(srv), cpuSet(cli)
-	pin.Note = fmt.Sprintf("servers on CPU %s, load generator on CPU %s (auto split of %d CPUs)", pin.ServerList, pin.ClientList, len(allowed))
+	pin.Note = fmt.Sprintf("sched_setaffinity, auto split of %d CPUs", len(allowed))
 	return pin, nil
 }
 
@@ -74,6 +74,14 @@ func cpuSet(cpus []int) *unix.CPUSet {
 		s.Set(c)
 	}
 	return &s
+}
+
+// String describes the pinning in one line.
+func (p Pinning) String() string {
+	if p.Server == nil {
+		return "pinning " + p.Note
+	}
+	return fmt.Sprintf("servers on CPU %s, load generator on CPU %s (%s)", p.ServerList, p.ClientList, p.Note)
 }
 
 // AllowedCPUs lists the CPUs this process may run on.

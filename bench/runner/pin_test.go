@@ -20,7 +20,7 @@ func TestPlanPinning(t *testing.T) {
 		{"auto 3", scenario.Pin{}, []int{2, 5, 6}, "2,5", "6", "auto", ""},
 		{"auto 1", scenario.Pin{}, []int{0}, "", "", "only 1 CPU", ""},
 		{"off", scenario.Pin{Disabled: true}, []int{0, 1}, "", "", "off", ""},
-		{"explicit", scenario.Pin{Server: "1", Client: "0"}, []int{0, 1}, "1", "0", "from the scenario", ""},
+		{"explicit", scenario.Pin{Server: "1", Client: "0"}, []int{0, 1}, "1", "0", "CPU lists from the scenario", ""},
 		{"unavailable", scenario.Pin{Server: "0", Client: "7"}, []int{0, 1}, "", "", "", "CPU 7 is not available"},
 		{"half given", scenario.Pin{Server: "0"}, []int{0, 1}, "", "", "", "client CPU list missing"},
 	} {

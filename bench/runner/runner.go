@@ -23,9 +23,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -99,17 +99,18 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 		restore = rs
 	}
 	defer func() { restore() }()
+	info, loadInfo := sc.Info()
 	run := &results.Run{
 		Schema:   results.Schema,
-		Scenario: results.ScenarioInfo{Name: sc.Name, Description: sc.Description, File: sc.File},
+		Scenario: info,
 		Started:  time.Now().UTC(),
 		Env:      Environment(ctx, r.dirOrDot(), r.Args, pin),
-		Load:     loadInfo(sc),
+		Load:     loadInfo,
 		Servers:  []results.Server{},
 		Trials:   []results.Trial{},
 	}
 	out := &Outcome{Run: run}
-	r.progress("%s: %s\n", sc.Name, pin.Note)
+	r.progress("%s: %s\n", sc.Name, pin)
 	for _, s := range sc.Servers {
 		if ctx.Err() != nil {
 			break
@@ -129,16 +130,7 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 	run.Env.GOMAXPROCS = runtime.GOMAXPROCS(0) // follows the pinning after it settled
 	run.Finished = time.Now().UTC()
 	run.Summary = metrics.Summarize(run.Trials, run.Servers)
-	for _, t := range run.Trials {
-		if t.ClientBound {
-			run.Warnings = append(run.Warnings, fmt.Sprintf("%s at level %d trial %d: the load generator used %.0f%% of its CPUs; it may have been the bottleneck",
-				t.Server, t.Level, t.Trial, 100*t.ClientCPUUtil))
-		}
-		if t.RateShortfall {
-			run.Warnings = append(run.Warnings, fmt.Sprintf("%s at rate %d trial %d: achieved %.0f/s, short of the asked %d/s by more than %.0f%%",
-				t.Server, t.Level, t.Trial, t.AchievedRate, t.Level, 100*metrics.ShortfallTolerance))
-		}
-	}
+	run.Warnings = append(run.Warnings, TrialWarnings(run.Trials, sc.Load.Mode)...)
 	var why []string
 	if out.Interrupted {
 		why = append(why, "interrupted")
@@ -164,42 +156,6 @@ func (r *Runner) progress(format string, args ...any) {
 	}
 }
 
-func loadInfo(sc *scenario.Scenario) results.LoadInfo {
-	li := results.LoadInfo{
-		Mode:      sc.Load.Mode,
-		Levels:    append([]int(nil), sc.Load.Levels...),
-		DurationS: sc.Load.Duration.Seconds(),
-		WarmupS:   sc.Load.Warmup.Seconds(),
-		Trials:    sc.Load.Trials,
-		KeepAlive: sc.Load.KeepAlive,
-	}
-	for _, q := range sc.Requests {
-		li.Requests = append(li.Requests, results.Request{Method: q.Method, Path: q.Path, Weight: q.Weight})
-	}
-	return li
-}
-
-// ServeArgv is the command line of a Go model on addr.
-func ServeArgv(binary string, s scenario.Server, addr string) []string {
-	argv := []string{binary, "serve", "--model", s.Model, "--addr", addr}
-	if s.Workers > 0 {
-		argv = append(argv, "--workers", strconv.Itoa(s.Workers))
-	}
-	if s.Balance != "" {
-		argv = append(argv, "--balance", s.Balance)
-	}
-	if s.GOMAXPROCS > 0 {
-		argv = append(argv, "--gomaxprocs", strconv.Itoa(s.GOMAXPROCS))
-	}
-	if s.Burn > 0 {
-		argv = append(argv, "--burn", s.Burn.String())
-	}
-	if s.Queue > 0 {
-		argv = append(argv, "--queue", strconv.Itoa(s.Queue))
-	}
-	return argv
-}
-
 // procSpec is how to start server s on addr.
 func (r *Runner) procSpec(s scenario.Server, addr string, pin Pinning) (ProcSpec, results.Server) {
 	spec := ProcSpec{Name: s.Name, Addr: addr, Dir: r.Dir, CPUs: pin.Server}
@@ -214,7 +170,7 @@ func (r *Runner) procSpec(s scenario.Server, addr string, pin Pinning) (ProcSpec
 		}
 		slices.Sort(rec.Env)
 	} else {
-		spec.Argv = ServeArgv(r.Binary, s, addr)
+		spec.Argv = append([]string{r.Binary}, s.ServeArgs(addr)...)
 	}
 	rec.Command = spec.Argv
 	return spec, rec
@@ -299,12 +255,12 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 				return nil
 			}
 			cfg.Duration, cfg.Name = sc.Load.Duration, fmt.Sprintf("%s/%s/%d/%d", sc.Name, s.Name, level, trial)
-			cpu0, cpuErr0 := metrics.GroupCPU(p.Pid())
+			cpu0, cpuErr0 := metrics.TreeCPU(p.Pid())
 			o, err := load.Run(ctx, cfg)
 			if err != nil {
 				return err
 			}
-			cpu1, cpuErr1 := metrics.GroupCPU(p.Pid())
+			cpu1, cpuErr1 := metrics.TreeCPU(p.Pid())
 			t := o.Trial(s.Name, trial, expected)
 			if cpuErr0 == nil && cpuErr1 == nil && cpu1 >= cpu0 {
 				t.ServerCPUS = (cpu1 - cpu0).Seconds()
@@ -332,4 +288,63 @@ func levelWord(mode string) string {
 		return "rate"
 	}
 	return "c"
+}
+
+// TrialWarnings summarises, per server and level, the trials in which the
+// load generator may have been the bottleneck or an open loop fell short
+// of its rate: one line each, in the order the trials ran.
+func TrialWarnings(trials []results.Trial, mode string) []string {
+	type key struct {
+		server string
+		level  int
+	}
+	type tally struct {
+		n, bound, short        int
+		cpuLo, cpuHi           float64
+		waitLo, waitHi, durSum float64
+		rateLo                 float64
+	}
+	var order []key
+	tallies := map[key]*tally{}
+	for _, t := range trials {
+		k := key{t.Server, t.Level}
+		tl, ok := tallies[k]
+		if !ok {
+			tl = &tally{cpuLo: math.Inf(1), waitLo: math.Inf(1), rateLo: math.Inf(1)}
+			tallies[k] = tl
+			order = append(order, k)
+		}
+		tl.n++
+		if t.ClientBound {
+			tl.bound++
+			tl.cpuLo, tl.cpuHi = math.Min(tl.cpuLo, t.ClientCPUUtil), math.Max(tl.cpuHi, t.ClientCPUUtil)
+			tl.waitLo, tl.waitHi = math.Min(tl.waitLo, t.ClientWaitS), math.Max(tl.waitHi, t.ClientWaitS)
+			tl.durSum += t.DurationS
+		}
+		if t.RateShortfall {
+			tl.short++
+			tl.rateLo = math.Min(tl.rateLo, t.AchievedRate)
+		}
+	}
+	var out []string
+	for _, k := range order {
+		tl := tallies[k]
+		if tl.bound > 0 {
+			out = append(out, fmt.Sprintf("%s at %s %d: the load generator may have been the bottleneck in %d of %d trials "+
+				"(it used %.0f–%.0f%% of its CPUs, and its threads waited %.2f–%.2fs for a CPU per %.1fs trial)",
+				k.server, levelName(mode), k.level, tl.bound, tl.n, 100*tl.cpuLo, 100*tl.cpuHi, tl.waitLo, tl.waitHi, tl.durSum/float64(tl.bound)))
+		}
+		if tl.short > 0 {
+			out = append(out, fmt.Sprintf("%s at rate %d/s: achieved rate short of the asked one by more than %.0f%% in %d of %d trials (lowest %.0f/s)",
+				k.server, k.level, 100*metrics.ShortfallTolerance, tl.short, tl.n, tl.rateLo))
+		}
+	}
+	return out
+}
+
+func levelName(mode string) string {
+	if mode == scenario.Open {
+		return "rate"
+	}
+	return "concurrency"
 }

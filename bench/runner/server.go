@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -167,45 +168,56 @@ func indent(s string) string {
 	return strings.Join(lines, "\n")
 }
 
-// Stop ends the server: SIGTERM to its process group, up to grace for the
-// group to exit, then SIGKILL. It returns an error when a process of the
-// group is still alive afterwards (their pids named).
+// Stop ends the server: SIGTERM to its process group (the server drains
+// and stops its own children), up to grace for every process of its tree
+// to exit, then SIGKILL to the group and to every process of the tree,
+// wherever its group. It returns an error naming the pids of any process
+// of the tree still alive afterwards.
 func (p *Proc) Stop(grace time.Duration) error {
 	pgid := p.pid
+	tree, _ := metrics.TreeProcs(pgid) // a snapshot: descendants lose their parent link once it exits
 	_ = syscall.Kill(-pgid, syscall.SIGTERM)
-	if !p.waitGroupGone(grace) {
+	if !p.waitGone(tree, grace) {
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		p.waitGroupGone(reapTimeout)
+		for _, q := range tree {
+			if metrics.Alive(q) {
+				_ = syscall.Kill(q.Pid, syscall.SIGKILL)
+			}
+		}
+		p.waitGone(tree, reapTimeout)
 	}
 	select {
 	case <-p.done:
 	case <-time.After(reapTimeout):
 		return fmt.Errorf("server %s (pid %d) was not reaped %s after SIGKILL", p.spec.Name, p.pid, reapTimeout)
 	}
-	left, err := metrics.GroupProcs(pgid)
-	if err != nil {
-		return err
+	var left []string
+	for _, q := range tree {
+		if metrics.Alive(q) {
+			left = append(left, strconv.Itoa(q.Pid))
+		}
+	}
+	if group, err := metrics.GroupProcs(pgid); err == nil {
+		for _, q := range group {
+			if !slices.Contains(left, strconv.Itoa(q.Pid)) {
+				left = append(left, strconv.Itoa(q.Pid))
+			}
+		}
 	}
 	if len(left) > 0 {
-		pids := make([]string, len(left))
-		for i, l := range left {
-			pids[i] = strconv.Itoa(l.Pid)
-		}
-		return fmt.Errorf("server %s: processes %s of group %d still alive after SIGKILL", p.spec.Name, strings.Join(pids, ", "), pgid)
+		return fmt.Errorf("server %s: processes %s still alive after SIGKILL", p.spec.Name, strings.Join(left, ", "))
 	}
 	return nil
 }
 
-// waitGroupGone waits up to d for the leader to be reaped and the rest of
-// its process group to exit; it reports whether they did.
-func (p *Proc) waitGroupGone(d time.Duration) bool {
+// waitGone waits up to d for the leader to be reaped and every process of
+// tree and of the leader's group to exit; it reports whether they did.
+func (p *Proc) waitGone(tree []metrics.ProcStat, d time.Duration) bool {
 	deadline := time.Now().Add(d)
 	tick := 5 * time.Millisecond
 	for {
-		if p.Exited() {
-			if procs, err := metrics.GroupProcs(p.pid); err == nil && len(procs) == 0 {
-				return true
-			}
+		if p.Exited() && p.treeGone(tree) {
+			return true
 		}
 		if time.Now().After(deadline) {
 			return false
@@ -216,6 +228,16 @@ func (p *Proc) waitGroupGone(d time.Duration) bool {
 		}
 		tick = min(tick*2, 100*time.Millisecond)
 	}
+}
+
+func (p *Proc) treeGone(tree []metrics.ProcStat) bool {
+	for _, q := range tree {
+		if metrics.Alive(q) {
+			return false
+		}
+	}
+	group, err := metrics.GroupProcs(p.pid)
+	return err == nil && len(group) == 0
 }
 
 // FreeAddr returns a loopback address with a port that was free a moment ago.

@@ -51,20 +51,26 @@ func TestStopKillsAStubbornGroup(t *testing.T) {
 	if err := p.WaitReady(context.Background(), 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	// Wait until the grandchild is in the group (it announces itself).
+	// Wait until the grandchildren run (the server announces them).
 	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(p.Output(), "grandchild") && time.Now().Before(deadline) {
+	for !strings.Contains(p.Output(), "grandchildren") && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	procs, err := metrics.GroupProcs(p.Pid())
-	if err != nil || len(procs) < 2 {
-		t.Fatalf("group %d has %+v (err %v), want the server and its grandchild", p.Pid(), procs, err)
+	procs, err := metrics.TreeProcs(p.Pid())
+	if err != nil || len(procs) != 3 {
+		t.Fatalf("tree of %d is %+v (err %v), want the server and its 2 grandchildren", p.Pid(), procs, err)
+	}
+	group, _ := metrics.GroupProcs(p.Pid())
+	if len(group) != 2 {
+		t.Fatalf("group %d is %+v, want the server and one grandchild (the other has its own group)", p.Pid(), group)
 	}
 	if err := p.Stop(200 * time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	if left, _ := metrics.GroupProcs(p.Pid()); len(left) > 0 {
-		t.Errorf("processes left in group %d after Stop: %+v", p.Pid(), left)
+	for _, q := range procs {
+		if metrics.Alive(q) {
+			t.Errorf("process %d of the server's tree alive after Stop", q.Pid)
+		}
 	}
 }
 

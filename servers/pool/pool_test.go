@@ -139,20 +139,25 @@ func TestHTTPOverloadAndPanic(t *testing.T) {
 		t.Fatalf("GET / after a panic = %d worker %q, want 200 from worker 0", resp.StatusCode, resp.Header.Get("X-Worker-Id"))
 	}
 
-	// Occupy the worker and the queue with stalls, then expect a 503.
+	// Occupy the worker and the queue with long stalls, which the test
+	// cancels once it has seen the 503 (a stall ends when its request's
+	// context does), so a slow machine only widens the window.
+	stallCtx, stopStalls := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	stalls := 2
-	for range stalls {
+	for range 2 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			servertest.Get(t, base, "/fault/stall?d=2s")
+			req, _ := http.NewRequestWithContext(stallCtx, http.MethodGet, base+"/fault/stall?d=30s", nil)
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
 		}()
 	}
-	// Bounded in count and in time: the stalls end after 2s.
+	// Bounded in count and in time.
 	var got503 bool
-	deadline := time.Now().Add(2 * time.Second)
-	for i := 0; i < 10_000 && time.Now().Before(deadline); i++ {
+	deadline := time.Now().Add(20 * time.Second)
+	for i := 0; i < 100_000 && time.Now().Before(deadline); i++ {
 		resp, _ := servertest.Get(t, base, "/")
 		if resp.StatusCode == http.StatusServiceUnavailable {
 			if resp.Header.Get("Retry-After") == "" {
@@ -162,8 +167,9 @@ func TestHTTPOverloadAndPanic(t *testing.T) {
 			break
 		}
 	}
+	stopStalls()
+	wg.Wait()
 	if !got503 {
 		t.Error("never saw a 503 with the worker and the queue full")
 	}
-	wg.Wait()
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -37,6 +38,7 @@ type master struct {
 
 	rr     *rrTable      // roundrobin only
 	rrStop chan struct{} // closed to stop the dispatcher
+	rrSeq  atomic.Uint64 // sequence numbers of passed connections
 }
 
 // slotState is one slot: the child serving it, and a replacement being
@@ -292,9 +294,14 @@ func (m *master) onTimer(now time.Time) {
 	}
 }
 
-// stop asks c to drain: it leaves the dispatch table, its control socket is
-// closed (after the connections already passed to it) and it gets SIGTERM.
+// stop asks c to drain: it leaves the dispatch table, it gets SIGTERM, and
+// its control socket is closed after the connections already passed to it.
 // A stopping child is never restarted.
+//
+// SIGTERM goes first: a child that saw the control socket's EOF first could
+// drain, restore the default SIGTERM action on its way out and then be
+// killed by the signal, which would read as a failed drain. A signal sent
+// before the close is delivered before the child can read the EOF.
 func (m *master) stop(c *child, reason string) {
 	if c.stopping {
 		return
@@ -303,8 +310,9 @@ func (m *master) stop(c *child, reason string) {
 	c.killAt = time.Now().Add(m.cfg.Grace + KillSlack)
 	m.log.Info("child stopping", "slot", c.slot, "pid", c.pid, "reason", reason)
 	m.updateTargets()
-	_ = c.ctl.Close()
 	_ = c.proc.Signal(syscall.SIGTERM)
+	c.pend.release() // the child reads what was passed before the close
+	_ = c.ctl.Close()
 }
 
 // beginStop stops accepting, cancels pending restarts and reloads, and
@@ -380,7 +388,7 @@ func (m *master) updateTargets() {
 	for _, s := range m.slots {
 		for _, c := range []*child{s.cur, s.next} {
 			if c != nil && c.ready && !c.stopping {
-				ts = append(ts, rrTarget{slot: c.slot, ctl: c.ctl})
+				ts = append(ts, rrTarget{slot: c.slot, ctl: c.ctl, pend: c.pend})
 			}
 		}
 	}

@@ -2,11 +2,343 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
+	"os/signal"
+	"runtime"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/clusterbench/clusterbench/bench/ab"
+	"github.com/clusterbench/clusterbench/bench/gate"
+	"github.com/clusterbench/clusterbench/bench/results"
+	"github.com/clusterbench/clusterbench/bench/scenario"
 )
 
-// runAB is not built yet; its issue owns this file.
-func runAB(_ context.Context, _, _ io.Writer, _ []string) error {
-	return usageError("%w", errors.New("ab: not implemented yet"))
+type abOptions struct {
+	gate         gateOptions
+	scenario     string
+	base, head   string
+	trials       int
+	rounds       int
+	rate         int
+	concurrency  int
+	duration     time.Duration
+	warmup       time.Duration
+	seed         uint64
+	serverCPUs   string
+	clientCPUs   string
+	noPin        bool
+	confirm      bool
+	readyTimeout time.Duration
+	quiet        bool
+
+	baseArgv, headArgv []string
+	warmupSet          bool
+}
+
+func parseAB(stderr io.Writer, args []string) (abOptions, error) {
+	var o abOptions
+	fs := pflag.NewFlagSet("ab", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: clusterbench ab SCENARIO --base \"CMD\" --head \"CMD\" [flags]\n\n"+
+			"Runs the scenario's load against two server command lines, alternating base and head\n"+
+			"trials in pairs (random order inside each pair), a fresh server per trial, and gates\n"+
+			"the per-trial samples. Each server gets PORT and ADDR in its environment; {addr},\n"+
+			"{host} and {port} in a command are replaced; a clusterbench command without --addr\n"+
+			"gets --addr appended. Commands are split like a shell's simple command (quotes,\n"+
+			"backslash) and executed directly, without a shell.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.base, "base", "", "command line of the base server (required)")
+	fs.StringVar(&o.head, "head", "", "command line of the head server (required)")
+	fs.IntVar(&o.trials, "trials", 0, "trials per arm, run in base/head pairs (default: the scenario's trials)")
+	fs.IntVar(&o.rounds, "rounds", 0, "cut each trial into this many slices, spread over the whole run in rounds of interleaved pairs (default: one slice per 100ms of duration, 1..5)")
+	fs.IntVar(&o.rate, "rate", 0, "open-loop rate in requests/s (overrides the scenario's load)")
+	fs.IntVar(&o.concurrency, "concurrency", 0, "closed-loop concurrency (overrides the scenario's load)")
+	fs.DurationVar(&o.duration, "duration", 0, "measured duration of each trial (default: the scenario's)")
+	fs.DurationVar(&o.warmup, "warmup", 0, "discarded warm-up of each trial (default: the scenario's)")
+	fs.Uint64Var(&o.seed, "seed", 0, "seed of the order inside each pair (0 = random; the seed used is printed)")
+	fs.StringVar(&o.serverCPUs, "server-cpus", "", "pin servers to this CPU list (default: the scenario's pin, auto = CPU 0 of ≥ 2)")
+	fs.StringVar(&o.clientCPUs, "client-cpus", "", "pin the load generator to this CPU list (default: the scenario's pin, auto = the other CPUs)")
+	fs.BoolVar(&o.noPin, "no-pin", false, "do not pin servers or load generator")
+	fs.BoolVar(&o.confirm, "confirm", false, "when the gate fails, re-run all trials and fail only if the same metrics regress again")
+	fs.DurationVar(&o.readyTimeout, "ready-timeout", ab.DefaultReadyTimeout, "how long a server may take to answer /healthz")
+	fs.BoolVar(&o.quiet, "quiet", false, "no per-trial progress on stderr")
+	addGateFlags(fs, &o.gate)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return o, err
+		}
+		return o, usageError("%v", err)
+	}
+	o.warmupSet = fs.Changed("warmup")
+	switch {
+	case fs.NArg() != 1:
+		return o, usageError("ab takes one argument, the scenario file (got %d)", fs.NArg())
+	case o.base == "" || o.head == "":
+		return o, usageError("--base and --head are required: the command lines of the two servers")
+	case o.trials < 0 || o.trials > 1000:
+		return o, usageError("--trials %d out of range (allowed: 1..1000)", o.trials)
+	case o.rounds < 0 || o.rounds > 100:
+		return o, usageError("--rounds %d out of range (allowed: 1..100, 0 = auto)", o.rounds)
+	case o.rate < 0 || o.concurrency < 0:
+		return o, usageError("--rate and --concurrency must be positive")
+	case o.readyTimeout <= 0:
+		return o, usageError("--ready-timeout %s out of range (allowed: > 0)", o.readyTimeout)
+	case o.noPin && (o.serverCPUs != "" || o.clientCPUs != ""):
+		return o, usageError("--no-pin contradicts --server-cpus/--client-cpus")
+	}
+	o.scenario = fs.Arg(0)
+	var err error
+	if o.baseArgv, err = ab.SplitCommand(o.base); err != nil {
+		return o, usageError("--base: %v", err)
+	}
+	if o.headArgv, err = ab.SplitCommand(o.head); err != nil {
+		return o, usageError("--head: %v", err)
+	}
+	return o, o.gate.validate()
+}
+
+// loadScenario reads the scenario and applies the command-line overrides.
+func (o *abOptions) loadScenario() (*scenario.Scenario, error) {
+	sc, err := scenario.LoadFile(o.scenario)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	var ov scenario.Overrides
+	if o.rate > 0 {
+		ov.Rate = []int{o.rate}
+	}
+	if o.concurrency > 0 {
+		ov.Concurrency = []int{o.concurrency}
+	}
+	ov.Duration = o.duration
+	if o.warmupSet {
+		ov.Warmup = &o.warmup
+	}
+	ov.Trials = o.trials
+	if err := sc.Override(ov); err != nil {
+		return nil, usageError("%v", err)
+	}
+	return sc, nil
+}
+
+// pinning resolves the CPU lists: flags, else the scenario's pin, else
+// auto (servers on CPU 0, the generator on the rest, with ≥ 2 CPUs).
+func (o *abOptions) pinning(sc *scenario.Scenario) (server, client []int, desc string, err error) {
+	flags := o.serverCPUs != "" || o.clientCPUs != ""
+	if o.noPin || (sc.Pin.Disabled && !flags) {
+		return nil, nil, "not pinned", nil
+	}
+	s, c := sc.Pin.Server, sc.Pin.Client
+	if o.serverCPUs != "" {
+		s = o.serverCPUs
+	}
+	if o.clientCPUs != "" {
+		c = o.clientCPUs
+	}
+	n := runtime.NumCPU()
+	if s == "" && c == "" {
+		if n < 2 {
+			return nil, nil, "not pinned (1 CPU)", nil
+		}
+		s, c = "0", fmt.Sprintf("1-%d", n-1)
+	}
+	if s != "" {
+		if server, err = ab.ParseCPUList(s); err != nil {
+			return nil, nil, "", usageError("server CPUs: %v", err)
+		}
+	}
+	if c != "" {
+		if client, err = ab.ParseCPUList(c); err != nil {
+			return nil, nil, "", usageError("client CPUs: %v", err)
+		}
+	}
+	for _, x := range server {
+		if slices.Contains(client, x) {
+			return nil, nil, "", usageError("server CPUs %q and client CPUs %q share CPU %d (allowed: disjoint lists)", s, c, x)
+		}
+	}
+	return server, client, fmt.Sprintf("servers on CPUs %s, load generator on %s", orAll(s), orAll(c)), nil
+}
+
+func orAll(s string) string {
+	if s == "" {
+		return "any"
+	}
+	return s
+}
+
+func randomSeed() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:]) | 1
+}
+
+func runAB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+	o, err := parseAB(stderr, args)
+	if err != nil {
+		return err
+	}
+	sc, err := o.loadScenario()
+	if err != nil {
+		return err
+	}
+	serverCPUs, clientCPUs, pinDesc, err := o.pinning(sc)
+	if err != nil {
+		return err
+	}
+	if o.seed == 0 {
+		o.seed = randomSeed()
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	level := sc.Load.Levels[0]
+	var notes []string
+	if len(sc.Load.Levels) > 1 {
+		notes = append(notes, fmt.Sprintf("the scenario has levels %v; the gate uses the first, %d (choose with --rate or --concurrency)", sc.Load.Levels, level))
+	}
+	reqs := make([]ab.Request, len(sc.Requests))
+	for i, r := range sc.Requests {
+		reqs[i] = ab.Request{Method: r.Method, Path: r.Path, Weight: r.Weight}
+	}
+	cfg := ab.Config{
+		Base: o.baseArgv, Head: o.headArgv, Requests: reqs,
+		Mode: sc.Load.Mode, Level: level, Duration: sc.Load.Duration, Warmup: sc.Load.Warmup,
+		KeepAlive: sc.Load.KeepAlive, Timeout: sc.Load.Timeout,
+		Pairs: sc.Load.Trials, Rounds: rounds(o.rounds, sc.Load.Duration), Seed: o.seed, ReadyTimeout: o.readyTimeout,
+		ServerCPUs: serverCPUs, ClientCPUs: clientCPUs,
+	}
+	if !o.quiet {
+		cfg.Progress = func(msg string) { fmt.Fprintln(stderr, "ab:", msg) }
+	}
+	unit := "req/s"
+	if sc.Load.Mode == scenario.Closed {
+		unit = "concurrent"
+	}
+	labels := gate.Labels{
+		Title: fmt.Sprintf("ab %s @ %d %s (%s loop, %s trials in %d slices + %s warm-up, %d pairs, seed %d)",
+			sc.Name, level, unit, sc.Load.Mode, sc.Load.Duration, cfg.Rounds, sc.Load.Warmup, sc.Load.Trials, o.seed),
+		Bench: fmt.Sprintf("AB/scenario=%s/%s=%d", sc.Name, map[string]string{scenario.Open: "rate", scenario.Closed: "conns"}[sc.Load.Mode], level),
+		Base:  o.base,
+		Head:  o.head,
+		Config: [][2]string{{"scenario", sc.Name}, {"mode", sc.Load.Mode}, {"level", fmt.Sprint(level)},
+			{"seed", fmt.Sprint(o.seed)}},
+	}
+	defs := o.gate.defs(sc.Load.Mode)
+
+	res, err := ab.Run(ctx, cfg)
+	if err != nil {
+		return measurementError(err)
+	}
+	if !o.quiet {
+		printTrials(stderr, res)
+	}
+	rep, err := gate.Evaluate(gate.FromTrials(defs, res.Base, res.Head), o.gate.opts)
+	if err != nil {
+		return measurementError(err)
+	}
+	labels.Notes = append(notes, runNotes(res, pinDesc)...)
+	if !o.confirm || rep.Verdict() != gate.Regressed {
+		return o.gate.emit(stdout, rep, labels)
+	}
+
+	// Confirmation: the first gate goes to the terminal only; the
+	// flagged metrics are gated again on fresh trials, and that verdict
+	// (and its files) decides.
+	if err := gate.WriteText(stdout, rep, labels); err != nil {
+		return err
+	}
+	var flagged []gate.Def
+	for _, r := range rep.Results {
+		if r.Verdict == gate.Regressed {
+			flagged = append(flagged, r.Def)
+		}
+	}
+	fmt.Fprintf(stdout, "\nconfirming %d flagged metric(s) with %d fresh pairs…\n\n", len(flagged), sc.Load.Trials)
+	cfg.Seed = o.seed + 1
+	res2, err := ab.Run(ctx, cfg)
+	if err != nil {
+		return measurementError(fmt.Errorf("confirmation: %w", err))
+	}
+	if !o.quiet {
+		printTrials(stderr, res2)
+	}
+	rep2, err := gate.Evaluate(gate.FromTrials(flagged, res2.Base, res2.Head), o.gate.opts)
+	if err != nil {
+		return measurementError(err)
+	}
+	labels.Title = "confirmation of " + labels.Title
+	labels.Notes = append(runNotes(res2, pinDesc), fmt.Sprintf("initial gate: %s", rep.Headline()))
+	return o.gate.emit(stdout, rep2, labels)
+}
+
+// rounds is the --rounds flag, or one slice per 100ms of the trial
+// duration, between 1 and 5.
+func rounds(flag int, d time.Duration) int {
+	if flag > 0 {
+		return flag
+	}
+	return ab.AutoRounds(d)
+}
+
+func printTrials(w io.Writer, res *ab.Result) {
+	for i := range max(len(res.Base), len(res.Head)) {
+		for _, ts := range [][]results.Trial{res.Base, res.Head} {
+			if i >= len(ts) {
+				continue
+			}
+			t := ts[i]
+			fmt.Fprintf(w, "trial %2d %s: %d req, %.0f req/s, p50 %.3fms, p99 %.3fms, server CPU %.2fµs/req\n",
+				t.Trial, t.Server, t.Requests, t.Throughput, t.Latency.P50Ms, t.Latency.P99Ms, t.ServerCPUPerReqUs)
+		}
+	}
+}
+
+// runNotes lists what weakens the measurement: the order, failed trials,
+// rate shortfalls, a saturated load generator.
+func runNotes(res *ab.Result, pin string) []string {
+	ab_, ba := 0, 0
+	for _, o := range res.Order {
+		if o == "AB" {
+			ab_++
+		} else {
+			ba++
+		}
+	}
+	notes := []string{fmt.Sprintf("interleaved pairs: %d base-first, %d head-first slices; a fresh server per trial; %s", ab_, ba, pin)}
+	for i, e := range res.Errors {
+		if i == 3 {
+			notes = append(notes, fmt.Sprintf("… and %d more failed trials", len(res.Errors)-3))
+			break
+		}
+		notes = append(notes, "failed trial: "+e)
+	}
+	var short, bound int
+	for _, ts := range [][]results.Trial{res.Base, res.Head} {
+		for _, t := range ts {
+			if t.RateShortfall {
+				short++
+			}
+			if t.ClientBound {
+				bound++
+			}
+		}
+	}
+	if short > 0 {
+		notes = append(notes, fmt.Sprintf("%d trial(s) fell short of the asked rate: the server or the generator could not keep up", short))
+	}
+	if bound > 0 {
+		notes = append(notes, fmt.Sprintf("the load generator was near 100%% CPU in %d trial(s): figures may be the generator's limit", bound))
+	}
+	return notes
 }

@@ -2,11 +2,269 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/clusterbench/clusterbench/bench/gate"
+	"github.com/clusterbench/clusterbench/bench/results"
 )
 
-// runCompare is not built yet; its issue owns this file.
-func runCompare(_ context.Context, _, _ io.Writer, _ []string) error {
-	return usageError("%w", errors.New("compare: not implemented yet"))
+// BaselineDir is where committed baselines live.
+const BaselineDir = "results"
+
+type compareOptions struct {
+	gate gateOptions
+	base string
+	head string
+}
+
+func parseCompare(stderr io.Writer, args []string) (compareOptions, error) {
+	var o compareOptions
+	fs := pflag.NewFlagSet("compare", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: clusterbench compare BASE HEAD [flags]\n\n"+
+			"Gates the per-trial samples of two saved runs. BASE and HEAD are run directories,\n"+
+			"summary.json files, or names of committed baselines under %s/.\n\nflags:\n", BaselineDir)
+		fs.PrintDefaults()
+	}
+	addGateFlags(fs, &o.gate)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return o, err
+		}
+		return o, usageError("%v", err)
+	}
+	if fs.NArg() != 2 {
+		return o, usageError("compare takes two arguments, BASE and HEAD (got %d)", fs.NArg())
+	}
+	o.base, o.head = fs.Arg(0), fs.Arg(1)
+	return o, o.gate.validate()
+}
+
+func runCompare(_ context.Context, stdout, stderr io.Writer, args []string) error {
+	o, err := parseCompare(stderr, args)
+	if err != nil {
+		return err
+	}
+	base, basePath, err := loadRun(o.base)
+	if err != nil {
+		return err
+	}
+	head, headPath, err := loadRun(o.head)
+	if err != nil {
+		return err
+	}
+	metrics, notes, err := pairRuns(base, head, o.gate.defs(base.Load.Mode))
+	if err != nil {
+		return err
+	}
+	rep, err := gate.Evaluate(metrics, o.gate.opts)
+	if err != nil {
+		return measurementError(err)
+	}
+	l := gate.Labels{
+		Title:  fmt.Sprintf("compare %s (scenario %s)", head.Scenario.Name, base.Scenario.Name),
+		Bench:  "Compare/scenario=" + base.Scenario.Name,
+		Base:   describeRun(basePath, base),
+		Head:   describeRun(headPath, head),
+		Notes:  notes,
+		Config: [][2]string{{"scenario", base.Scenario.Name}},
+	}
+	if base.Scenario.Name == head.Scenario.Name {
+		l.Title = "compare scenario " + base.Scenario.Name
+	}
+	return o.gate.emit(stdout, rep, l)
+}
+
+// loadRun reads a saved run: a run directory, a summary.json file, or a
+// committed baseline under results/ named with or without .json.
+func loadRun(arg string) (results.Run, string, error) {
+	var candidates []string
+	if st, err := os.Stat(arg); err == nil && st.IsDir() {
+		candidates = []string{filepath.Join(arg, results.FileName)}
+	} else if err == nil {
+		candidates = []string{arg}
+	} else {
+		candidates = []string{
+			filepath.Join(BaselineDir, arg, results.FileName),
+			filepath.Join(BaselineDir, arg),
+			filepath.Join(BaselineDir, arg+".json"),
+		}
+	}
+	var path string
+	var data []byte
+	var err error
+	for _, c := range candidates {
+		path = c
+		if data, err = os.ReadFile(c); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return results.Run{}, "", usageError("%s: no saved run there (allowed: a run directory, a %s file, or a baseline under %s/; tried %s)",
+				arg, results.FileName, BaselineDir, strings.Join(candidates, ", "))
+		}
+		return results.Run{}, "", measurementError(fmt.Errorf("read %s: %w", path, err))
+	}
+	var run results.Run
+	if err := json.Unmarshal(data, &run); err != nil {
+		return results.Run{}, "", measurementError(fmt.Errorf("%s: not a clusterbench run: %w", path, err))
+	}
+	switch {
+	case run.Schema == 0:
+		return results.Run{}, "", measurementError(fmt.Errorf("%s: not a clusterbench run (no schema field)", path))
+	case run.Schema > results.Schema:
+		return results.Run{}, "", measurementError(fmt.Errorf("%s: schema %d is newer than this build reads (%d); update clusterbench", path, run.Schema, results.Schema))
+	case len(run.Trials) == 0:
+		return results.Run{}, "", measurementError(fmt.Errorf("%s: the run has no trials to compare", path))
+	}
+	return run, path, nil
+}
+
+func describeRun(path string, r results.Run) string {
+	s := fmt.Sprintf("%s (%s, %d trials", path, r.Started.UTC().Format("2006-01-02 15:04Z"), len(r.Trials))
+	if r.Env.GitCommit != "" {
+		c := r.Env.GitCommit
+		if len(c) > 12 {
+			c = c[:12]
+		}
+		s += ", commit " + c
+		if r.Env.GitDirty {
+			s += "+dirty"
+		}
+	}
+	return s + ")"
+}
+
+type groupKey struct {
+	server string
+	level  int
+}
+
+func groupTrials(ts []results.Trial) (map[groupKey][]results.Trial, []groupKey) {
+	m := map[groupKey][]results.Trial{}
+	var order []groupKey
+	for _, t := range ts {
+		k := groupKey{t.Server, t.Level}
+		if _, ok := m[k]; !ok {
+			order = append(order, k)
+		}
+		m[k] = append(m[k], t)
+	}
+	return m, order
+}
+
+// pairRuns matches the servers × levels of two runs and builds the
+// metrics to gate, with notes on anything that weakens the comparison.
+// Servers match by name; when each run has exactly one server, they
+// match whatever their names.
+func pairRuns(base, head results.Run, defs []gate.Def) ([]gate.Metric, []string, error) {
+	notes := machineNotes(base.Env, head.Env)
+	if base.Load.Mode != head.Load.Mode || base.Load.DurationS != head.Load.DurationS || !slices.Equal(base.Load.Levels, head.Load.Levels) {
+		notes = append(notes, fmt.Sprintf("the runs applied different loads (base %s %v for %gs, head %s %v for %gs): only matching levels are compared",
+			base.Load.Mode, base.Load.Levels, base.Load.DurationS, head.Load.Mode, head.Load.Levels, head.Load.DurationS))
+	}
+	for _, r := range []struct {
+		arm string
+		run results.Run
+	}{{"base", base}, {"head", head}} {
+		if !r.run.Complete {
+			notes = append(notes, fmt.Sprintf("the %s run is incomplete: %s", r.arm, r.run.Incomplete))
+		}
+	}
+	bg, border := groupTrials(base.Trials)
+	hg, horder := groupTrials(head.Trials)
+	single := len(base.Servers) <= 1 && len(head.Servers) <= 1 && uniqueServers(border) && uniqueServers(horder)
+	var ms []gate.Metric
+	var groups []string
+	for _, bk := range border {
+		hk := bk
+		if single && len(horder) > 0 {
+			hk.server = horder[0].server
+		}
+		ht, ok := hg[hk]
+		if !ok {
+			continue
+		}
+		group := fmt.Sprintf("%s@%d", bk.server, bk.level)
+		if hk.server != bk.server {
+			group = fmt.Sprintf("%s→%s@%d", bk.server, hk.server, bk.level)
+		}
+		groups = append(groups, group)
+		for _, m := range gate.FromTrials(defs, bg[bk], ht) {
+			m.Group = group
+			ms = append(ms, m)
+		}
+	}
+	if len(ms) == 0 {
+		return nil, nil, usageError("the runs share no server and level to compare (base: %s; head: %s)", keysString(border), keysString(horder))
+	}
+	if len(groups) == 1 {
+		for i := range ms {
+			ms[i].Group = ""
+		}
+		notes = append(notes, "compared "+groups[0])
+	}
+	return ms, notes, nil
+}
+
+func uniqueServers(ks []groupKey) bool {
+	for _, k := range ks {
+		if k.server != ks[0].server {
+			return false
+		}
+	}
+	return true
+}
+
+func keysString(ks []groupKey) string {
+	var s []string
+	for _, k := range ks {
+		s = append(s, fmt.Sprintf("%s@%d", k.server, k.level))
+	}
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
+
+// machineNotes says plainly when two runs come from different machines.
+func machineNotes(b, h results.Environment) []string {
+	var diffs []string
+	if b.Hostname != h.Hostname {
+		diffs = append(diffs, fmt.Sprintf("hostname %q vs %q", b.Hostname, h.Hostname))
+	}
+	if b.CPUModel != h.CPUModel {
+		diffs = append(diffs, fmt.Sprintf("CPU %q vs %q", b.CPUModel, h.CPUModel))
+	}
+	if b.CPUs != h.CPUs {
+		diffs = append(diffs, fmt.Sprintf("%d vs %d CPUs", b.CPUs, h.CPUs))
+	}
+	var notes []string
+	if len(diffs) > 0 {
+		notes = append(notes, "base and head come from DIFFERENT MACHINES ("+strings.Join(diffs, "; ")+
+			"): machine-to-machine differences are often 5-10% or more and look like regressions, so this comparison is weak; "+
+			"measure both on one machine with `clusterbench ab`")
+	} else {
+		notes = append(notes, "base and head were measured separately on the same machine, not interleaved: "+
+			"drift between the two runs counts as a change (`clusterbench ab` interleaves)")
+	}
+	if b.GoVersion != h.GoVersion {
+		notes = append(notes, fmt.Sprintf("Go versions differ: %s vs %s", b.GoVersion, h.GoVersion))
+	}
+	if b.Pinning != h.Pinning {
+		notes = append(notes, fmt.Sprintf("CPU pinning differs: %q vs %q", b.Pinning, h.Pinning))
+	}
+	return notes
 }

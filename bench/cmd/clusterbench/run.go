@@ -3,10 +3,207 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+
+	"github.com/clusterbench/clusterbench/bench/report"
+	"github.com/clusterbench/clusterbench/bench/runner"
+	"github.com/clusterbench/clusterbench/bench/scenario"
 )
 
-// runRun is not built yet; its issue owns this file.
-func runRun(_ context.Context, _, _ io.Writer, _ []string) error {
-	return usageError("%w", errors.New("run: not implemented yet"))
+// ScenariosDir is where `clusterbench run NAME` looks for NAME.yaml.
+const ScenariosDir = "scenarios"
+
+type runOptions struct {
+	files        []string
+	overrides    scenario.Overrides
+	out          string
+	formats      []string
+	quiet        bool
+	startTimeout time.Duration
+}
+
+func parseRun(stderr io.Writer, args []string) (runOptions, error) {
+	var o runOptions
+	var format string
+	var warmup time.Duration
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: clusterbench run SCENARIO... [flags]")
+		fmt.Fprintln(stderr, "\nRuns each scenario (a YAML file, or NAME for scenarios/NAME.yaml): starts every server,")
+		fmt.Fprintln(stderr, "warms it up, measures every level × trial, stops it; prints the tables and writes")
+		fmt.Fprintln(stderr, "results/runs/<UTC time>-<scenario>/. Flags override the file.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	fs.StringSliceVar(&o.overrides.Servers, "servers", nil, "run only these servers of the scenario (names, comma-separated)")
+	fs.IntSliceVar(&o.overrides.Concurrency, "concurrency", nil, "closed loop at these concurrency levels (e.g. 1,8,64)")
+	fs.IntSliceVar(&o.overrides.Rate, "rate", nil, "open loop at these rates, requests/s (e.g. 500,1000)")
+	fs.DurationVar(&o.overrides.Duration, "duration", 0, "measured time per trial (e.g. 5s)")
+	fs.DurationVar(&warmup, "warmup", 0, "unmeasured load before each level (0 = none)")
+	fs.IntVar(&o.overrides.Trials, "trials", 0, "trials per server × level")
+	fs.StringVar(&o.out, "out", report.DefaultRunsDir, "directory the run directories are written under")
+	fs.StringVar(&format, "format", "table", "what to print: comma-separated "+strings.Join(report.Formats, ", "))
+	fs.BoolVar(&o.quiet, "quiet", false, "print only the run directories (no progress, no tables)")
+	fs.DurationVar(&o.startTimeout, "start-timeout", runner.DefaultStartTimeout, "how long a server may take to answer /healthz")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return o, err
+		}
+		return o, usageError("%v", err)
+	}
+	if fs.Changed("warmup") {
+		o.overrides.Warmup = &warmup
+	}
+	if fs.NArg() == 0 {
+		return o, usageError("no scenario given (usage: clusterbench run SCENARIO... [flags]; scenarios are YAML files, or names in %s/)", ScenariosDir)
+	}
+	if fs.Changed("duration") && o.overrides.Duration == 0 {
+		return o, usageError("--duration: 0 is out of range (allowed: %s..%s)", shortDuration(scenario.MinDuration), shortDuration(scenario.MaxDuration))
+	}
+	if fs.Changed("trials") && o.overrides.Trials == 0 {
+		return o, usageError("--trials: 0 is out of range (allowed: 1..%d)", scenario.MaxTrials)
+	}
+	if o.startTimeout <= 0 {
+		return o, usageError("--start-timeout %s must be positive", o.startTimeout)
+	}
+	if o.out == "" {
+		return o, usageError("--out: empty directory name")
+	}
+	var err error
+	if o.formats, err = report.ParseFormats(format); err != nil {
+		return o, usageError("%v", err)
+	}
+	o.files = fs.Args()
+	return o, nil
+}
+
+// shortDuration writes d without zero trailing units: 1h, not 1h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+// scenarioPath resolves NAME to scenarios/NAME.yaml when NAME is not a file.
+func scenarioPath(arg string) string {
+	if _, err := os.Stat(arg); err == nil || strings.ContainsAny(arg, "/.") {
+		return arg
+	}
+	return filepath.Join(ScenariosDir, arg+".yaml")
+}
+
+// runRun runs each scenario in turn. A bad flag or scenario is exit 2
+// before anything starts; a server that fails, or an interruption, still
+// writes what was measured (marked incomplete) and then exits 3.
+func runRun(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+	o, err := parseRun(stderr, args)
+	if err != nil {
+		return err
+	}
+	scs := make([]*scenario.Scenario, 0, len(o.files))
+	var bad []string
+	for _, f := range o.files {
+		sc, err := scenario.LoadFile(scenarioPath(f))
+		if err == nil {
+			err = sc.Override(o.overrides)
+		}
+		if err != nil {
+			bad = append(bad, err.Error())
+			continue
+		}
+		scs = append(scs, sc)
+	}
+	if len(bad) > 0 {
+		return usageError("%s", strings.Join(bad, "\n"))
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return measurementError(fmt.Errorf("find the clusterbench binary for `serve`: %w", err))
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return measurementError(err)
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	r := &runner.Runner{
+		Binary:       exe,
+		Dir:          runner.RepoRoot(ctx, cwd),
+		Args:         append([]string{"clusterbench", "run"}, args...),
+		StartTimeout: o.startTimeout,
+	}
+	if !o.quiet && isTerminal(stderr) {
+		r.Progress = stderr
+	}
+	var failures []error
+	for _, sc := range scs {
+		out, err := r.Run(ctx, sc)
+		if err != nil {
+			return measurementError(fmt.Errorf("%s: %w", sc.Name, err))
+		}
+		dir, werr := report.WriteRun(o.out, out.Run)
+		if werr != nil {
+			return measurementError(fmt.Errorf("%s: save the run: %w", sc.Name, werr))
+		}
+		if err := printRun(stdout, o, out, dir); err != nil {
+			return err
+		}
+		if runErr := out.Err(); runErr != nil {
+			failures = append(failures, fmt.Errorf("%s: %w (what was measured is in %s, marked incomplete)", sc.Name, runErr, dir))
+		}
+		if out.Interrupted {
+			break
+		}
+	}
+	if len(failures) > 0 {
+		return measurementError(errors.Join(failures...))
+	}
+	return nil
+}
+
+func printRun(w io.Writer, o runOptions, out *runner.Outcome, dir string) error {
+	if o.quiet {
+		_, err := fmt.Fprintln(w, dir)
+		return err
+	}
+	for _, f := range o.formats {
+		rep, err := report.For(f, out.Run)
+		if err != nil {
+			return usageError("%v", err)
+		}
+		if err := rep(w); err != nil {
+			return err
+		}
+		if _, err := io.WriteString(w, "\n"); err != nil {
+			return err
+		}
+	}
+	_, err := fmt.Fprintf(w, "report: %s (%s, %s, %s, %s)\n", filepath.Join(dir, report.ReportFile),
+		report.SummaryJSON, report.SummaryFile, report.WorkersFile, report.ReportFile)
+	return err
+}
+
+// isTerminal reports whether w is a terminal (for progress lines).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }

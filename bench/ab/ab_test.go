@@ -1,0 +1,112 @@
+package ab
+
+import (
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseSchedstat(t *testing.T) {
+	d, err := ParseSchedstat([]byte("523777978 46621677 356\n"))
+	if err != nil || d != 523777978*time.Nanosecond {
+		t.Errorf("ParseSchedstat = %v, %v", d, err)
+	}
+	for _, bad := range []string{"", "x 1 2", "-5 1 1"} {
+		if _, err := ParseSchedstat([]byte(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// The CPU time of this very process, read the way servers are read,
+// grows while it spins: the reader sees real nanoseconds, not 10ms ticks.
+func TestProcCPUMoves(t *testing.T) {
+	pid := os.Getpid()
+	a, err := procCPU(pid)
+	if err != nil {
+		t.Skipf("no /proc/<pid>/task/*/schedstat on this kernel: %v", err)
+	}
+	deadline := time.Now().Add(3 * time.Millisecond)
+	for time.Now().Before(deadline) {
+	}
+	b, err := procCPU(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b <= a {
+		t.Errorf("CPU did not grow: %v then %v", a, b)
+	}
+	if (b-a)%(10*time.Millisecond) == 0 {
+		t.Errorf("CPU moved by a whole number of ticks (%v): schedstat should be finer", b-a)
+	}
+}
+
+func TestParseCPUList(t *testing.T) {
+	n := runtime.NumCPU()
+	got, err := ParseCPUList("0")
+	if err != nil || len(got) != 1 || got[0] != 0 {
+		t.Errorf("ParseCPUList(0) = %v, %v", got, err)
+	}
+	if n >= 2 {
+		got, err = ParseCPUList("0-1")
+		if err != nil || len(got) != 2 {
+			t.Errorf("ParseCPUList(0-1) = %v, %v", got, err)
+		}
+	}
+	for _, bad := range []string{"", "x", "1-0", "-1", "9999", "0-9999"} {
+		if _, err := ParseCPUList(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	ok := Config{Base: []string{"a"}, Head: []string{"b"}, Requests: []Request{{Path: "/"}}, Duration: time.Second}
+	c := ok
+	if err := c.defaults(); err != nil || c.Pairs != DefaultPairs || c.Rounds != DefaultRounds {
+		t.Fatalf("defaults: %v %+v", err, c)
+	}
+	for name, mut := range map[string]func(*Config){
+		"no base":     func(c *Config) { c.Base = nil },
+		"no requests": func(c *Config) { c.Requests = nil },
+		"pairs":       func(c *Config) { c.Pairs = 101 },
+		"duration":    func(c *Config) { c.Duration = 0 },
+		"slices":      func(c *Config) { c.Rounds = 40 }, // 25ms slices
+	} {
+		c := ok
+		mut(&c)
+		if err := c.defaults(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if got := AutoRounds(500 * time.Millisecond); got != 5 {
+		t.Errorf("AutoRounds(500ms) = %d", got)
+	}
+	if got := AutoRounds(50 * time.Millisecond); got != 1 {
+		t.Errorf("AutoRounds(50ms) = %d", got)
+	}
+}
+
+func TestFailedTrialHasNoRequests(t *testing.T) {
+	tr := &trial{arm: Head, n: 3, err: errFake}
+	r := tr.result(Config{Level: 8})
+	if r.Requests != 0 || r.Server != Head || r.Trial != 3 || r.Level != 8 {
+		t.Errorf("failed trial = %+v", r)
+	}
+}
+
+var errFake = fakeErr("server died")
+
+type fakeErr string
+
+func (e fakeErr) Error() string { return string(e) }
+
+func TestServerArgvKeepsInput(t *testing.T) {
+	in := []string{"x", "{addr}"}
+	_ = ServerArgv(in, "127.0.0.1:1")
+	if strings.Join(in, " ") != "x {addr}" {
+		t.Errorf("ServerArgv modified its input: %q", in)
+	}
+}

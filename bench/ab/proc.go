@@ -1,0 +1,158 @@
+package ab
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clusterbench/clusterbench/bench/metrics"
+)
+
+// SplitCommand splits a command line into words the way a shell would for
+// a simple command: blanks separate words, single quotes keep everything
+// literally, double quotes keep blanks, a backslash escapes the next
+// character. No variables, globs, pipes or redirections: the result is
+// executed directly, so the server is a direct child of clusterbench and
+// dies with it.
+func SplitCommand(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\':
+			if i+1 >= len(s) {
+				return nil, errors.New("command ends with a lone backslash")
+			}
+			i++
+			cur.WriteByte(s[i])
+			inWord = true
+		case c == '\'':
+			j := strings.IndexByte(s[i+1:], '\'')
+			if j < 0 {
+				return nil, errors.New("unterminated single quote in command")
+			}
+			cur.WriteString(s[i+1 : i+1+j])
+			i += j + 1
+			inWord = true
+		case c == '"':
+			i++
+			for ; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte(`"\$`+"`", s[i+1]) >= 0 {
+					i++
+				}
+				cur.WriteByte(s[i])
+			}
+			if i >= len(s) {
+				return nil, errors.New("unterminated double quote in command")
+			}
+			inWord = true
+		case c == ' ' || c == '\t' || c == '\n':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case strings.IndexByte("|&;<>()$`*?", c) >= 0:
+			return nil, fmt.Errorf("shell syntax %q in command (allowed: a plain command with arguments; quote the character or wrap the command in a script)", c)
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	if len(words) == 0 {
+		return nil, errors.New("empty command")
+	}
+	return words, nil
+}
+
+// ServerArgv returns the argv to start for addr: {addr}, {host} and
+// {port} are replaced in every word; a `clusterbench` command without
+// placeholders and without --addr gets `--addr ADDR` appended. Every
+// server also gets PORT and ADDR in its environment.
+func ServerArgv(argv []string, addr string) []string {
+	host, port, _ := net.SplitHostPort(addr)
+	out := make([]string, len(argv))
+	placeholder := false
+	hasAddr := false
+	for i, w := range argv {
+		r := strings.NewReplacer("{addr}", addr, "{host}", host, "{port}", port).Replace(w)
+		placeholder = placeholder || r != w
+		hasAddr = hasAddr || w == "--addr" || strings.HasPrefix(w, "--addr=")
+		out[i] = r
+	}
+	if !placeholder && !hasAddr && filepath.Base(argv[0]) == "clusterbench" {
+		out = append(out, "--addr", addr)
+	}
+	return out
+}
+
+// treeCPU returns the CPU time used so far by every live process of the
+// server's tree (its process group and any descendant), summed over their
+// threads from /proc/<pid>/task/*/schedstat: nanoseconds, unlike the 10 ms
+// ticks of /proc/<pid>/stat. CPU of a thread or process that exits between
+// two samples is lost.
+func treeCPU(pid int) (time.Duration, error) {
+	procs, err := metrics.TreeProcs(pid)
+	if err != nil {
+		return 0, err
+	}
+	if len(procs) == 0 {
+		return 0, fmt.Errorf("server pid %d has no live process", pid)
+	}
+	var sum time.Duration
+	for _, p := range procs {
+		d, err := procCPU(p.Pid)
+		if err != nil {
+			continue // exited meanwhile
+		}
+		sum += d
+	}
+	return sum, nil
+}
+
+// procCPU sums the first field of /proc/<pid>/task/*/schedstat.
+func procCPU(pid int) (time.Duration, error) {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	var sum time.Duration
+	for _, e := range ents {
+		b, err := os.ReadFile(dir + "/" + e.Name() + "/schedstat")
+		if err != nil {
+			continue
+		}
+		d, err := ParseSchedstat(b)
+		if err != nil {
+			return 0, err
+		}
+		sum += d
+	}
+	return sum, nil
+}
+
+// ParseSchedstat reads the run time (first field, nanoseconds) of a
+// /proc/.../schedstat line.
+func ParseSchedstat(b []byte) (time.Duration, error) {
+	f := bytes.Fields(b)
+	if len(f) < 1 {
+		return 0, errors.New("schedstat: empty")
+	}
+	ns, err := strconv.ParseInt(string(f[0]), 10, 64)
+	if err != nil || ns < 0 {
+		return 0, fmt.Errorf("schedstat: bad run time %q", f[0])
+	}
+	return time.Duration(ns), nil
+}

@@ -1,0 +1,21 @@
+package main
+
+import (
+	"context"
+	"os"
+	"testing"
+)
+
+// envBeMain makes the test binary behave as the clusterbench binary: the
+// end-to-end tests run it as `clusterbench run ...`, and the runner in
+// turn starts it as `clusterbench serve ...` (os.Executable), as does the
+// prefork master for its children. The environment carries the variable
+// down to every one of them.
+const envBeMain = "CLUSTERBENCH_TEST_BE_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envBeMain) == "1" {
+		os.Exit(Main(context.Background(), os.Stdout, os.Stderr, os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}

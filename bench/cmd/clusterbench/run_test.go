@@ -1,0 +1,401 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/clusterbench/clusterbench/bench/metrics"
+	"github.com/clusterbench/clusterbench/bench/report"
+	"github.com/clusterbench/clusterbench/bench/results"
+)
+
+// clusterbench runs the test binary as the clusterbench binary (see
+// TestMain) in dir and returns the command, not yet started.
+func clusterbench(t *testing.T, dir string, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), envBeMain+"=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// If this test dies, so does the run (and with it its servers).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return cmd, &stdout, &stderr
+}
+
+func exitCodeOf(t *testing.T, err error) int {
+	t.Helper()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	}
+	t.Fatalf("run: %v", err)
+	return -1
+}
+
+func writeScenario(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name+".yaml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// runDirs lists the run directories written under out.
+func runDirs(t *testing.T, out string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, e := range ents {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			dirs = append(dirs, filepath.Join(out, e.Name()))
+		}
+		if strings.HasPrefix(e.Name(), ".tmp") {
+			t.Errorf("temporary %s left in %s", e.Name(), out)
+		}
+	}
+	return dirs
+}
+
+// serverPids are the X-Worker-Pid values a run saw: the server processes.
+func serverPids(run *results.Run) []int {
+	var pids []int
+	for _, tr := range run.Trials {
+		for _, w := range tr.Workers {
+			pids = append(pids, w.Pids...)
+		}
+	}
+	return pids
+}
+
+func assertGone(t *testing.T, pids []int) {
+	t.Helper()
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		if st, err := metrics.ParseProcStat(b); err == nil && st.State != 'Z' {
+			t.Errorf("server process %d still alive after the run: %s", pid, b)
+		}
+	}
+}
+
+const e2eScenario = `name: e2e
+description: end-to-end test
+servers:
+  - model: single
+  - model: prefork
+    workers: 2
+    balance: roundrobin
+requests:
+  - path: /
+    weight: 2
+  - path: /calc/fibonacci?n=15
+load:
+  concurrency: [1, 4]
+  duration: 300ms
+  warmup: 0s
+  trials: 1
+`
+
+// TestRunEndToEnd runs the real binary against real servers on loopback
+// and checks that summary.json and summary.csv say the same thing.
+func TestRunEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	sc := writeScenario(t, dir, "e2e", e2eScenario)
+	out := filepath.Join(dir, "runs")
+	cmd, stdout, stderr := clusterbench(t, dir, "run", sc, "--out", out, "--trials", "2", "--format", "table,csv")
+	if code := exitCodeOf(t, cmd.Run()); code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	dirs := runDirs(t, out)
+	if len(dirs) != 1 {
+		t.Fatalf("run directories %v, want one", dirs)
+	}
+	for _, f := range []string{report.SummaryJSON, report.SummaryFile, report.WorkersFile, report.ReportFile} {
+		if _, err := os.Stat(filepath.Join(dirs[0], f)); err != nil {
+			t.Errorf("run directory lacks %s: %v", f, err)
+		}
+	}
+	if !strings.Contains(stdout.String(), "e2e: throughput and latency") || !strings.Contains(stdout.String(), "report: "+filepath.Join(dirs[0], report.ReportFile)) {
+		t.Errorf("stdout lacks the tables or the report path:\n%s", stdout)
+	}
+	run, err := report.ReadRun(dirs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !run.Complete || len(run.Trials) != 2*2*2 || len(run.Summary) != 4 {
+		t.Fatalf("complete %v (%s), %d trials, %d summaries; want complete, 8, 4\nwarnings: %v", run.Complete, run.Incomplete, len(run.Trials), len(run.Summary), run.Warnings)
+	}
+	for _, tr := range run.Trials {
+		if tr.Requests == 0 || tr.SuccessRatio != 1 {
+			t.Errorf("trial %s c=%d #%d: %d requests, success %.3f", tr.Server, tr.Level, tr.Trial, tr.Requests, tr.SuccessRatio)
+		}
+		if tr.Server == "prefork" && tr.Level == 4 && tr.Fairness.Workers != 2 {
+			t.Errorf("prefork roundrobin with 4 connections: %d workers answered, want 2 (%+v)", tr.Fairness.Workers, tr.Workers)
+		}
+	}
+	if run.Env.Args[0] != "clusterbench" || run.Env.Args[1] != "run" || run.Env.Kernel == "" || run.Env.CPUModel == "" && run.Env.Arch == "amd64" {
+		t.Errorf("environment not recorded: %+v", run.Env)
+	}
+	compareCSVWithJSON(t, filepath.Join(dirs[0], report.SummaryFile), run)
+	assertGone(t, serverPids(run))
+}
+
+// compareCSVWithJSON checks every trial and median row of summary.csv
+// against summary.json.
+func compareCSVWithJSON(t *testing.T, path string, run *results.Run) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	num := func(row []string, name string) float64 {
+		i, ok := col[name]
+		if !ok {
+			t.Fatalf("summary.csv has no column %q (has %v)", name, rows[0])
+		}
+		v, err := strconv.ParseFloat(row[i], 64)
+		if err != nil {
+			t.Fatalf("summary.csv %s = %q: %v", name, row[i], err)
+		}
+		return v
+	}
+	same := func(what string, csvV, jsonV float64) {
+		if math.Abs(csvV-jsonV) > 1e-9*math.Max(1, math.Abs(jsonV)) {
+			t.Errorf("%s: csv %v, json %v", what, csvV, jsonV)
+		}
+	}
+	trials, medians := 0, 0
+	for _, row := range rows[1:] {
+		server, level := row[col["server"]], int(num(row, "level"))
+		switch row[col["row"]] {
+		case "trial":
+			trials++
+			n := int(num(row, "trial"))
+			var tr *results.Trial
+			for i := range run.Trials {
+				if x := &run.Trials[i]; x.Server == server && x.Level == level && x.Trial == n {
+					tr = x
+				}
+			}
+			if tr == nil {
+				t.Errorf("csv trial %s/%d/%d is not in summary.json", server, level, n)
+				continue
+			}
+			what := fmt.Sprintf("%s c=%d trial %d", server, level, n)
+			same(what+" requests", num(row, "requests"), float64(tr.Requests))
+			same(what+" throughput", num(row, "throughput_rps"), tr.Throughput)
+			same(what+" p50", num(row, "p50_ms"), tr.Latency.P50Ms)
+			same(what+" p99", num(row, "p99_ms"), tr.Latency.P99Ms)
+			same(what+" max", num(row, "max_ms"), tr.Latency.MaxMs)
+			same(what+" cpu/req", num(row, "server_cpu_per_req_us"), tr.ServerCPUPerReqUs)
+		case "median":
+			medians++
+			var s *results.Summary
+			for i := range run.Summary {
+				if x := &run.Summary[i]; x.Server == server && x.Level == level {
+					s = x
+				}
+			}
+			if s == nil {
+				t.Errorf("csv median %s/%d is not in summary.json", server, level)
+				continue
+			}
+			what := fmt.Sprintf("%s c=%d median", server, level)
+			same(what+" throughput", num(row, "throughput_rps"), s.Throughput.Median)
+			same(what+" p99", num(row, "p99_ms"), s.P99Ms.Median)
+		}
+	}
+	if trials != len(run.Trials) || medians != len(run.Summary) {
+		t.Errorf("summary.csv has %d trial and %d median rows; summary.json %d trials, %d summaries", trials, medians, len(run.Trials), len(run.Summary))
+	}
+}
+
+// TestRunInterruptKeepsPartialResults sends SIGINT to a running
+// `clusterbench run` and checks that it stops at once, saves what it
+// measured marked incomplete, exits 3 and leaves no server process.
+func TestRunInterruptKeepsPartialResults(t *testing.T) {
+	dir := t.TempDir()
+	sc := writeScenario(t, dir, "long", strings.NewReplacer("duration: 300ms", "duration: 1m", "concurrency: [1, 4]", "concurrency: [2]").Replace(e2eScenario))
+	out := filepath.Join(dir, "runs")
+	cmd, stdout, stderr := clusterbench(t, dir, "run", sc, "--out", out)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Interrupt once the first server answers load: its run directory
+	// does not exist yet, so wait for a server process of the run.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		procs, _ := metrics.TreeProcs(cmd.Process.Pid)
+		if len(procs) > 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("no server started within 60s\nstderr:\n%s", stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // well into the one-minute trial
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(45 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("run still going 45s after SIGINT\nstderr:\n%s", stderr)
+	}
+	if code := exitCodeOf(t, err); code != ExitMeasurement {
+		t.Errorf("exit %d after SIGINT, want %d\nstderr:\n%s", code, ExitMeasurement, stderr)
+	}
+	if !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("stderr does not say interrupted:\n%s", stderr)
+	}
+	dirs := runDirs(t, out)
+	if len(dirs) != 1 {
+		t.Fatalf("run directories %v, want the partial run\nstdout:\n%s\nstderr:\n%s", dirs, stdout, stderr)
+	}
+	run, err := report.ReadRun(dirs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Complete || run.Incomplete != "interrupted" || len(run.Trials) != 1 || run.Trials[0].Requests == 0 {
+		t.Errorf("complete %v (%q), trials %+v: want the cut trial kept, marked interrupted", run.Complete, run.Incomplete, run.Trials)
+	}
+	if len(run.Servers) != 1 {
+		t.Errorf("servers %+v: the second server must not start after the interruption", run.Servers)
+	}
+	assertGone(t, serverPids(run))
+}
+
+// TestRunServerNeverHealthy: a server that never answers /healthz makes the
+// run exit 3 with the server's stderr in the message; the other server is
+// still measured and the run is saved, incomplete.
+func TestRunServerNeverHealthy(t *testing.T) {
+	dir := t.TempDir()
+	sc := writeScenario(t, dir, "broken", `name: broken
+servers:
+  - name: mute
+    command: [sh, -c, 'echo "mute: cannot reach the database" >&2; exec sleep 60']
+  - model: single
+requests:
+  - path: /
+load:
+  concurrency: 2
+  duration: 200ms
+  warmup: 0s
+  trials: 1
+`)
+	out := filepath.Join(dir, "runs")
+	cmd, stdout, stderr := clusterbench(t, dir, "run", sc, "--out", out, "--start-timeout", "1s")
+	code := exitCodeOf(t, cmd.Run())
+	if code != ExitMeasurement {
+		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, ExitMeasurement, stdout, stderr)
+	}
+	for _, want := range []string{"server mute", "not healthy after 1s", "mute: cannot reach the database"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	dirs := runDirs(t, out)
+	if len(dirs) != 1 {
+		t.Fatalf("run directories %v, want one", dirs)
+	}
+	run, err := report.ReadRun(dirs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Complete || !strings.Contains(run.Incomplete, "server mute failed") || len(run.Trials) != 1 || run.Trials[0].Server != "single" {
+		t.Errorf("complete %v (%q), trials %+v: want single measured, mute named", run.Complete, run.Incomplete, run.Trials)
+	}
+}
+
+func TestRunBadInput(t *testing.T) {
+	dir := t.TempDir()
+	good := writeScenario(t, dir, "good", e2eScenario)
+	bad := writeScenario(t, dir, "bad", "name: bad\nservers: []\n")
+	var all strings.Builder
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "no scenario given"},
+		{[]string{good, "--concurrency", "0"}, "--concurrency: 0 is out of range"},
+		{[]string{good, "--concurrency", "1", "--rate", "10"}, "not both"},
+		{[]string{good, "--servers", "nginx"}, `"nginx" is not a server of scenario e2e`},
+		{[]string{good, "--format", "html"}, `"html" is not a format`},
+		{[]string{good, "--duration", "0s"}, "--duration: 0 is out of range"},
+		{[]string{good, "--trials", "0"}, "--trials: 0 is out of range"},
+		{[]string{good, "--bogus"}, "unknown flag: --bogus"},
+		{[]string{filepath.Join(dir, "missing.yaml")}, "no such file"},
+		{[]string{bad}, "bad.yaml:2"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := Main(context.Background(), &stdout, &stderr, append([]string{"run", "--out", filepath.Join(dir, "runs")}, c.args...))
+		if code != ExitUsage || !strings.Contains(stderr.String(), c.want) || stdout.Len() > 0 {
+			t.Errorf("run %v: exit %d, stdout %q, stderr %q; want %d, nothing, and %q", c.args, code, stdout.String(), stderr.String(), ExitUsage, c.want)
+		}
+		all.WriteString("== run " + strings.Join(c.args, " ") + "\n" + stderr.String())
+	}
+	checkGolden(t, "testdata/run-errors.golden", []byte(strings.ReplaceAll(all.String(), dir, "$TMP")))
+	if _, err := os.Stat(filepath.Join(dir, "runs")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a bad invocation wrote %s", filepath.Join(dir, "runs"))
+	}
+}
+
+func TestRunHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := Main(context.Background(), &stdout, &stderr, []string{"run", "--help"}); code != ExitOK {
+		t.Fatalf("run --help: exit %d", code)
+	}
+	checkGolden(t, "testdata/run-help.golden", stderr.Bytes())
+}
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		100 * time.Millisecond: "100ms", time.Hour: "1h", 10 * time.Minute: "10m",
+		70 * time.Minute: "1h10m", 90 * time.Second: "1m30s", 5 * time.Second: "5s",
+	} {
+		if got := shortDuration(d); got != want {
+			t.Errorf("shortDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

@@ -1,0 +1,228 @@
+package gate
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// Labels name what a report compared, for the renderers. The gate's
+// statistics do not depend on them.
+type Labels struct {
+	Title string   // what was gated, e.g. "ab scenarios/gate.yaml @ 400 req/s"
+	Bench string   // benchmark name in the Go benchmark format, e.g. "Gate/scenario=gate/rate=400"; "" = "Gate"
+	Base  string   // the base arm: a command line, a run directory
+	Head  string   // the head arm
+	Notes []string // caveats printed under the verdict (different machines, …)
+	// Config is written as file-level `key: value` lines in the Go
+	// benchmark format (keys: lower-case, no spaces).
+	Config [][2]string
+}
+
+// formatValue prints a metric value with 4 significant digits and no
+// exponent for the magnitudes the gate meets.
+func formatValue(v float64, unit string) string {
+	var s string
+	switch a := math.Abs(v); {
+	case math.IsNaN(v):
+		return "—"
+	case a >= 1000:
+		s = strconv.FormatFloat(v, 'f', 0, 64)
+	case a >= 100:
+		s = strconv.FormatFloat(v, 'f', 1, 64)
+	case a >= 10:
+		s = strconv.FormatFloat(v, 'f', 2, 64)
+	case a >= 1:
+		s = strconv.FormatFloat(v, 'f', 3, 64)
+	default:
+		s = strconv.FormatFloat(v, 'g', 4, 64)
+	}
+	return s + " " + unit
+}
+
+// formatEstimate prints "median ± half-width%" like benchstat, "± ∞" when
+// the interval is unbounded (too few values).
+func formatEstimate(e Estimate, unit string) string {
+	if e.N == 0 {
+		return "—"
+	}
+	v := formatValue(e.Median, unit)
+	if !e.Bounded() {
+		return v + " ± ∞"
+	}
+	if e.Median == 0 {
+		return v
+	}
+	half := max(e.Hi-e.Median, e.Median-e.Lo) / math.Abs(e.Median)
+	return v + " ± " + formatPct(half)
+}
+
+// formatDelta prints the change of the median with its interval.
+func formatDelta(r Result) string {
+	if r.Verdict == Failed {
+		return "—"
+	}
+	return fmt.Sprintf("%s [%s, %s]", formatSignedPct(r.Delta()), formatSignedPct(r.RatioLo-1), formatSignedPct(r.RatioHi-1))
+}
+
+func formatShownP(r Result) string {
+	if r.Verdict == Failed {
+		return "—"
+	}
+	return formatP(r.ShownP())
+}
+
+// WriteText renders the terminal form: the one-line verdict, what was
+// compared, notes, a table and the reason for every metric.
+func WriteText(w io.Writer, rep Report, l Labels) error {
+	var b strings.Builder
+	b.WriteString(rep.Headline() + "\n")
+	if l.Title != "" {
+		fmt.Fprintf(&b, "gate: %s\n", l.Title)
+	}
+	if l.Base != "" || l.Head != "" {
+		fmt.Fprintf(&b, "base: %s\nhead: %s\n", l.Base, l.Head)
+	}
+	for _, n := range l.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	b.WriteString("\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "metric\tbase median ± CI\thead median ± CI\tdelta [CI]\tp\tverdict")
+	for _, r := range rep.Results {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.RowLabel(), formatEstimate(r.BaseEst, r.Unit), formatEstimate(r.HeadEst, r.Unit),
+			formatDelta(r), formatShownP(r), r.Verdict)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	b.WriteString("\n")
+	for _, r := range rep.Results {
+		fmt.Fprintf(&b, "%s: %s: %s\n", r.RowLabel(), r.Verdict, r.Reason)
+	}
+	fmt.Fprintf(&b, "(p: one-sided Mann-Whitney U in the direction the median moved, Holm-corrected over K=%d; "+
+		"CI: %s, median by order statistics, delta by bootstrap of the ratio of medians)\n", rep.K, formatPct(rep.Options.Confidence))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+var verdictIcon = map[Verdict]string{
+	Regressed:    "❌",
+	Failed:       "🛑",
+	Inconclusive: "⚠️",
+	Improved:     "✅",
+	NoChange:     "➖",
+}
+
+// mdEscape keeps table cells intact.
+func mdEscape(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.ReplaceAll(s, "\n", " ")
+}
+
+// WriteMarkdown renders GitHub-flavoured Markdown for a step summary
+// ($GITHUB_STEP_SUMMARY): the verdict first, then the table, then the
+// reasons folded in a <details>.
+func WriteMarkdown(w io.Writer, rep Report, l Labels) error {
+	var b strings.Builder
+	v := rep.Verdict()
+	fmt.Fprintf(&b, "### %s %s\n\n", verdictIcon[v], mdEscape(rep.Headline()))
+	if l.Title != "" {
+		fmt.Fprintf(&b, "**gate:** %s  \n", mdEscape(l.Title))
+	}
+	if l.Base != "" || l.Head != "" {
+		fmt.Fprintf(&b, "**base:** `%s`  \n**head:** `%s`\n", strings.ReplaceAll(l.Base, "`", "'"), strings.ReplaceAll(l.Head, "`", "'"))
+	}
+	for _, n := range l.Notes {
+		fmt.Fprintf(&b, "\n> ⚠️ %s\n", mdEscape(n))
+	}
+	b.WriteString("\n| metric | base median ± CI | head median ± CI | delta [CI] | p | verdict |\n")
+	b.WriteString("| --- | ---: | ---: | ---: | ---: | --- |\n")
+	for _, r := range rep.Results {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s %s |\n", mdEscape(r.RowLabel()), formatEstimate(r.BaseEst, r.Unit),
+			formatEstimate(r.HeadEst, r.Unit), formatDelta(r), formatShownP(r), verdictIcon[r.Verdict], r.Verdict)
+	}
+	b.WriteString("\n<details><summary>Reasons and method</summary>\n\n")
+	for _, r := range rep.Results {
+		fmt.Fprintf(&b, "- **%s** (%s): %s\n", mdEscape(r.RowLabel()), r.Verdict, mdEscape(r.Reason))
+	}
+	fmt.Fprintf(&b, "\n%s. p: one-sided in the direction the median moved, Holm-corrected. "+
+		"CI at %s: medians by order statistics (x/perf benchmath), delta by a bootstrap of the ratio of medians.\n\n</details>\n",
+		mdEscape(rep.Method()), formatPct(rep.Options.Confidence))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// annotationEscape escapes a workflow-command message.
+func annotationEscape(s string) string {
+	s = strings.ReplaceAll(s, "%", "%25")
+	s = strings.ReplaceAll(s, "\r", "%0D")
+	return strings.ReplaceAll(s, "\n", "%0A")
+}
+
+// annotationPropEscape escapes a workflow-command property value.
+func annotationPropEscape(s string) string {
+	s = annotationEscape(s)
+	s = strings.ReplaceAll(s, ":", "%3A")
+	return strings.ReplaceAll(s, ",", "%2C")
+}
+
+// MaxAnnotations is how many error and how many warning annotations
+// GitHub shows per step; the rest would be dropped silently, so the
+// renderer stops there and says how many it left out.
+const MaxAnnotations = 10
+
+// WriteAnnotations writes GitHub Actions workflow commands: ::error for a
+// regression or a failed measurement, ::warning for an inconclusive
+// metric, worst regression first, at most MaxAnnotations of each.
+func WriteAnnotations(w io.Writer, rep Report, l Labels) error {
+	var errs, warns []Result
+	for _, r := range rep.Results {
+		switch r.Verdict {
+		case Regressed, Failed:
+			errs = append(errs, r)
+		case Inconclusive:
+			warns = append(warns, r)
+		}
+	}
+	// Regressions first, the largest worsening first.
+	sortResults(errs)
+	var b strings.Builder
+	title := "clusterbench gate"
+	if l.Title != "" {
+		title += ": " + l.Title
+	}
+	emit := func(kind string, rs []Result) {
+		for i, r := range rs {
+			if i == MaxAnnotations {
+				fmt.Fprintf(&b, "::%s title=%s::%s\n", kind, annotationPropEscape(title),
+					annotationEscape(fmt.Sprintf("%d more not shown; see the step summary", len(rs)-MaxAnnotations)))
+				break
+			}
+			msg := fmt.Sprintf("%s %s: %s", r.RowLabel(), r.Verdict, r.Reason)
+			if r.Verdict != Failed {
+				msg = fmt.Sprintf("%s %s %s (p=%s): %s", r.RowLabel(), r.Verdict, formatSignedPct(r.Delta()), formatP(r.ShownP()), r.Reason)
+			}
+			fmt.Fprintf(&b, "::%s title=%s::%s\n", kind, annotationPropEscape(title), annotationEscape(msg))
+		}
+	}
+	emit("error", errs)
+	emit("warning", warns)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// sortResults orders regressions before failures, larger worsening first.
+func sortResults(rs []Result) {
+	slices.SortStableFunc(rs, func(a, b Result) int {
+		if a.Verdict != b.Verdict {
+			return cmp.Compare(b.Verdict, a.Verdict)
+		}
+		return cmp.Compare(b.Worsening(), a.Worsening())
+	})
+}

@@ -1,0 +1,189 @@
+package gate
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aclements/go-moremath/stats"
+	"golang.org/x/perf/benchmath"
+)
+
+// median is an arm's median with benchmath's distribution-free interval
+// (binomial order statistics; ±Inf below 6 values at 0.95).
+func median(xs []float64, confidence float64) Estimate {
+	if len(xs) == 0 {
+		return Estimate{Median: math.NaN(), Lo: math.Inf(-1), Hi: math.Inf(1)}
+	}
+	th := benchmath.DefaultThresholds
+	s := benchmath.NewSample(slices.Clone(xs), &th) // NewSample sorts in place
+	sum := benchmath.AssumeNothing.Summary(s, confidence)
+	return Estimate{Median: sum.Center, Lo: sum.Lo, Hi: sum.Hi, N: len(xs)}
+}
+
+// sortedMedian is the median of sorted xs (len ≥ 1).
+func sortedMedian(xs []float64) float64 {
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
+}
+
+func ratio(num, den float64) float64 {
+	switch {
+	case den == 0 && num == 0:
+		return 1
+	case den == 0:
+		return math.Inf(1)
+	}
+	return num / den
+}
+
+// ratioCI is median(head)/median(base) with a percentile-bootstrap
+// interval: both arms are resampled with replacement o.Bootstrap times,
+// from a PCG seeded with o.Seed, so the interval is reproducible.
+func ratioCI(base, head []float64, o Options) (r, lo, hi float64) {
+	b, h := slices.Clone(base), slices.Clone(head)
+	slices.Sort(b)
+	slices.Sort(h)
+	r = ratio(sortedMedian(h), sortedMedian(b))
+
+	rng := rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15))
+	rb, rh := make([]float64, len(b)), make([]float64, len(h))
+	ratios := make([]float64, o.Bootstrap)
+	for i := range ratios {
+		for j := range rb {
+			rb[j] = b[rng.IntN(len(b))]
+		}
+		for j := range rh {
+			rh[j] = h[rng.IntN(len(h))]
+		}
+		slices.Sort(rb)
+		slices.Sort(rh)
+		ratios[i] = ratio(sortedMedian(rh), sortedMedian(rb))
+	}
+	slices.Sort(ratios)
+	tail := (1 - o.Confidence) / 2
+	return r, quantile(ratios, tail), quantile(ratios, 1-tail)
+}
+
+// quantile of sorted xs by linear interpolation between order statistics.
+func quantile(xs []float64, q float64) float64 {
+	pos := q * float64(len(xs)-1)
+	i := int(math.Floor(pos))
+	if i >= len(xs)-1 {
+		return xs[len(xs)-1]
+	}
+	f := pos - float64(i)
+	if f == 0 {
+		return xs[i]
+	}
+	return xs[i] + f*(xs[i+1]-xs[i])
+}
+
+// uTest returns the one-sided Mann-Whitney U p-values for "head is worse"
+// and "head is better". go-moremath uses the exact distribution (with ties
+// up to 25 values per arm) and a normal approximation with tie and
+// continuity corrections beyond. When every value is equal the test is
+// undefined and both p-values are 1.
+func uTest(base, head []float64, better Better) (pWorse, pBetter float64) {
+	// LocationLess: base < head, i.e. head is larger.
+	larger, smaller := 1.0, 1.0
+	if res, err := stats.MannWhitneyUTest(slices.Clone(base), slices.Clone(head), stats.LocationLess); err == nil {
+		larger = res.P
+	}
+	if res, err := stats.MannWhitneyUTest(slices.Clone(base), slices.Clone(head), stats.LocationGreater); err == nil {
+		smaller = res.P
+	}
+	if better == HigherIsBetter {
+		return smaller, larger
+	}
+	return larger, smaller
+}
+
+// minUTestP is the smallest one-sided p-value the exact U test can give
+// with n1 and n2 values and no ties: 1 / C(n1+n2, n1).
+func minUTestP(n1, n2 int) float64 {
+	// log C(n1+n2, n1) by lgamma, exact enough for a floor.
+	a, _ := math.Lgamma(float64(n1 + n2 + 1))
+	b, _ := math.Lgamma(float64(n1 + 1))
+	c, _ := math.Lgamma(float64(n2 + 1))
+	return math.Exp(-(a - b - c))
+}
+
+// neededPerArm is the smallest equal number of values per arm with which
+// the most extreme outcome passes Holm's first step, alpha/k.
+func neededPerArm(k int, alpha float64) int {
+	for n := 1; n < 1000; n++ {
+		if float64(k)*minUTestP(n, n) <= alpha {
+			return n
+		}
+	}
+	return 1000
+}
+
+// holm returns Holm's step-down adjusted p-values, in the input order:
+// with p sorted ascending, adj(i) = max over j ≤ i of min(1, (K-j)·p(j))
+// (0-based). Rejecting adj ≤ alpha is exactly Holm's procedure at alpha.
+func holm(ps []float64) []float64 {
+	k := len(ps)
+	idx := make([]int, k)
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		switch {
+		case ps[a] < ps[b]:
+			return -1
+		case ps[a] > ps[b]:
+			return 1
+		}
+		return 0
+	})
+	adj := make([]float64, k)
+	run := 0.0
+	for j, i := range idx {
+		v := min(1, float64(k-j)*ps[i])
+		run = max(run, v)
+		adj[i] = run
+	}
+	return adj
+}
+
+// formatP prints a p-value with the digits that matter.
+func formatP(p float64) string {
+	switch {
+	case p >= 0.01:
+		return strconv.FormatFloat(p, 'f', 2, 64)
+	case p >= 0.0001:
+		return strconv.FormatFloat(p, 'f', 4, 64)
+	}
+	return strconv.FormatFloat(p, 'e', 1, 64)
+}
+
+// formatPct prints a fraction as a percentage: 0.05 → "5%", 0.1234 → "12.3%".
+func formatPct(f float64) string {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return "∞%"
+	}
+	s := strconv.FormatFloat(f*100, 'f', 1, 64)
+	s = strings.TrimSuffix(s, ".0")
+	if s == "-0" {
+		s = "0"
+	}
+	return s + "%"
+}
+
+// formatSignedPct is formatPct with an explicit sign.
+func formatSignedPct(f float64) string {
+	s := formatPct(f)
+	if !strings.HasPrefix(s, "-") && s != "0%" {
+		s = "+" + s
+	}
+	return s
+}
+
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
