@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -239,14 +240,15 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]any{"error": msg, "status": status})
 }
 
-// Spin busy-loops on the CPU for d (not a sleep: it costs CPU time).
+// Spin busy-loops on the CPU for d (not a sleep: it costs CPU time). It is
+// safe for concurrent use: the loop's work stays in a local variable.
 func Spin(d time.Duration) {
+	var acc uint64
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
-		for i := 0; i < 256; i++ {
-			spinSink += uint64(i)
+		for i := range uint64(256) {
+			acc += i
 		}
 	}
+	runtime.KeepAlive(acc) // keeps the inner loop from being optimised away
 }
-
-var spinSink uint64
