@@ -116,3 +116,18 @@ func FuzzParseStall(f *testing.F) {
 		}
 	})
 }
+
+// TestPanicNamesWorker: the 500 of a panicking request still says which
+// worker panicked, so per-worker error tallies can attribute it.
+func TestPanicNamesWorker(t *testing.T) {
+	h := Handler(Config{Exec: Inline{ID: 5}, Pid: 77, Faults: true})
+	rec := get(t, h, "/fault/panic")
+	if rec.Code != http.StatusInternalServerError || rec.Header().Get(HeaderWorkerID) != "5" || rec.Header().Get(HeaderWorkerPid) != "77" {
+		t.Errorf("GET /fault/panic = %d with headers %v, want 500 naming worker 5 pid 77", rec.Code, rec.Header())
+	}
+	// A worker ID beyond the prepared header values still gets its header.
+	h = Handler(Config{Exec: Inline{ID: cachedWorkerIDs + 1}, Pid: 77})
+	if rec := get(t, h, "/"); rec.Header().Get(HeaderWorkerID) != "1025" {
+		t.Errorf("GET / from worker 1025: X-Worker-Id = %q", rec.Header().Get(HeaderWorkerID))
+	}
+}
