@@ -1,11 +1,14 @@
 package app
 
 import (
+	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/clusterbench/clusterbench/servers/workload"
 )
@@ -129,5 +132,23 @@ func TestPanicNamesWorker(t *testing.T) {
 	h = Handler(Config{Exec: Inline{ID: cachedWorkerIDs + 1}, Pid: 77})
 	if rec := get(t, h, "/"); rec.Header().Get(HeaderWorkerID) != "1025" {
 		t.Errorf("GET / from worker 1025: X-Worker-Id = %q", rec.Header().Get(HeaderWorkerID))
+	}
+}
+
+// failingListener fails its first Accept, as an exhausted descriptor table
+// would if net/http did not retry: Serve must return that error.
+type failingListener struct{ net.Listener }
+
+func (l failingListener) Accept() (net.Conn, error) { return nil, errors.New("accept: boom") }
+
+func TestServeReturnsAcceptError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	err = Serve(context.Background(), failingListener{ln}, Handler(Config{}), time.Second)
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("Serve on a failing listener = %v, want the accept error", err)
 	}
 }
