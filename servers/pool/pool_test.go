@@ -16,18 +16,10 @@ import (
 )
 
 func TestContract(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, ln, Config{Workers: 3}) }()
-	servertest.Run(t, "http://"+ln.Addr().String(), servertest.Options{Workers: 3})
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Serve after cancel = %v, want nil (clean drain)", err)
-	}
+	base := servertest.Start(t, func(ctx context.Context, ln net.Listener) error {
+		return Serve(ctx, ln, Config{Workers: 3})
+	})
+	servertest.Run(t, base, servertest.Options{Workers: 3})
 }
 
 func TestNewRejectsBadSizes(t *testing.T) {
@@ -141,20 +133,14 @@ func (e startedExec) Execute(ctx context.Context, fn func(worker int)) error {
 // one probe that must be refused, so no probe can slip into the queue
 // behind a stall and wait for it.
 func TestHTTPOverloadAndPanic(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	p, err := New(1, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(p.Close) // after the server's cleanup below: cleanups run last first
 	started := make(chan struct{}, 8)
 	h := app.Handler(app.Config{Exec: startedExec{Executor: p, started: started}, Faults: true})
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- app.Serve(ctx, ln, h, 5*time.Second) }()
-	base := "http://" + ln.Addr().String()
+	base := servertest.Start(t, func(ctx context.Context, ln net.Listener) error { return app.Serve(ctx, ln, h, 5*time.Second) })
 
 	resp, _ := servertest.Get(t, base, "/fault/panic")
 	if resp.StatusCode != http.StatusInternalServerError {
@@ -211,9 +197,4 @@ func TestHTTPOverloadAndPanic(t *testing.T) {
 	}
 	stopStalls()
 	wg.Wait()
-	cancel()
-	if err := <-served; err != nil {
-		t.Errorf("Serve after cancel = %v, want nil", err)
-	}
-	p.Close()
 }
