@@ -63,7 +63,7 @@ type Outcome struct {
 	Acc         *metrics.Accumulator
 	Wall        time.Duration // from the start of the attack to its last result (or the interruption)
 	ClientCPU   time.Duration // this process's CPU time over Wall
-	ClientWait  time.Duration // time its threads waited, runnable, for a CPU over Wall
+	ClientWait  time.Duration // time its working threads waited, runnable, for a CPU (metrics.WorkWait)
 	AllowedCPUs int           // CPUs this process could use
 	Dials       int64         // TCP connections the generator opened
 	Interrupted bool          // ctx was cancelled: the trial was cut short
@@ -103,12 +103,13 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	conns := newConnTracker()
 	client := newClient(conns, cfg)
 	opts := []func(*vegeta.Attacker){
-		// Client first: it replaces the whole client (gotcha G10). Proxy
-		// (nil), keep-alive and the dialer are set on our own transport,
-		// because vegeta's Proxy/KeepAlive options type-assert an
-		// *http.Transport, which our tracing RoundTripper is not.
+		// Client first: it replaces the whole client, discarding options
+		// before it (gotcha G10). Keep-alive is set on our transport
+		// itself: vegeta's KeepAlive(false) would also swap our dialer
+		// (which tracks connections) for its own.
 		vegeta.Client(client),
-		vegeta.MaxBody(0),
+		vegeta.Proxy(nil), // never HTTP_PROXY for loopback load (G15)
+		vegeta.MaxBody(0), // count and drain bodies, keep none (G4)
 		vegeta.Timeout(cfg.Timeout),
 	}
 	var pacer vegeta.Pacer
@@ -152,7 +153,7 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		watcher.Wait()
 		return nil, err
 	}
-	wait0, waitErr := metrics.SelfRunQueueWait()
+	sched0, schedErr := metrics.SelfSched()
 	began := time.Now()
 	for res := range atk.Attack(tr, &boundedPacer{Pacer: pacer, max: maxHits}, cfg.Duration, cfg.Name) {
 		if interrupted.Load() {
@@ -161,12 +162,15 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		if interval > 0 {
 			res.Latency = FromIntended(res, began, interval)
 		}
+		if conns.FirstOnConn(res.Seq) {
+			markNewConn(res)
+		}
 		out.Acc.Add(res)
 	}
 	end := time.Now()
 	cpu1, _ := metrics.SelfCPU()
-	if wait1, err := metrics.SelfRunQueueWait(); err == nil && waitErr == nil && wait1 > wait0 {
-		out.ClientWait = wait1 - wait0
+	if sched1, err := metrics.SelfSched(); err == nil && schedErr == nil {
+		out.ClientWait = metrics.WorkWait(sched0, sched1)
 	}
 	close(done)
 	watcher.Wait()

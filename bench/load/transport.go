@@ -1,11 +1,11 @@
 package load
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,20 +18,26 @@ import (
 // errInterrupted fails dials after the trial was interrupted.
 var errInterrupted = errors.New("load: trial interrupted")
 
-// connTracker dials connections and remembers the open ones so that an
-// interruption can close them all.
+// connTracker dials connections, remembers the open ones so that an
+// interruption can close them all, and notes which request was the first
+// on each connection (by its X-Vegeta-Seq), so that connections can be
+// counted per server worker at no cost to the other requests.
 type connTracker struct {
-	dialer net.Dialer
-	dials  atomic.Int64
-	mu     sync.Mutex
-	open   map[*trackedConn]struct{}
-	closed bool
+	dialer  net.Dialer
+	dials   atomic.Int64
+	mu      sync.Mutex
+	open    map[*trackedConn]struct{}
+	closed  bool
+	firstMu sync.Mutex
+	firsts  map[uint64]struct{} // seqs of first requests whose results are not yet seen
+	pending atomic.Int64        // len(firsts)
 }
 
 func newConnTracker() *connTracker {
 	return &connTracker{
 		dialer: net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second},
 		open:   make(map[*trackedConn]struct{}),
+		firsts: make(map[uint64]struct{}),
 	}
 }
 
@@ -65,11 +71,20 @@ func (t *connTracker) closeAll() {
 	}
 }
 
+// trackedConn notes the first request written on it and unregisters
+// itself when closed.
 type trackedConn struct {
 	net.Conn
-	t    *connTracker
-	once sync.Once
-	used atomic.Bool // a request has been sent on it
+	t       *connTracker
+	once    sync.Once
+	written atomic.Bool // a request has been written on it
+}
+
+func (c *trackedConn) Write(p []byte) (int, error) {
+	if !c.written.Load() && c.written.CompareAndSwap(false, true) {
+		c.t.noteFirstWrite(p)
+	}
+	return c.Conn.Write(p)
 }
 
 func (c *trackedConn) Close() error {
@@ -84,40 +99,72 @@ func (c *trackedConn) Close() error {
 // newConnValue is the value of metrics.HeaderNewConn (shared, never modified).
 var newConnValue = []string{"1"}
 
-// tracingTransport marks the response to the first request sent on each
-// connection with metrics.HeaderNewConn, so the accumulator can count
-// connections per server worker (the worker that answered first on it).
-// httptrace's Reused flag is not enough: a connection dialed for one
-// request but first used by another comes out of the idle pool, and is
-// reported as reused although it never carried a request.
-type tracingTransport struct {
-	base *http.Transport
-}
+// seqHeader is how the X-Vegeta-Seq header vegeta sets on every request
+// appears in the bytes written to a connection.
+var seqHeader = []byte("\r\nX-Vegeta-Seq: ")
 
-func (t *tracingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	fresh := false
-	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
-		if c, ok := info.Conn.(*trackedConn); ok {
-			fresh = c.used.CompareAndSwap(false, true)
-		}
-	}}
-	resp, err := t.base.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
-	if err == nil && fresh {
-		resp.Header[metrics.HeaderNewConn] = newConnValue
+// noteFirstWrite records the sequence number of the request in the first
+// bytes written to a connection: that request is the connection's first.
+func (t *connTracker) noteFirstWrite(p []byte) {
+	i := bytes.Index(p, seqHeader)
+	if i < 0 {
+		return
 	}
-	return resp, err
+	var seq uint64
+	digits := 0
+	for _, c := range p[i+len(seqHeader):] {
+		if c < '0' || c > '9' {
+			break
+		}
+		seq = seq*10 + uint64(c-'0')
+		digits++
+	}
+	if digits == 0 {
+		return
+	}
+	t.firstMu.Lock()
+	t.firsts[seq] = struct{}{}
+	t.firstMu.Unlock()
+	t.pending.Add(1)
 }
 
+// FirstOnConn reports whether the request with this sequence number was
+// the first one sent on its connection, forgetting it. While no new
+// connection awaits its first result it costs one atomic load.
+func (t *connTracker) FirstOnConn(seq uint64) bool {
+	if t.pending.Load() == 0 {
+		return false
+	}
+	t.firstMu.Lock()
+	_, ok := t.firsts[seq]
+	if ok {
+		delete(t.firsts, seq)
+	}
+	t.firstMu.Unlock()
+	if ok {
+		t.pending.Add(-1)
+	}
+	return ok
+}
+
+// markNewConn flags res, the first result of a new connection, for the
+// accumulator (metrics.HeaderNewConn), so it counts the connection for the
+// worker that answered.
+func markNewConn(res *vegeta.Result) {
+	if res.Headers == nil {
+		res.Headers = http.Header{}
+	}
+	res.Headers[metrics.HeaderNewConn] = newConnValue
+}
+
+// newClient is the attacker's client: our own transport (no proxy,
+// keep-alive per scenario) dialing through conns.
 func newClient(conns *connTracker, cfg Config) *http.Client {
-	base := &http.Transport{
+	tr := &http.Transport{
 		Proxy:               nil, // never route loopback load through HTTP_PROXY (gotcha G15)
 		DialContext:         conns.dial,
 		MaxIdleConnsPerHost: vegeta.DefaultConnections,
 		DisableKeepAlives:   !cfg.KeepAlive,
-		ForceAttemptHTTP2:   false,
 	}
-	return &http.Client{Transport: &tracingTransport{base: base}, Timeout: cfg.Timeout}
+	return &http.Client{Transport: tr, Timeout: cfg.Timeout}
 }
-
-// CloseIdleConnections lets a caller release a client's pooled connections.
-func (t *tracingTransport) CloseIdleConnections() { t.base.CloseIdleConnections() }

@@ -15,9 +15,9 @@ import (
 const (
 	HeaderWorkerID  = "X-Worker-Id"
 	HeaderWorkerPid = "X-Worker-Pid"
-	// HeaderNewConn is set by the load generator's transport (bench/load)
-	// on a response that was the first one read from a new connection; it
-	// never travels on the wire.
+	// HeaderNewConn is set by the load generator (bench/load) on the
+	// result of the first request sent on each new connection; it never
+	// travels on the wire.
 	HeaderNewConn = "X-Clusterbench-New-Conn"
 )
 

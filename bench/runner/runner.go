@@ -10,6 +10,9 @@
 // Cancelling the context (Ctrl-C) stops the current trial at once, stops
 // the server and returns what was measured, marked incomplete.
 //
+// The scenario's calc batches (servers/calc) run after the servers, in this
+// process and unpinned; they land in results.Run.Calc.
+//
 // Run pins the calling process's threads to the load generator's CPUs for
 // its duration and restores them afterwards; do not run two at once in one
 // process. A Runner's fields are read-only during Run.
@@ -20,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -86,13 +90,15 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 			return nil, fmt.Errorf("server %s is a Go model but the clusterbench binary is unknown", s.Name)
 		}
 	}
+	restore := func() {}
 	if pin.Client != nil {
-		restore, err := pinSelf(pin.Client)
+		rs, err := pinSelf(pin.Client)
 		if err != nil {
 			return nil, err
 		}
-		defer restore()
+		restore = rs
 	}
+	defer func() { restore() }()
 	info, loadInfo := sc.Info()
 	run := &results.Run{
 		Schema:   results.Schema,
@@ -104,7 +110,7 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 		Trials:   []results.Trial{},
 	}
 	out := &Outcome{Run: run}
-	r.progress("%s: %s\n", sc.Name, pin)
+	r.progress("%s: pinning: %s\n", sc.Name, pin)
 	for _, s := range sc.Servers {
 		if ctx.Err() != nil {
 			break
@@ -116,20 +122,15 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 			r.progress("%s: %v\n", sc.Name, se)
 		}
 	}
+	// Calc batches use every CPU (master and workers): unpin first.
+	restore()
+	restore = func() {}
+	r.runCalc(ctx, sc, out)
 	out.Interrupted = ctx.Err() != nil
 	run.Env.GOMAXPROCS = runtime.GOMAXPROCS(0) // follows the pinning after it settled
 	run.Finished = time.Now().UTC()
 	run.Summary = metrics.Summarize(run.Trials, run.Servers)
-	for _, t := range run.Trials {
-		if t.ClientBound {
-			run.Warnings = append(run.Warnings, fmt.Sprintf("%s at level %d trial %d: the load generator used %.0f%% of its CPUs and its threads waited %.2fs for a CPU in %.2fs; it may have been the bottleneck",
-				t.Server, t.Level, t.Trial, 100*t.ClientCPUUtil, t.ClientWaitS, t.DurationS))
-		}
-		if t.RateShortfall {
-			run.Warnings = append(run.Warnings, fmt.Sprintf("%s at rate %d trial %d: achieved %.0f/s, short of the asked %d/s by more than %.0f%%",
-				t.Server, t.Level, t.Trial, t.AchievedRate, t.Level, 100*metrics.ShortfallTolerance))
-		}
-	}
+	run.Warnings = append(run.Warnings, TrialWarnings(run.Trials, sc.Load.Mode)...)
 	var why []string
 	if out.Interrupted {
 		why = append(why, "interrupted")
@@ -287,4 +288,63 @@ func levelWord(mode string) string {
 		return "rate"
 	}
 	return "c"
+}
+
+// TrialWarnings summarises, per server and level, the trials in which the
+// load generator may have been the bottleneck or an open loop fell short
+// of its rate: one line each, in the order the trials ran.
+func TrialWarnings(trials []results.Trial, mode string) []string {
+	type key struct {
+		server string
+		level  int
+	}
+	type tally struct {
+		n, bound, short        int
+		cpuLo, cpuHi           float64
+		waitLo, waitHi, durSum float64
+		rateLo                 float64
+	}
+	var order []key
+	tallies := map[key]*tally{}
+	for _, t := range trials {
+		k := key{t.Server, t.Level}
+		tl, ok := tallies[k]
+		if !ok {
+			tl = &tally{cpuLo: math.Inf(1), waitLo: math.Inf(1), rateLo: math.Inf(1)}
+			tallies[k] = tl
+			order = append(order, k)
+		}
+		tl.n++
+		if t.ClientBound {
+			tl.bound++
+			tl.cpuLo, tl.cpuHi = math.Min(tl.cpuLo, t.ClientCPUUtil), math.Max(tl.cpuHi, t.ClientCPUUtil)
+			tl.waitLo, tl.waitHi = math.Min(tl.waitLo, t.ClientWaitS), math.Max(tl.waitHi, t.ClientWaitS)
+			tl.durSum += t.DurationS
+		}
+		if t.RateShortfall {
+			tl.short++
+			tl.rateLo = math.Min(tl.rateLo, t.AchievedRate)
+		}
+	}
+	var out []string
+	for _, k := range order {
+		tl := tallies[k]
+		if tl.bound > 0 {
+			out = append(out, fmt.Sprintf("%s at %s %d: the load generator may have been the bottleneck in %d of %d trials "+
+				"(it used %.0f–%.0f%% of its CPUs, and waited %.2f–%.2fs for a CPU per %.1fs trial)",
+				k.server, levelName(mode), k.level, tl.bound, tl.n, 100*tl.cpuLo, 100*tl.cpuHi, tl.waitLo, tl.waitHi, tl.durSum/float64(tl.bound)))
+		}
+		if tl.short > 0 {
+			out = append(out, fmt.Sprintf("%s at rate %d/s: achieved rate short of the asked one by more than %.0f%% in %d of %d trials (lowest %.0f/s)",
+				k.server, k.level, 100*metrics.ShortfallTolerance, tl.short, tl.n, tl.rateLo))
+		}
+	}
+	return out
+}
+
+func levelName(mode string) string {
+	if mode == scenario.Open {
+		return "rate"
+	}
+	return "concurrency"
 }

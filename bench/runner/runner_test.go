@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterbench/clusterbench/bench/results"
 	"github.com/clusterbench/clusterbench/bench/scenario"
 )
 
@@ -102,5 +103,26 @@ func TestRunInterrupted(t *testing.T) {
 	// Stop found no process of the server left (else it would be a failure).
 	if len(out.Failed) != 0 {
 		t.Errorf("failures after the interruption: %v", out.Err())
+	}
+}
+
+func TestTrialWarnings(t *testing.T) {
+	trials := []results.Trial{
+		{Server: "single", Level: 8, Trial: 1, DurationS: 2, ClientCPUUtil: 0.30, ClientWaitS: 1.5, ClientBound: true},
+		{Server: "single", Level: 8, Trial: 2, DurationS: 2, ClientCPUUtil: 0.95, ClientBound: true},
+		{Server: "single", Level: 8, Trial: 3, DurationS: 2, ClientCPUUtil: 0.20},
+		{Server: "pool", Level: 8, Trial: 1, DurationS: 2, ClientCPUUtil: 0.20},
+		{Server: "pool", Level: 500, Trial: 1, DurationS: 2, AchievedRate: 410, TargetRate: 500, RateShortfall: true},
+	}
+	got := TrialWarnings(trials, scenario.Closed)
+	want := []string{
+		"single at concurrency 8: the load generator may have been the bottleneck in 2 of 3 trials (it used 30–95% of its CPUs, and waited 0.00–1.50s for a CPU per 2.0s trial)",
+		"pool at rate 500/s: achieved rate short of the asked one by more than 5% in 1 of 1 trials (lowest 410/s)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("TrialWarnings =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if w := TrialWarnings(trials[2:4], scenario.Closed); len(w) != 0 {
+		t.Errorf("warnings for trials with nothing to say: %v", w)
 	}
 }

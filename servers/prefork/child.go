@@ -22,9 +22,9 @@ import (
 // or its control socket ends (the master stops it or died), then drains
 // within cfg.Grace.
 func serveChild(ctx context.Context, cfg Config, slotEnv string) error {
-	slot, err := strconv.Atoi(slotEnv)
-	if err != nil || slot < 0 || slot > 1023 {
-		return fmt.Errorf("prefork child: %s=%q is not a slot (allowed: 0..1023)", EnvSlot, slotEnv)
+	slot, err := parseSlot(slotEnv)
+	if err != nil {
+		return fmt.Errorf("prefork child: %w", err)
 	}
 	balance := os.Getenv(EnvBalance)
 	addr, err := net.ResolveTCPAddr("tcp", os.Getenv(EnvAddr))
@@ -128,6 +128,15 @@ func serveChild(ctx context.Context, cfg Config, slotEnv string) error {
 // EOF waits for the master's SIGTERM to reach ctx.
 const sigtermWait = time.Second
 
+// parseSlot reads the slot number the master put in EnvSlot.
+func parseSlot(s string) (int, error) {
+	slot, err := strconv.Atoi(s)
+	if err != nil || slot < 0 || slot > 1023 || strconv.Itoa(slot) != s {
+		return 0, fmt.Errorf("%s=%q is not a slot (allowed: 0..1023)", EnvSlot, s)
+	}
+	return slot, nil
+}
+
 // fileConn wraps inherited descriptor fd as a Unix socket connection.
 func fileConn(fd uintptr) (*net.UnixConn, error) {
 	f := os.NewFile(fd, "prefork-control")
@@ -156,11 +165,17 @@ func receive(ctl *net.UnixConn, queue *connQueue) {
 		n, oobn, _, _, err := ctl.ReadMsgUnix(buf, oob)
 		if oobn > 0 {
 			for _, c := range passedConns(oob[:oobn]) {
-				if queue != nil {
-					queue.push(c)
-				} else {
+				if queue == nil || n != 9 || buf[0] != msgConn || queue.isClosed() {
+					// Not ours to serve; unacknowledged, so the master
+					// passes it on if this child ends first.
 					_ = c.Close()
+					continue
 				}
+				// Acknowledge before reading a byte of it: until then the
+				// master may still pass it to another child.
+				ack := append([]byte{msgAck}, buf[1:9]...)
+				_, _ = ctl.Write(ack)
+				queue.push(c)
 			}
 		}
 		if err != nil || (n == 0 && oobn == 0) {

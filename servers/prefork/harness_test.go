@@ -115,6 +115,19 @@ type server struct {
 // child it logged.
 func startServer(t *testing.T, sc serverConfig, crash bool) *server {
 	t.Helper()
+	s := launch(t, sc, crash)
+	if crash {
+		return s
+	}
+	line := s.log.wait(t, startTimeout, "the listening line", func(l logLine) bool { return l["msg"] == "listening" })
+	s.addr = line["addr"]
+	s.base = "http://" + s.addr
+	return s
+}
+
+// launch starts a master without waiting for anything.
+func launch(t *testing.T, sc serverConfig, crash bool) *server {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -144,12 +157,6 @@ func startServer(t *testing.T, sc serverConfig, crash bool) *server {
 		close(s.exited)
 	}()
 	t.Cleanup(s.cleanup)
-	if crash {
-		return s
-	}
-	line := s.log.wait(t, startTimeout, "the listening line", func(l logLine) bool { return l["msg"] == "listening" })
-	s.addr = line["addr"]
-	s.base = "http://" + s.addr
 	return s
 }
 

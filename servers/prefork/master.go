@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -37,6 +38,7 @@ type master struct {
 
 	rr     *rrTable      // roundrobin only
 	rrStop chan struct{} // closed to stop the dispatcher
+	rrSeq  atomic.Uint64 // sequence numbers of passed connections
 }
 
 // slotState is one slot: the child serving it, and a replacement being
@@ -309,6 +311,7 @@ func (m *master) stop(c *child, reason string) {
 	m.log.Info("child stopping", "slot", c.slot, "pid", c.pid, "reason", reason)
 	m.updateTargets()
 	_ = c.proc.Signal(syscall.SIGTERM)
+	c.pend.release() // the child reads what was passed before the close
 	_ = c.ctl.Close()
 }
 
@@ -385,7 +388,7 @@ func (m *master) updateTargets() {
 	for _, s := range m.slots {
 		for _, c := range []*child{s.cur, s.next} {
 			if c != nil && c.ready && !c.stopping {
-				ts = append(ts, rrTarget{slot: c.slot, ctl: c.ctl})
+				ts = append(ts, rrTarget{slot: c.slot, ctl: c.ctl, pend: c.pend})
 			}
 		}
 	}

@@ -11,9 +11,10 @@
 //     (one SO_REUSEPORT socket per slot, kernel hash), BalanceShared (one
 //     socket inherited by every child, children race to accept) or
 //     BalanceRoundRobin (the master accepts and passes each connection to the
-//     next child over a Unix socket with SCM_RIGHTS). The master keeps its
-//     copy of every listening socket, so connections queued on it survive a
-//     child's death or replacement.
+//     next child over a Unix socket with SCM_RIGHTS; the child acknowledges
+//     it, and connections a dead child never acknowledged go to another
+//     child). The master keeps its copy of every listening socket, so
+//     connections queued on it survive a child's death or replacement.
 //   - A child that exits without being asked is restarted with a per-slot
 //     exponential backoff. Exits soon after start are unstable; too many of
 //     them within a sliding window trip the crash-loop budget and Serve

@@ -3,6 +3,7 @@
 package prefork
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -18,6 +19,7 @@ import (
 type rrTarget struct {
 	slot int
 	ctl  *net.UnixConn
+	pend *pending
 }
 
 // rrTable is the list of children the round-robin dispatcher may pass
@@ -79,7 +81,7 @@ func (m *master) dispatch(ln net.Listener, table *rrTable, stop <-chan struct{})
 		}
 		delay = 0
 		var ok bool
-		if next, ok = handOff(conn, table, next, stop); !ok {
+		if next, ok = m.handOff(conn, table, next, stop); !ok {
 			_ = conn.Close()
 			return
 		}
@@ -87,15 +89,20 @@ func (m *master) dispatch(ln net.Listener, table *rrTable, stop <-chan struct{})
 }
 
 // handOff passes conn to the first child, from next on, that takes it, and
-// returns the index after it. While no child can take it, it waits for the
-// table to change. It reports false only when stop is closed first.
-func handOff(conn net.Conn, table *rrTable, next int, stop <-chan struct{}) (int, bool) {
+// returns the index after it. The master keeps its copy of conn until the
+// child acknowledges it, so that a child that dies first does not lose it.
+// While no child can take conn, handOff waits for the table to change. It
+// reports false only when stop is closed first.
+func (m *master) handOff(conn net.Conn, table *rrTable, next int, stop <-chan struct{}) (int, bool) {
 	for {
 		ts, changed := table.snapshot()
 		for i := range ts {
 			j := (next + i) % len(ts)
-			if sendConn(ts[j].ctl, conn) == nil {
-				_ = conn.Close() // the child holds its own descriptor now
+			seq := m.rrSeq.Add(1)
+			if !ts[j].pend.add(seq, conn) {
+				continue // being stopped, or gone
+			}
+			if ts[j].pend.sent(seq, sendConn(ts[j].ctl, conn, seq) == nil) {
 				return j + 1, true
 			}
 		}
@@ -107,10 +114,24 @@ func handOff(conn net.Conn, table *rrTable, next int, stop <-chan struct{}) (int
 	}
 }
 
-// sendConn passes conn's descriptor over ctl with SCM_RIGHTS. It uses the
-// raw descriptor (SyscallConn) rather than File(), which would dup it and
-// switch it to blocking mode.
-func sendConn(ctl *net.UnixConn, conn net.Conn) error {
+// redispatch passes conns, orphaned by a child that died before taking them,
+// to other children.
+func (m *master) redispatch(conns []net.Conn) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		for _, c := range conns {
+			if _, ok := m.handOff(c, m.rr, 0, m.rrStop); !ok {
+				_ = c.Close()
+			}
+		}
+	}()
+}
+
+// sendConn passes conn's descriptor over ctl with SCM_RIGHTS, tagged with
+// seq. It uses the raw descriptor (SyscallConn) rather than File(), which
+// would dup it and switch it to blocking mode.
+func sendConn(ctl *net.UnixConn, conn net.Conn, seq uint64) error {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
 		return fmt.Errorf("connection %T has no file descriptor", conn)
@@ -119,13 +140,109 @@ func sendConn(ctl *net.UnixConn, conn net.Conn) error {
 	if err != nil {
 		return err
 	}
+	msg := make([]byte, 9)
+	msg[0] = msgConn
+	binary.BigEndian.PutUint64(msg[1:], seq)
 	var sendErr error
 	if err := rc.Control(func(fd uintptr) {
-		_, _, sendErr = ctl.WriteMsgUnix([]byte{msgConn}, unix.UnixRights(int(fd)), nil)
+		_, _, sendErr = ctl.WriteMsgUnix(msg, unix.UnixRights(int(fd)), nil)
 	}); err != nil {
 		return err
 	}
 	return sendErr
+}
+
+// pending holds the master's copies of the connections passed to one child
+// and not yet acknowledged. Safe for concurrent use: the dispatcher adds,
+// the control reader acknowledges, the supervision loop releases.
+type pending struct {
+	mu    sync.Mutex
+	conns map[uint64]*passed
+	done  bool // the child takes no more: stopped, or gone
+	gone  bool // the child ended: it reads nothing more (orphans)
+}
+
+type passed struct {
+	conn    net.Conn
+	sending bool // sendConn is in progress: its caller decides
+}
+
+func newPending() *pending { return &pending{conns: make(map[uint64]*passed)} }
+
+// add records conn before it is sent; false when the child takes no more.
+func (p *pending) add(seq uint64, conn net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		return false
+	}
+	p.conns[seq] = &passed{conn: conn, sending: true}
+	return true
+}
+
+// sent ends the send of seq and reports whether the child has conn: the
+// send succeeded and the child is not gone. When it reports false the
+// connection is the caller's again, to pass to another child: the send
+// failed, or it reached a child that ended before reading it. A send that
+// raced with release reached a stopping child, which reads everything sent
+// before its control socket closes, so the master's copy goes.
+func (p *pending) sent(seq uint64, ok bool) bool {
+	p.mu.Lock()
+	e := p.conns[seq]
+	switch {
+	case e == nil: // acknowledged already
+	case !ok || p.gone:
+		delete(p.conns, seq)
+		ok = false
+	case p.done:
+		delete(p.conns, seq)
+		defer func() { _ = e.conn.Close() }()
+	default:
+		e.sending = false
+	}
+	p.mu.Unlock()
+	return ok
+}
+
+// ack drops the master's copy of a connection the child took.
+func (p *pending) ack(seq uint64) {
+	p.mu.Lock()
+	e := p.conns[seq]
+	delete(p.conns, seq)
+	p.mu.Unlock()
+	if e != nil {
+		_ = e.conn.Close()
+	}
+}
+
+// release is for a child the master stops: it will read everything sent
+// before its control socket closes, so the master's copies go.
+func (p *pending) release() {
+	for _, c := range p.take(false) {
+		_ = c.Close()
+	}
+}
+
+// orphans is for a child that has gone: the connections it never
+// acknowledged, for another child. One still being sent goes back to its
+// sender (sent reports false).
+func (p *pending) orphans() []net.Conn { return p.take(true) }
+
+// take marks the child done (and gone) and removes every connection not
+// being sent.
+func (p *pending) take(gone bool) []net.Conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done = true
+	p.gone = p.gone || gone
+	var out []net.Conn
+	for seq, e := range p.conns {
+		if !e.sending {
+			out = append(out, e.conn)
+			delete(p.conns, seq)
+		}
+	}
+	return out
 }
 
 // connQueue is the listener of a roundrobin child: Accept returns the
@@ -157,6 +274,15 @@ func (q *connQueue) Close() error {
 }
 
 func (q *connQueue) Addr() net.Addr { return q.addr }
+
+func (q *connQueue) isClosed() bool {
+	select {
+	case <-q.closed:
+		return true
+	default:
+		return false
+	}
+}
 
 // push hands c to Accept, or closes it when the queue is closed.
 func (q *connQueue) push(c net.Conn) {

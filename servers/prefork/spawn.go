@@ -3,6 +3,7 @@
 package prefork
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net"
 	"os"
@@ -26,7 +27,8 @@ const (
 // Messages on the control socket (SOCK_SEQPACKET, one message each).
 const (
 	msgReady = 'R' // child → master: serving
-	msgConn  = 'C' // master → child: one connection, its fd in SCM_RIGHTS
+	msgConn  = 'C' // master → child: 'C' + 8-byte sequence number, one connection's fd in SCM_RIGHTS
+	msgAck   = 'A' // child → master: 'A' + the sequence number of a connection it took
 )
 
 // child is one child process. The supervision loop owns every field except
@@ -37,6 +39,7 @@ type child struct {
 	pid     int
 	proc    *os.Process
 	ctl     *net.UnixConn // master's end of the control socket
+	pend    *pending      // roundrobin: connections passed and not yet acknowledged
 	started time.Time
 	reason  string // start, restart, reload
 
@@ -99,7 +102,7 @@ func (m *master) spawn(slot int, reason string) (*child, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 
 	m.nextID++
-	c := &child{slot: slot, id: m.nextID, ctl: ctl, reason: reason}
+	c := &child{slot: slot, id: m.nextID, ctl: ctl, pend: newPending(), reason: reason}
 	started := make(chan error, 1)
 	readerDone := make(chan struct{})
 	m.wg.Add(1)
@@ -132,18 +135,27 @@ func (m *master) spawn(slot int, reason string) (*child, error) {
 	return c, nil
 }
 
-// readControl forwards the child's ready message until the control socket
-// ends: the child exited, or the master closed its end.
+// readControl forwards the child's ready message and takes its
+// acknowledgements until the control socket ends: the child exited, or the
+// master closed its end. Connections passed to a child that died before
+// acknowledging them are passed to another child.
 func (m *master) readControl(c *child) {
 	buf := make([]byte, 16)
 	for {
 		n, err := c.ctl.Read(buf)
 		if err != nil || n == 0 {
-			return
+			break
 		}
-		if buf[0] == msgReady {
+		switch {
+		case buf[0] == msgReady:
 			m.events <- readyEvent{c: c}
+		case buf[0] == msgAck && n == 9:
+			c.pend.ack(binary.BigEndian.Uint64(buf[1:9]))
 		}
+	}
+	if orphans := c.pend.orphans(); len(orphans) > 0 {
+		m.log.Warn("connections re-dispatched", "slot", c.slot, "pid", c.pid, "count", len(orphans), "reason", "the child ended before taking them")
+		m.redispatch(orphans)
 	}
 }
 

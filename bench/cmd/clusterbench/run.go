@@ -68,7 +68,7 @@ func parseRun(stderr io.Writer, args []string) (runOptions, error) {
 		return o, usageError("no scenario given (usage: clusterbench run SCENARIO... [flags]; scenarios are YAML files, or names in %s/)", ScenariosDir)
 	}
 	if fs.Changed("duration") && o.overrides.Duration == 0 {
-		return o, usageError("--duration: 0 is out of range (allowed: %s..%s)", scenario.MinDuration, scenario.MaxDuration)
+		return o, usageError("--duration: 0 is out of range (allowed: %s..%s)", shortDuration(scenario.MinDuration), shortDuration(scenario.MaxDuration))
 	}
 	if fs.Changed("trials") && o.overrides.Trials == 0 {
 		return o, usageError("--trials: 0 is out of range (allowed: 1..%d)", scenario.MaxTrials)
@@ -85,6 +85,18 @@ func parseRun(stderr io.Writer, args []string) (runOptions, error) {
 	}
 	o.files = fs.Args()
 	return o, nil
+}
+
+// shortDuration writes d without zero trailing units: 1h, not 1h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 // scenarioPath resolves NAME to scenarios/NAME.yaml when NAME is not a file.
@@ -181,8 +193,11 @@ func printRun(w io.Writer, o runOptions, out *runner.Outcome, dir string) error 
 			return err
 		}
 	}
-	_, err := fmt.Fprintf(w, "report: %s (%s, %s, %s, %s)\n", filepath.Join(dir, report.ReportFile),
-		report.SummaryJSON, report.SummaryFile, report.WorkersFile, report.ReportFile)
+	files := report.SummaryJSON + ", " + report.SummaryFile + ", " + report.WorkersFile + ", " + report.ReportFile
+	if len(out.Run.Calc) > 0 {
+		files += ", " + report.CalcFile
+	}
+	_, err := fmt.Fprintf(w, "report: %s (%s)\n", filepath.Join(dir, report.ReportFile), files)
 	return err
 }
 

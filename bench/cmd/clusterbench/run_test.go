@@ -352,6 +352,7 @@ func TestRunBadInput(t *testing.T) {
 	dir := t.TempDir()
 	good := writeScenario(t, dir, "good", e2eScenario)
 	bad := writeScenario(t, dir, "bad", "name: bad\nservers: []\n")
+	var all strings.Builder
 	for _, c := range []struct {
 		args []string
 		want string
@@ -369,11 +370,32 @@ func TestRunBadInput(t *testing.T) {
 	} {
 		var stdout, stderr bytes.Buffer
 		code := Main(context.Background(), &stdout, &stderr, append([]string{"run", "--out", filepath.Join(dir, "runs")}, c.args...))
-		if code != ExitUsage || !strings.Contains(stderr.String(), c.want) {
-			t.Errorf("run %v: exit %d, stderr %q; want %d and %q", c.args, code, stderr.String(), ExitUsage, c.want)
+		if code != ExitUsage || !strings.Contains(stderr.String(), c.want) || stdout.Len() > 0 {
+			t.Errorf("run %v: exit %d, stdout %q, stderr %q; want %d, nothing, and %q", c.args, code, stdout.String(), stderr.String(), ExitUsage, c.want)
 		}
+		all.WriteString("== run " + strings.Join(c.args, " ") + "\n" + stderr.String())
 	}
+	checkGolden(t, "testdata/run-errors.golden", []byte(strings.ReplaceAll(all.String(), dir, "$TMP")))
 	if _, err := os.Stat(filepath.Join(dir, "runs")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a bad invocation wrote %s", filepath.Join(dir, "runs"))
+	}
+}
+
+func TestRunHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := Main(context.Background(), &stdout, &stderr, []string{"run", "--help"}); code != ExitOK {
+		t.Fatalf("run --help: exit %d", code)
+	}
+	checkGolden(t, "testdata/run-help.golden", stderr.Bytes())
+}
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		100 * time.Millisecond: "100ms", time.Hour: "1h", 10 * time.Minute: "10m",
+		70 * time.Minute: "1h10m", 90 * time.Second: "1m30s", 5 * time.Second: "5s",
+	} {
+		if got := shortDuration(d); got != want {
+			t.Errorf("shortDuration(%v) = %q, want %q", d, got, want)
+		}
 	}
 }

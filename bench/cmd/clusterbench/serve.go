@@ -104,12 +104,13 @@ func runServe(ctx context.Context, _, stderr io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
+	if o.model == "single" && o.gomaxprocs > 0 {
+		// Restored on return: tests run Main in their own process.
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(o.gomaxprocs))
+	}
 	log.Info("listening", "model", o.model, "addr", ln.Addr().String(), "workers", o.workers, "gomaxprocs", runtime.GOMAXPROCS(0))
 	switch o.model {
 	case "single":
-		if o.gomaxprocs > 0 {
-			runtime.GOMAXPROCS(o.gomaxprocs)
-		}
 		err = single.Serve(ctx, ln, single.Config{App: appCfg, Grace: o.grace})
 	case "pool":
 		err = pool.Serve(ctx, ln, pool.Config{App: appCfg, Workers: o.workers, Queue: o.queue, Grace: o.grace})
