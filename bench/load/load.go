@@ -186,12 +186,13 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 }
 
 // FromIntended returns the latency of an open-loop result measured from
-// its intended send time, began + Seq × interval, rather than from the
+// its intended send time, began + (Seq+1) × interval (vegeta's constant
+// pacer schedules hit k, counted from 0, at (k+1) intervals), rather than from the
 // moment a worker picked it up: a hit that waited for a free worker or for
 // the pacer to catch up counts that wait. It never returns less than
 // res.Latency.
 func FromIntended(res *vegeta.Result, began time.Time, interval time.Duration) time.Duration {
-	intended := began.Add(time.Duration(res.Seq) * interval)
+	intended := began.Add(time.Duration(res.Seq+1) * interval)
 	if d := res.Timestamp.Add(res.Latency).Sub(intended); d > res.Latency {
 		return d
 	}
