@@ -10,6 +10,9 @@
 // Cancelling the context (Ctrl-C) stops the current trial at once, stops
 // the server and returns what was measured, marked incomplete.
 //
+// The scenario's calc batches (servers/calc) run after the servers, in this
+// process and unpinned; they land in results.Run.Calc.
+//
 // Run pins the calling process's threads to the load generator's CPUs for
 // its duration and restores them afterwards; do not run two at once in one
 // process. A Runner's fields are read-only during Run.
@@ -87,13 +90,15 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 			return nil, fmt.Errorf("server %s is a Go model but the clusterbench binary is unknown", s.Name)
 		}
 	}
+	restore := func() {}
 	if pin.Client != nil {
-		restore, err := pinSelf(pin.Client)
+		rs, err := pinSelf(pin.Client)
 		if err != nil {
 			return nil, err
 		}
-		defer restore()
+		restore = rs
 	}
+	defer func() { restore() }()
 	info, loadInfo := sc.Info()
 	run := &results.Run{
 		Schema:   results.Schema,
@@ -105,7 +110,7 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 		Trials:   []results.Trial{},
 	}
 	out := &Outcome{Run: run}
-	r.progress("%s: %s\n", sc.Name, pin)
+	r.progress("%s: pinning: %s\n", sc.Name, pin)
 	for _, s := range sc.Servers {
 		if ctx.Err() != nil {
 			break
@@ -117,6 +122,10 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 			r.progress("%s: %v\n", sc.Name, se)
 		}
 	}
+	// Calc batches use every CPU (master and workers): unpin first.
+	restore()
+	restore = func() {}
+	r.runCalc(ctx, sc, out)
 	out.Interrupted = ctx.Err() != nil
 	run.Env.GOMAXPROCS = runtime.GOMAXPROCS(0) // follows the pinning after it settled
 	run.Finished = time.Now().UTC()
@@ -322,7 +331,7 @@ func TrialWarnings(trials []results.Trial, mode string) []string {
 		tl := tallies[k]
 		if tl.bound > 0 {
 			out = append(out, fmt.Sprintf("%s at %s %d: the load generator may have been the bottleneck in %d of %d trials "+
-				"(it used %.0f–%.0f%% of its CPUs, and its threads waited %.2f–%.2fs for a CPU per %.1fs trial)",
+				"(it used %.0f–%.0f%% of its CPUs, and waited %.2f–%.2fs for a CPU per %.1fs trial)",
 				k.server, levelName(mode), k.level, tl.bound, tl.n, 100*tl.cpuLo, 100*tl.cpuHi, tl.waitLo, tl.waitHi, tl.durSum/float64(tl.bound)))
 		}
 		if tl.short > 0 {

@@ -112,6 +112,7 @@ func (p *parser) parse(data []byte) *Scenario {
 		{"requests", func(n *yaml.Node) { seen.requests = true; s.Requests = p.requests(n) }},
 		{"load", func(n *yaml.Node) { seen.load = true; s.Load = p.load(n) }},
 		{"pin", func(n *yaml.Node) { s.Pin = p.pin(n) }},
+		{"calc", func(n *yaml.Node) { s.Calc = p.calcs(n) }},
 	})
 	if root.Kind != yaml.MappingNode {
 		return s
