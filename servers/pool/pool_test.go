@@ -198,3 +198,17 @@ func TestHTTPOverloadAndPanic(t *testing.T) {
 	stopStalls()
 	wg.Wait()
 }
+
+// TestExecuteAfterClose: a handler that outlives a forced shutdown gets a
+// refusal, not a panic on the closed queue; Close may be called again.
+func TestExecuteAfterClose(t *testing.T) {
+	p, err := New(2, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	if err := p.Execute(context.Background(), func(int) { t.Error("job ran after Close") }); !errors.Is(err, ErrClosed) || !errors.Is(err, app.ErrOverloaded) {
+		t.Errorf("Execute after Close = %v, want ErrClosed (an ErrOverloaded)", err)
+	}
+	p.Close()
+}

@@ -94,6 +94,10 @@ func runServe(ctx context.Context, _, stderr io.Writer, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// Once the drain has begun, a second SIGINT or SIGTERM takes the
+	// default action (a second Ctrl-C ends a drain that hangs; prefork
+	// children die with their master by Pdeathsig).
+	context.AfterFunc(ctx, stop)
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	appCfg := app.Config{Burn: o.burn, Faults: o.faults}
 
