@@ -113,11 +113,13 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		vegeta.Timeout(cfg.Timeout),
 	}
 	var pacer vegeta.Pacer
+	var interval time.Duration
 	if cfg.Mode == Closed {
 		n := uint64(cfg.Level)
 		opts = append(opts, vegeta.Workers(n), vegeta.MaxWorkers(n))
 		pacer = vegeta.Rate{Freq: 0}
 	} else {
+		interval = time.Second / time.Duration(cfg.Level)
 		maxWorkers := uint64(math.Ceil(float64(cfg.Level)*cfg.Timeout.Seconds())) + 1
 		opts = append(opts, vegeta.Workers(min(uint64(vegeta.DefaultWorkers), maxWorkers)), vegeta.MaxWorkers(maxWorkers))
 		pacer = vegeta.Rate{Freq: cfg.Level, Per: time.Second}
@@ -157,8 +159,8 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		if interrupted.Load() {
 			continue // cut short by the interruption: not a measurement
 		}
-		if cfg.Mode == Open {
-			res.Latency = FromIntended(res, began, cfg.Level)
+		if interval > 0 {
+			res.Latency = FromIntended(res, began, interval)
 		}
 		if conns.FirstOnConn(res.Seq) {
 			markNewConn(res)
@@ -183,13 +185,14 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	return out, nil
 }
 
-// FromIntended returns the latency of a result of an open loop at rate
-// requests per second, measured from its intended send time,
-// began + Seq / rate, rather than from the moment a worker picked it up: a
-// hit that waited for a free worker or for the pacer to catch up counts
-// that wait. It never returns less than res.Latency.
-func FromIntended(res *vegeta.Result, began time.Time, rate int) time.Duration {
-	intended := began.Add(time.Duration(float64(res.Seq) * float64(time.Second) / float64(rate)))
+// FromIntended returns the latency of an open-loop result measured from
+// its intended send time, began + (Seq+1) × interval (vegeta's constant
+// pacer schedules hit k, counted from 0, at (k+1) intervals), rather than from the
+// moment a worker picked it up: a hit that waited for a free worker or for
+// the pacer to catch up counts that wait. It never returns less than
+// res.Latency.
+func FromIntended(res *vegeta.Result, began time.Time, interval time.Duration) time.Duration {
+	intended := began.Add(time.Duration(res.Seq+1) * interval)
 	if d := res.Timestamp.Add(res.Latency).Sub(intended); d > res.Latency {
 		return d
 	}

@@ -75,6 +75,7 @@ func TestTargeterFollowsSchedule(t *testing.T) {
 
 func TestFromIntended(t *testing.T) {
 	began := time.Unix(100, 0)
+	iv := 10 * time.Millisecond
 	for _, c := range []struct {
 		name    string
 		seq     uint64
@@ -82,13 +83,14 @@ func TestFromIntended(t *testing.T) {
 		latency time.Duration
 		want    time.Duration
 	}{
-		{"on schedule", 5, 50 * time.Millisecond, 2 * time.Millisecond, 2 * time.Millisecond},
-		{"picked up 30ms late", 5, 80 * time.Millisecond, 2 * time.Millisecond, 32 * time.Millisecond},
-		{"picked up early", 5, 45 * time.Millisecond, 2 * time.Millisecond, 2 * time.Millisecond},
-		{"late, far into the run", 30000, 300*time.Second + 7*time.Millisecond, time.Millisecond, 8 * time.Millisecond},
+		// vegeta schedules hit Seq=5 (the sixth) at 6 intervals = 60ms.
+		{"on schedule", 5, 60 * time.Millisecond, 2 * time.Millisecond, 2 * time.Millisecond},
+		{"picked up 30ms late", 5, 90 * time.Millisecond, 2 * time.Millisecond, 32 * time.Millisecond},
+		{"picked up early", 5, 55 * time.Millisecond, 2 * time.Millisecond, 2 * time.Millisecond},
+		{"first hit on schedule", 0, 10 * time.Millisecond, 1 * time.Millisecond, 1 * time.Millisecond},
 	} {
 		r := &vegeta.Result{Seq: c.seq, Timestamp: began.Add(c.sentAt), Latency: c.latency}
-		if got := FromIntended(r, began, 100); got != c.want { // 100/s: every 10ms
+		if got := FromIntended(r, began, iv); got != c.want {
 			t.Errorf("%s: FromIntended = %v, want %v", c.name, got, c.want)
 		}
 	}

@@ -26,6 +26,7 @@ func Build(run *results.Run) Document {
 	}
 	d.Tables = append(d.Tables, summaryTable(run))
 	d.Tables = append(d.Tables, workerTables(run)...)
+	d.Tables = append(d.Tables, calcTables(run)...)
 	return d
 }
 

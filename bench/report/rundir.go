@@ -43,7 +43,7 @@ func RunDirName(run *results.Run) string {
 var safeName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
 // WriteRun writes summary.json, summary.csv, workers.csv and report.md of
-// run into a new directory under parent (created if missing) and returns
+// run (and calc.csv when it has calc batches) into a new directory under parent (created if missing) and returns
 // its path, parent/RunDirName(run), with "-2", "-3"... appended when that
 // name is taken. The files are written and synced in a temporary directory
 // beside it, which is then renamed into place: the run directory appears
@@ -62,7 +62,7 @@ func WriteRun(parent string, run *results.Run) (dir string, err error) {
 			os.RemoveAll(tmp)
 		}
 	}()
-	for _, f := range []struct {
+	files := []struct {
 		name string
 		rep  Reporter
 	}{
@@ -70,7 +70,14 @@ func WriteRun(parent string, run *results.Run) (dir string, err error) {
 		{SummaryFile, SummaryCSV(run)},
 		{WorkersFile, WorkersCSV(run)},
 		{ReportFile, Markdown(run)},
-	} {
+	}
+	if len(run.Calc) > 0 {
+		files = append(files, struct {
+			name string
+			rep  Reporter
+		}{CalcFile, CalcCSV(run)})
+	}
+	for _, f := range files {
 		if err := writeFile(filepath.Join(tmp, f.name), f.rep); err != nil {
 			return "", err
 		}

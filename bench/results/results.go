@@ -33,6 +33,9 @@ type Run struct {
 	Trials     []Trial     `json:"trials"`  // one per server × level × trial, in run order
 	Summary    []Summary   `json:"summary"` // one per server × level, aggregated across trials
 	Warnings   []string    `json:"warnings,omitempty"`
+	// Calc holds the calc batches of the scenario's calc: section (master
+	// → workers task distribution, servers/calc), in scenario order.
+	Calc []CalcResult `json:"calc,omitempty"`
 }
 
 // ScenarioInfo names the scenario a run came from.
@@ -202,4 +205,52 @@ type Summary struct {
 	// Workers merges the per-worker tallies of every trial at this level.
 	Workers  []Worker `json:"workers"`
 	Fairness Fairness `json:"fairness"`
+}
+
+// CalcResult is one calc batch: tasks handed by a master to workers
+// (inline, goroutine pool or process pool over pipes) and collected. Rates
+// are tasks per second, latencies milliseconds, compute and IPC cost
+// microseconds per task.
+type CalcResult struct {
+	Name     string `json:"name"`
+	Model    string `json:"model"` // inline | goroutine | process
+	Workers  int    `json:"workers"`
+	Inflight int    `json:"inflight,omitempty"` // process: tasks in flight per worker
+	Kind     string `json:"kind"`               // factorial | sum | primes | fibonacci | mix
+	N        int64  `json:"n"`
+	Tasks    int    `json:"tasks"` // per trial
+	Trials   int    `json:"trials"`
+
+	TasksPerS Estimate `json:"tasks_per_s"` // across trials, as Summary.Throughput
+	P50Ms     Estimate `json:"p50_ms"`      // per-task latency, dispatch → result at the master
+	P99Ms     Estimate `json:"p99_ms"`
+	ComputeUs float64  `json:"compute_us"`       // mean worker compute time per task
+	IPCUs     float64  `json:"ipc_us,omitempty"` // process: wall time per no-op task through the pool
+
+	TrialTasksPerS []float64    `json:"trial_tasks_per_s"` // per trial, in order
+	WorkerShares   []CalcWorker `json:"worker_shares"`
+	Crashes        []CalcCrash  `json:"crashes,omitempty"`
+	Checked        int64        `json:"checked"`
+	Mismatches     int64        `json:"mismatches"` // wrong, failed or missing results
+	FirstMismatch  string       `json:"first_mismatch,omitempty"`
+}
+
+// CalcWorker is one calc worker's share of a batch, summed over its trials.
+type CalcWorker struct {
+	Worker    int     `json:"worker"`
+	Pids      []int   `json:"pids"` // more than one: restarted
+	Tasks     int64   `json:"tasks"`
+	Share     float64 `json:"share"`
+	BusyMs    float64 `json:"busy_ms"`
+	BusyRatio float64 `json:"busy_ratio"` // compute time / wall time of the trials
+}
+
+// CalcCrash is a calc worker process that died mid-batch.
+type CalcCrash struct {
+	Worker    int    `json:"worker"`
+	Pid       int    `json:"pid"`
+	Reason    string `json:"reason"`
+	Requeued  int    `json:"requeued"`
+	Restarted bool   `json:"restarted"`
+	NewPid    int    `json:"new_pid,omitempty"`
 }

@@ -10,6 +10,9 @@
 // Cancelling the context (Ctrl-C) stops the current trial at once, stops
 // the server and returns what was measured, marked incomplete.
 //
+// The scenario's calc batches (servers/calc) run after the servers, in this
+// process and unpinned; they land in results.Run.Calc.
+//
 // Run pins the calling process's threads to the load generator's CPUs for
 // its duration and restores them afterwards; do not run two at once in one
 // process. A Runner's fields are read-only during Run.
@@ -87,13 +90,15 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 			return nil, fmt.Errorf("server %s is a Go model but the clusterbench binary is unknown", s.Name)
 		}
 	}
+	restore := func() {}
 	if pin.Client != nil {
-		restore, err := pinSelf(pin.Client)
+		rs, err := pinSelf(pin.Client)
 		if err != nil {
 			return nil, err
 		}
-		defer restore()
+		restore = rs
 	}
+	defer func() { restore() }()
 	info, loadInfo := sc.Info()
 	run := &results.Run{
 		Schema:   results.Schema,
@@ -117,6 +122,10 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 			r.progress("%s: %v\n", sc.Name, se)
 		}
 	}
+	// Calc batches use every CPU (master and workers): unpin first.
+	restore()
+	restore = func() {}
+	r.runCalc(ctx, sc, out)
 	out.Interrupted = ctx.Err() != nil
 	run.Env.GOMAXPROCS = runtime.GOMAXPROCS(0) // follows the pinning after it settled
 	run.Finished = time.Now().UTC()

@@ -31,6 +31,7 @@ type Scenario struct {
 	Requests    []Request // at least one
 	Load        Load
 	Pin         Pin
+	Calc        []Calc // the calc: section; empty when absent
 }
 
 // Server is a system under test: either a Go model of `clusterbench serve`
@@ -90,4 +91,20 @@ type Pin struct {
 	Server   string
 	Client   string
 	Disabled bool
+}
+
+// Calc is one batch of the optional calc: section: a master hands Tasks
+// calculation tasks (Kind with argument N) to Workers workers of Model and
+// collects the results, Trials times (servers/calc). The runner runs the
+// batches after the servers, unpinned, and stores them in results.Run.Calc.
+type Calc struct {
+	Name     string // unique among the batches; default model-kind-n
+	Model    string // inline | goroutine | process
+	Workers  int    // 0 = GOMAXPROCS of the runner (inline: always 1)
+	Kind     string // factorial | sum | primes | fibonacci | mix
+	N        int64
+	Tasks    int // ≥ 1, default calc.DefaultTasks
+	Inflight int // process only: tasks in flight per worker; 0 = calc.DefaultInflight
+	Trials   int // ≥ 1, default calc.DefaultTrials
+	Line     int // where the batch is declared
 }

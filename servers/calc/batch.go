@@ -103,7 +103,8 @@ type Report struct {
 	ComputeUs float64 `json:"compute_us"`
 	// IPCUs (process only) is the IPC cost per task: the wall time per task
 	// of a batch of no-op tasks (same workers, tasks and inflight) sent
-	// through the same pool, i.e. the throughput cost of the channel alone.
+	// through the same pool right after each trial, i.e. the throughput
+	// cost of the channel alone; the median over the trials.
 	IPCUs float64 `json:"ipc_us,omitempty"`
 
 	TrialResults []TrialResult `json:"trial_results"`
@@ -277,6 +278,8 @@ type Batch struct {
 	out   []Result
 	acc   *accumulator
 	rep   Report
+	noop  []Task    // process model: the no-op probe batch
+	ipc   []float64 // per trial: µs per no-op task
 }
 
 // NewBatch validates cfg, computes the known answers, starts the executor
@@ -309,19 +312,29 @@ func NewBatch(ctx context.Context, cfg BatchConfig) (*Batch, error) {
 		Model: cfg.Model, Kind: cfg.Kind, N: cfg.N, Tasks: cfg.Tasks, Workers: ex.Workers(),
 		Inflight: cfg.Inflight, GOMAXPROCS: runtime.GOMAXPROCS(0),
 	}
-	if pp, ok := ex.(*ProcessPool); ok {
-		noop := make([]Task, len(b.tasks))
-		for i := range noop {
-			noop[i] = Task{Kind: noopKind}
+	if _, ok := ex.(*ProcessPool); ok {
+		b.noop = make([]Task, len(b.tasks))
+		for i := range b.noop {
+			b.noop[i] = Task{Kind: noopKind}
 		}
-		start := time.Now()
-		if _, err := pp.run(ctx, noop, b.out, 0); err != nil {
+		// The first probe warms the workers up; it is not recorded.
+		if _, err := b.probe(ctx); err != nil {
 			b.Close()
-			return nil, fmt.Errorf("no-op probe: %w", err)
+			return nil, err
 		}
-		b.rep.IPCUs = float64(time.Since(start).Nanoseconds()) / 1e3 / float64(len(noop))
 	}
 	return b, nil
+}
+
+// probe sends the no-op batch through the process pool and returns the
+// wall time per task in microseconds.
+func (b *Batch) probe(ctx context.Context) (float64, error) {
+	clear(b.out)
+	start := time.Now()
+	if _, err := b.ex.(*ProcessPool).run(ctx, b.noop, b.out, 0); err != nil {
+		return 0, fmt.Errorf("no-op probe: %w", err)
+	}
+	return float64(time.Since(start).Nanoseconds()) / 1e3 / float64(len(b.noop)), nil
 }
 
 // Trial runs one measured trial and checks its results.
@@ -338,6 +351,13 @@ func (b *Batch) Trial(ctx context.Context) error {
 	tr := b.acc.add(trial, wall, b.tasks, b.out, b.want)
 	tr.Crashes = len(crashes)
 	b.rep.TrialResults = append(b.rep.TrialResults, tr)
+	if b.noop != nil {
+		us, err := b.probe(ctx)
+		if err != nil {
+			return fmt.Errorf("%s trial %d: %w", b.cfg.Model, trial, err)
+		}
+		b.ipc = append(b.ipc, us)
+	}
 	return nil
 }
 
@@ -347,6 +367,7 @@ func (b *Batch) Report() Report {
 	r.Trials = len(r.TrialResults)
 	r.TrialResults = slices.Clone(r.TrialResults)
 	r.Crashes = slices.Clone(r.Crashes)
+	r.IPCUs = EstimateOf(b.ipc).Median
 	b.acc.finish(&r)
 	return r
 }

@@ -307,3 +307,28 @@ func assertGone(t *testing.T, pid int) {
 		time.Sleep(10 * time.Millisecond) // polling a process table: no readiness signal exists
 	}
 }
+
+func TestProcessPoolCommandThatIsNoWorker(t *testing.T) {
+	tests := []struct {
+		argv []string
+		want string
+	}{
+		{[]string{"/bin/sleep", "30"}, "no hello within"},
+		{[]string{"/bin/true"}, "worker did not start"},
+		{[]string{"/nonexistent/clusterbench"}, "no such file"},
+	}
+	for _, tt := range tests {
+		start := time.Now()
+		p, err := NewProcessPool(ProcessConfig{Workers: 2, Command: tt.argv, StartTimeout: 300 * time.Millisecond})
+		if err == nil {
+			p.Close()
+			t.Fatalf("%v: a pool of non-workers started", tt.argv)
+		}
+		if !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: error %q, want it to contain %q", tt.argv, err, tt.want)
+		}
+		if d := time.Since(start); d > 20*time.Second {
+			t.Errorf("%v: took %s to fail", tt.argv, d)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 // Every frame is uvarint(len(body)) followed by body; body[0] is the frame
 // type. Integers inside a body are unsigned varints.
 //
+//	hello  (worker → master): 'H' pid             first frame of a worker
 //	task   (master → worker): 'T' id kind n
 //	result (worker → master): 'R' id compute_ns status payload...
 //
@@ -20,6 +21,7 @@ import (
 // error; payload is the rest of the body: the exact decimal result, or the
 // error text. A tiny task is 5–8 bytes on the wire, a tiny result 5–9.
 const (
+	frameHello  = 'H'
 	frameTask   = 'T'
 	frameResult = 'R'
 
@@ -54,11 +56,16 @@ type frameReader struct {
 type countingReader struct {
 	r     io.Reader
 	reads int
+	err   error // the last error of the stream, to tell I/O errors from bad frames
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	c.reads++
-	return c.r.Read(p)
+	n, err := c.r.Read(p)
+	if err != nil {
+		c.err = err
+	}
+	return n, err
 }
 
 func newFrameReader(r io.Reader, size int) *frameReader {
@@ -82,6 +89,8 @@ func (f *frameReader) next() ([]byte, error) {
 			return nil, io.EOF
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return nil, fmt.Errorf("truncated frame length: %w", io.ErrUnexpectedEOF)
+		case f.cr.err != nil && errors.Is(err, f.cr.err):
+			return nil, err // the stream failed (closed, deadline)
 		default: // overflow
 			return nil, frameErr("length prefix: %v", err)
 		}
@@ -234,4 +243,27 @@ func writeResult(w *bufio.Writer, id, computeNs uint64, status byte, payload str
 	}
 	_, err = w.WriteString(payload)
 	return err
+}
+
+// appendHello appends the hello frame a worker sends first.
+func appendHello(b []byte, pid int) []byte {
+	var body [1 + binary.MaxVarintLen64]byte
+	body[0] = frameHello
+	k := 1 + binary.PutUvarint(body[1:], uint64(pid))
+	b = binary.AppendUvarint(b, uint64(k))
+	return append(b, body[:k]...)
+}
+
+func parseHello(body []byte) (int, error) {
+	if len(body) == 0 || body[0] != frameHello {
+		return 0, frameErr("want a hello frame ('H'), got %s", typeName(body))
+	}
+	pid, rest, err := uvarint(body[1:], "hello pid")
+	if err != nil {
+		return 0, err
+	}
+	if len(rest) != 0 || pid == 0 || pid > 1<<31 {
+		return 0, frameErr("hello: pid %d with %d trailing bytes", pid, len(rest))
+	}
+	return int(pid), nil
 }

@@ -36,6 +36,9 @@ func testWorker() int {
 	// it when the garbage collector finalises it.
 	if os.Getenv(envGarbage) != "" {
 		out := os.NewFile(workerResultFD, "results")
+		if err := WriteHello(out); err != nil {
+			return 1
+		}
 		fmt.Fprint(out, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xffnot a frame")
 		return 0
 	}
@@ -54,6 +57,9 @@ func testWorker() int {
 
 // crashingWorker answers crashAfter tasks, reads one more and dies.
 func crashingWorker(in, out *os.File) int {
+	if err := WriteHello(out); err != nil {
+		return 1
+	}
 	fr := newFrameReader(in, ioBuffer)
 	for i := 0; ; i++ {
 		body, err := fr.next()

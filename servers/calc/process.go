@@ -27,6 +27,8 @@ const (
 	// with when ProcessConfig.Command is empty (`clusterbench calc`, which
 	// turns into a worker when it sees WorkerEnv).
 	DefaultWorkerArg = "calc"
+	// DefaultStartTimeout bounds the wait for a new worker's hello frame.
+	DefaultStartTimeout = 10 * time.Second
 	// stopGrace is how long Close waits for a worker to exit on EOF before
 	// it kills it.
 	stopGrace = 2 * time.Second
@@ -49,6 +51,10 @@ type ProcessConfig struct {
 	// KillAfter, when > 0, SIGKILLs the worker that delivered the
 	// KillAfter-th result of each Run: a demonstration and test of recovery.
 	KillAfter int
+	// StartTimeout bounds the wait for a new worker's hello frame (a
+	// command that is no calc worker fails here instead of hanging the
+	// batch); 0 = DefaultStartTimeout.
+	StartTimeout time.Duration
 }
 
 // ProcessPool is the Executor whose workers are processes. See the package
@@ -98,6 +104,9 @@ func NewProcessPool(cfg ProcessConfig) (*ProcessPool, error) {
 	}
 	if cfg.RestartWindow <= 0 {
 		cfg.RestartWindow = DefaultRestartWindow
+	}
+	if cfg.StartTimeout <= 0 {
+		cfg.StartTimeout = DefaultStartTimeout
 	}
 	p := &ProcessPool{cfg: cfg, argv: cfg.Command}
 	if len(p.argv) == 0 {
@@ -189,7 +198,39 @@ func (p *ProcessPool) spawn() (*proc, error) {
 	pr.pid = cmd.Process.Pid
 	pr.bw = bufio.NewWriterSize(taskW, ioBuffer)
 	pr.fr = newFrameReader(resR, ioBuffer)
+	if err := pr.hello(p.cfg.StartTimeout); err != nil {
+		pr.retire()
+		return nil, fmt.Errorf("%w (is %q a clusterbench binary that serves calc workers? process %s)", err, p.argv[0], exitNote(pr.waitErr))
+	}
 	return pr, nil
+}
+
+// hello waits, at most timeout, for the worker's hello frame.
+func (pr *proc) hello(timeout time.Duration) error {
+	if err := pr.results.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+		return err
+	}
+	body, err := pr.fr.next()
+	if err == nil {
+		var pid int
+		if pid, err = parseHello(body); err == nil && pid != pr.pid {
+			err = fmt.Errorf("hello from pid %d, started pid %d", pid, pr.pid)
+		}
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = fmt.Errorf("no hello within %s", timeout)
+	}
+	if err != nil {
+		return fmt.Errorf("worker did not start: %w", err)
+	}
+	return pr.results.SetReadDeadline(time.Time{})
+}
+
+func exitNote(waitErr error) string {
+	if waitErr == nil {
+		return "exited with status 0 or was stopped"
+	}
+	return waitErr.Error()
 }
 
 func ensurePipeSize(f *os.File, need int) error {

@@ -42,7 +42,19 @@ func RunWorker(getenv func(string) string) error {
 	}
 	defer in.Close()
 	defer out.Close()
+	if err := WriteHello(out); err != nil {
+		return err
+	}
 	return ServeWorker(in, out)
+}
+
+// WriteHello sends the frame that tells the master this process is a
+// worker, ready for tasks; RunWorker sends it first.
+func WriteHello(w io.Writer) error {
+	if _, err := w.Write(appendHello(nil, os.Getpid())); err != nil {
+		return fmt.Errorf("calc worker: hello: %w", err)
+	}
+	return nil
 }
 
 // ServeWorker reads task frames from r, computes them in order and writes a

@@ -67,6 +67,21 @@ func parseCalc(stderr io.Writer, args []string) (calcOptions, error) {
 	if fs.NArg() > 0 {
 		return o, usageError("unexpected argument %q (calc takes flags only)", fs.Arg(0))
 	}
+	// Zero means "default" to calc.BatchConfig, but on the command line a
+	// 0 is a mistake.
+	for _, w := range o.workers {
+		if w < 1 || w > calc.MaxWorkers {
+			return o, usageError("--workers: %d out of range (allowed: 1..%d)", w, calc.MaxWorkers)
+		}
+	}
+	switch {
+	case o.tasks < 1 || o.tasks > calc.MaxTasks:
+		return o, usageError("--tasks: %d out of range (allowed: 1..%d)", o.tasks, calc.MaxTasks)
+	case o.trials < 1 || o.trials > calc.MaxTrials:
+		return o, usageError("--trials: %d out of range (allowed: 1..%d)", o.trials, calc.MaxTrials)
+	case o.inflight < 0 || o.inflight > calc.MaxInflight:
+		return o, usageError("--inflight: %d out of range (allowed: 1..%d, or 0 = %d)", o.inflight, calc.MaxInflight, calc.DefaultInflight)
+	}
 	if o.killAfter > 0 && !slices.Contains(o.models, calc.ModelProcess) {
 		return o, usageError("--kill-worker-after needs --model process (got %s)", strings.Join(o.models, ","))
 	}
@@ -102,9 +117,6 @@ func (o calcOptions) batchConfigs() ([]calc.BatchConfig, error) {
 			}
 			cfgs = append(cfgs, c)
 		}
-	}
-	if o.inflight < 0 || o.inflight > calc.MaxInflight {
-		return nil, usageError("--inflight: %d out of range (allowed: 0..%d, 0 = %d)", o.inflight, calc.MaxInflight, calc.DefaultInflight)
 	}
 	return cfgs, nil
 }
@@ -187,6 +199,9 @@ func runCalc(ctx context.Context, stdout, stderr io.Writer, args []string) error
 		return measurementError(err)
 	}
 	if runErr != nil {
+		if ctx.Err() != nil {
+			runErr = fmt.Errorf("interrupted; the tables show the trials completed before: %w", runErr)
+		}
 		return measurementError(runErr)
 	}
 	if err := errors.Join(wrong...); err != nil {

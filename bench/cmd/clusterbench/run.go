@@ -205,8 +205,11 @@ func printRun(w io.Writer, o runOptions, out *runner.Outcome, dir string) error 
 			return err
 		}
 	}
-	_, err := fmt.Fprintf(w, "report: %s (%s, %s, %s, %s)\n", filepath.Join(dir, report.ReportFile),
-		report.SummaryJSON, report.SummaryFile, report.WorkersFile, report.ReportFile)
+	files := report.SummaryJSON + ", " + report.SummaryFile + ", " + report.WorkersFile + ", " + report.ReportFile
+	if len(out.Run.Calc) > 0 {
+		files += ", " + report.CalcFile
+	}
+	_, err := fmt.Fprintf(w, "report: %s (%s)\n", filepath.Join(dir, report.ReportFile), files)
 	return err
 }
 

@@ -1,0 +1,86 @@
+package runner
+
+import (
+	"context"
+
+	"github.com/clusterbench/clusterbench/bench/calcreport"
+	"github.com/clusterbench/clusterbench/bench/scenario"
+	"github.com/clusterbench/clusterbench/servers/calc"
+)
+
+// CalcConfig is the calc.BatchConfig of a scenario's calc batch. A process
+// pool re-executes binary as `binary calc` (the clusterbench executable);
+// with binary empty it re-executes the running program.
+func CalcConfig(c scenario.Calc, binary string) calc.BatchConfig {
+	cfg := calc.BatchConfig{Model: c.Model, Workers: c.Workers, Kind: c.Kind, N: c.N, Tasks: c.Tasks,
+		Inflight: c.Inflight, Trials: c.Trials}
+	if c.Model == calc.ModelProcess && binary != "" {
+		cfg.WorkerCommand = []string{binary, calc.DefaultWorkerArg}
+	}
+	return cfg
+}
+
+// runCalc runs the calc batches of sc with their trials interleaved (every
+// batch's trial 1, then every batch's trial 2, …) so that a drift of the
+// machine's load touches them alike, and appends each to out.Run.Calc. A
+// batch that fails, or returns a wrong result, is a failure of the run
+// (out.Failed, named "calc NAME"); what it measured before is kept.
+func (r *Runner) runCalc(ctx context.Context, sc *scenario.Scenario, out *Outcome) {
+	if len(sc.Calc) == 0 {
+		return
+	}
+	type batch struct {
+		c   scenario.Calc
+		b   *calc.Batch
+		err error
+	}
+	batches := make([]*batch, len(sc.Calc))
+	defer func() {
+		for _, x := range batches {
+			if x.b != nil {
+				x.b.Close()
+			}
+		}
+	}()
+	rounds := 0
+	for i, c := range sc.Calc {
+		x := &batch{c: c}
+		batches[i] = x
+		if ctx.Err() != nil {
+			continue
+		}
+		r.progress("%s: calc %s: starting %d %s worker(s)\n", sc.Name, c.Name, max(c.Workers, 1), c.Model)
+		x.b, x.err = calc.NewBatch(ctx, CalcConfig(c, r.Binary))
+		rounds = max(rounds, c.Trials)
+	}
+	for t := 1; t <= rounds && ctx.Err() == nil; t++ {
+		for _, x := range batches {
+			if x.b == nil || x.err != nil || t > x.c.Trials || ctx.Err() != nil {
+				continue
+			}
+			x.err = x.b.Trial(ctx)
+			tr := x.b.Report().TrialResults
+			if x.err == nil && len(tr) > 0 {
+				last := tr[len(tr)-1]
+				r.progress("%s: calc %-24s trial %d/%d %12.0f tasks/s  p50 %9.1fµs  p99 %9.1fµs  crashes %d  wrong %d\n",
+					sc.Name, x.c.Name, t, x.c.Trials, last.TasksPerS, 1e3*last.P50Ms, 1e3*last.P99Ms, last.Crashes, last.Mismatches)
+			}
+		}
+	}
+	for _, x := range batches {
+		if x.b != nil {
+			if rep := x.b.Report(); rep.Trials > 0 {
+				out.Run.Calc = append(out.Run.Calc, calcreport.Result(x.c.Name, rep))
+			}
+			if x.err == nil {
+				x.err = x.b.Err()
+			}
+		}
+		if x.err != nil && ctx.Err() == nil {
+			se := &ServerError{Server: "calc " + x.c.Name, Err: x.err}
+			out.Failed = append(out.Failed, se)
+			out.Run.Warnings = append(out.Run.Warnings, se.Error())
+			r.progress("%s: %v\n", sc.Name, se)
+		}
+	}
+}
