@@ -190,7 +190,8 @@ func runCalc(ctx context.Context, stdout, stderr io.Writer, args []string) error
 		}
 	}
 	if o.json {
-		err = calcreport.JSON(stdout, reps...)
+		err = calcreport.JSON(stdout, calcreport.Env{CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
+			GoVersion: runtime.Version(), LoadAvg: load, Args: append([]string{"clusterbench", "calc"}, args...)}, reps...)
 	} else {
 		fmt.Fprintf(stdout, "calc: %d CPUs, GOMAXPROCS %d, load average at start %s\n\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), load)
 		err = calcreport.Text(stdout, reps...)
