@@ -40,13 +40,16 @@ bench-node: build
 #       a fresh server per trial (clusterbench ab). The strong form.
 #   make check                    runs the gate scenario once and compares it
 #       with the committed baseline results/$(GATE_BASELINE) (clusterbench
-#       compare); weak, and says so, when the baseline is from another machine.
+#       compare), on CPU per request only: weak, and it says so. Throughput of
+#       two runs measured apart follows the machine's load, not the code (6 of
+#       6 unchanged trees "regressed" on it here, docs/gate.md).
 # The servers and the load generator run at nice $(GATE_NICE) when allowed.
 # Exit status: 0 pass, non-zero when the gate fails (clusterbench's own codes:
 # 1 regression, 2 usage, 3 measurement failed).
 GATE_SCENARIO ?= scenarios/gate.yaml
 GATE_SERVER   ?= serve --model single
 GATE_BASELINE ?= gate-baseline
+GATE_BASELINE_METRICS ?= cpu
 GATE_FLAGS    ?=
 GATE_NICE     ?= -10
 check: build
@@ -60,9 +63,9 @@ check: build
 		$$nice $(BIN) ab $(GATE_SCENARIO) --base "$$tmp/base/clusterbench $(GATE_SERVER)" \
 			--head "$(BIN) $(GATE_SERVER)" $(GATE_FLAGS); \
 	else \
-		echo "check: no BASE given; comparing a fresh run with the committed baseline results/$(GATE_BASELINE)"; \
+		echo "check: no BASE given: a fresh run against the committed baseline results/$(GATE_BASELINE) (weak; make check BASE=origin/main is the real gate)"; \
 		dir=$$($$nice $(BIN) run $(GATE_SCENARIO) --quiet --out "$$tmp/runs"); \
-		$(BIN) compare $(GATE_BASELINE) "$$dir" $(GATE_FLAGS); \
+		$(BIN) compare --metrics $(GATE_BASELINE_METRICS) $(GATE_BASELINE) "$$dir" $(GATE_FLAGS); \
 	fi
 
 # Calibration of the gate on this machine: 20 A/A gates (false alarms) and

@@ -63,7 +63,7 @@ type Outcome struct {
 	Acc         *metrics.Accumulator
 	Wall        time.Duration // from the start of the attack to its last result (or the interruption)
 	ClientCPU   time.Duration // this process's CPU time over Wall
-	ClientWait  time.Duration // time its threads waited, runnable, for a CPU over Wall
+	ClientWait  time.Duration // time its working threads waited, runnable, for a CPU (metrics.WorkWait)
 	AllowedCPUs int           // CPUs this process could use
 	Dials       int64         // TCP connections the generator opened
 	Interrupted bool          // ctx was cancelled: the trial was cut short
@@ -153,7 +153,7 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		watcher.Wait()
 		return nil, err
 	}
-	wait0, waitErr := metrics.SelfRunQueueWait()
+	sched0, schedErr := metrics.SelfSched()
 	began := time.Now()
 	for res := range atk.Attack(tr, &boundedPacer{Pacer: pacer, max: maxHits}, cfg.Duration, cfg.Name) {
 		if interrupted.Load() {
@@ -169,8 +169,8 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	}
 	end := time.Now()
 	cpu1, _ := metrics.SelfCPU()
-	if wait1, err := metrics.SelfRunQueueWait(); err == nil && waitErr == nil && wait1 > wait0 {
-		out.ClientWait = wait1 - wait0
+	if sched1, err := metrics.SelfSched(); err == nil && schedErr == nil {
+		out.ClientWait = metrics.WorkWait(sched0, sched1)
 	}
 	close(done)
 	watcher.Wait()
@@ -186,12 +186,13 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 }
 
 // FromIntended returns the latency of an open-loop result measured from
-// its intended send time, began + Seq × interval, rather than from the
+// its intended send time, began + (Seq+1) × interval (vegeta's constant
+// pacer schedules hit k, counted from 0, at (k+1) intervals), rather than from the
 // moment a worker picked it up: a hit that waited for a free worker or for
 // the pacer to catch up counts that wait. It never returns less than
 // res.Latency.
 func FromIntended(res *vegeta.Result, began time.Time, interval time.Duration) time.Duration {
-	intended := began.Add(time.Duration(res.Seq) * interval)
+	intended := began.Add(time.Duration(res.Seq+1) * interval)
 	if d := res.Timestamp.Add(res.Latency).Sub(intended); d > res.Latency {
 		return d
 	}

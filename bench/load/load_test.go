@@ -83,9 +83,11 @@ func TestFromIntended(t *testing.T) {
 		latency time.Duration
 		want    time.Duration
 	}{
-		{"on schedule", 5, 50 * time.Millisecond, 2 * time.Millisecond, 2 * time.Millisecond},
-		{"picked up 30ms late", 5, 80 * time.Millisecond, 2 * time.Millisecond, 32 * time.Millisecond},
-		{"picked up early", 5, 45 * time.Millisecond, 2 * time.Millisecond, 2 * time.Millisecond},
+		// vegeta schedules hit Seq=5 (the sixth) at 6 intervals = 60ms.
+		{"on schedule", 5, 60 * time.Millisecond, 2 * time.Millisecond, 2 * time.Millisecond},
+		{"picked up 30ms late", 5, 90 * time.Millisecond, 2 * time.Millisecond, 32 * time.Millisecond},
+		{"picked up early", 5, 55 * time.Millisecond, 2 * time.Millisecond, 2 * time.Millisecond},
+		{"first hit on schedule", 0, 10 * time.Millisecond, 1 * time.Millisecond, 1 * time.Millisecond},
 	} {
 		r := &vegeta.Result{Seq: c.seq, Timestamp: began.Add(c.sentAt), Latency: c.latency}
 		if got := FromIntended(r, began, iv); got != c.want {

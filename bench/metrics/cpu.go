@@ -24,47 +24,88 @@ func SelfCPU() (time.Duration, error) {
 }
 
 // ClientBoundUtil is the share of its CPUs the generator used or waited
-// for (see SelfRunQueueWait) from which a trial is flagged as possibly
+// for (see WorkWait) from which a trial is flagged as possibly
 // client-bound.
 const ClientBoundUtil = 0.85
 
-// SelfRunQueueWait returns how long the current threads of this process
-// have waited, runnable, for a CPU (the second field of
-// /proc/self/task/<tid>/schedstat). On a shared machine the generator can
-// be starved without using its CPUs fully: CPU time plus this wait is what
-// it asked for. Threads that exited are not counted.
-func SelfRunQueueWait() (time.Duration, error) {
+// ThreadSched is one thread's scheduler figures from
+// /proc/self/task/<tid>/schedstat.
+type ThreadSched struct {
+	CPU  time.Duration // time on a CPU
+	Wait time.Duration // time runnable, waiting for a CPU
+}
+
+// SelfSched snapshots the scheduler figures of every current thread of
+// this process, by thread ID.
+func SelfSched() (map[int]ThreadSched, error) {
 	ents, err := os.ReadDir("/proc/self/task")
 	if err != nil {
-		return 0, fmt.Errorf("list threads: %w", err)
+		return nil, fmt.Errorf("list threads: %w", err)
 	}
-	var sum time.Duration
+	out := make(map[int]ThreadSched, len(ents))
 	for _, e := range ents {
+		tid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
 		b, err := os.ReadFile("/proc/self/task/" + e.Name() + "/schedstat")
 		if err != nil {
 			continue // exited meanwhile
 		}
-		wait, err := ParseSchedstatWait(b)
+		ts, err := ParseSchedstat(b)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
-		sum += wait
+		out[tid] = ts
 	}
-	return sum, nil
+	return out, nil
 }
 
-// ParseSchedstatWait returns the run-queue wait of a schedstat line
-// ("cpu_ns wait_ns timeslices").
-func ParseSchedstatWait(b []byte) (time.Duration, error) {
+// WorkWait is how long the threads that did this process's work waited,
+// runnable, for a CPU between two SelfSched snapshots: each thread's wait
+// weighted by its share of the CPU time used. A housekeeping thread that
+// wakes often but hardly runs (the Go runtime's sysmon) waits on a busy
+// machine too; weighting keeps its wait from counting as demand. A
+// thread absent from before counts from zero; one absent from after is
+// lost.
+func WorkWait(before, after map[int]ThreadSched) time.Duration {
+	type delta struct{ cpu, wait time.Duration }
+	var total time.Duration
+	ds := make([]delta, 0, len(after))
+	for tid, a := range after {
+		b := before[tid]
+		d := delta{a.CPU - b.CPU, a.Wait - b.Wait}
+		if d.cpu < 0 || d.wait < 0 {
+			continue // a reused thread ID
+		}
+		ds = append(ds, d)
+		total += d.cpu
+	}
+	if total <= 0 {
+		return 0
+	}
+	var w float64
+	for _, d := range ds {
+		w += float64(d.wait) * float64(d.cpu) / float64(total)
+	}
+	return time.Duration(w)
+}
+
+// ParseSchedstat parses a schedstat line ("cpu_ns wait_ns timeslices").
+func ParseSchedstat(b []byte) (ThreadSched, error) {
 	f := bytes.Fields(b)
 	if len(f) < 2 {
-		return 0, fmt.Errorf("schedstat: %q has %d fields, want 3", truncate(b), len(f))
+		return ThreadSched{}, fmt.Errorf("schedstat: %q has %d fields, want 3", truncate(b), len(f))
 	}
-	ns, err := strconv.ParseInt(string(f[1]), 10, 64)
-	if err != nil || ns < 0 {
-		return 0, fmt.Errorf("schedstat: bad wait %q", f[1])
+	var n [2]int64
+	for i := range n {
+		v, err := strconv.ParseInt(string(f[i]), 10, 64)
+		if err != nil || v < 0 {
+			return ThreadSched{}, fmt.Errorf("schedstat: bad field %d %q", i+1, f[i])
+		}
+		n[i] = v
 	}
-	return time.Duration(ns), nil
+	return ThreadSched{CPU: time.Duration(n[0]), Wait: time.Duration(n[1])}, nil
 }
 
 // AllowedCPUs returns how many CPUs this process may run on.

@@ -86,16 +86,39 @@ func spin(d time.Duration) {
 	}
 }
 
-func TestParseSchedstatWait(t *testing.T) {
-	if d, err := ParseSchedstatWait([]byte("879927 1181245 2\n")); err != nil || d != 1181245 {
-		t.Errorf("ParseSchedstatWait = %v, %v; want 1.181245ms", d, err)
+func TestParseSchedstat(t *testing.T) {
+	if ts, err := ParseSchedstat([]byte("879927 1181245 2\n")); err != nil || ts != (ThreadSched{CPU: 879927, Wait: 1181245}) {
+		t.Errorf("ParseSchedstat = %+v, %v", ts, err)
 	}
-	for _, bad := range []string{"", "12", "1 x 2", "1 -5 2"} {
-		if _, err := ParseSchedstatWait([]byte(bad)); err == nil {
-			t.Errorf("ParseSchedstatWait(%q) succeeded", bad)
+	for _, bad := range []string{"", "12", "1 x 2", "1 -5 2", "-1 5 2"} {
+		if _, err := ParseSchedstat([]byte(bad)); err == nil {
+			t.Errorf("ParseSchedstat(%q) succeeded", bad)
 		}
 	}
-	if _, err := SelfRunQueueWait(); err != nil {
-		t.Errorf("SelfRunQueueWait: %v", err)
+	snap, err := SelfSched()
+	if err != nil || len(snap) == 0 {
+		t.Errorf("SelfSched = %v, %v", snap, err)
+	}
+}
+
+func TestWorkWait(t *testing.T) {
+	ms := time.Millisecond
+	before := map[int]ThreadSched{1: {CPU: 100 * ms, Wait: 50 * ms}, 2: {CPU: 1 * ms, Wait: 10 * ms}, 3: {CPU: 5 * ms}}
+	after := map[int]ThreadSched{
+		1: {CPU: 900 * ms, Wait: 450 * ms}, // the worker: 800ms on CPU, waited 400ms
+		2: {CPU: 1 * ms, Wait: 600 * ms},   // a housekeeping thread: no CPU, waited 590ms
+		4: {CPU: 200 * ms, Wait: 100 * ms}, // a new worker thread
+		// 3 exited
+	}
+	// weights: thread 1 800/1000, thread 2 0, thread 4 200/1000
+	want := time.Duration(0.8*400+0.2*100) * ms
+	if got := WorkWait(before, after); got != want {
+		t.Errorf("WorkWait = %v, want %v", got, want)
+	}
+	if got := WorkWait(after, after); got != 0 {
+		t.Errorf("WorkWait over no time = %v, want 0", got)
+	}
+	if got := WorkWait(after, before); got != 0 {
+		t.Errorf("WorkWait with counters going back = %v, want 0", got)
 	}
 }

@@ -46,11 +46,18 @@ func Fairness(counts []int64, expected int) results.Fairness {
 	return f
 }
 
-// WorkerFairness is Fairness over the Requests of ws.
+// WorkerFairness is Fairness over the Requests of the workers in ws. The
+// catch-all tallies UnknownWorker (responses that named no worker: refused,
+// failed or timed-out requests) and OtherWorker (IDs beyond MaxWorkers) are
+// not workers and are left out: counted as one, they would lower the
+// figures of a perfectly even server.
 func WorkerFairness(ws []results.Worker, expected int) results.Fairness {
-	counts := make([]int64, len(ws))
-	for i, w := range ws {
-		counts[i] = w.Requests
+	counts := make([]int64, 0, len(ws))
+	for _, w := range ws {
+		if w.ID == UnknownWorker || w.ID == OtherWorker {
+			continue
+		}
+		counts = append(counts, w.Requests)
 	}
 	return Fairness(counts, expected)
 }

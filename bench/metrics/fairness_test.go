@@ -41,6 +41,12 @@ func TestWorkerFairness(t *testing.T) {
 	if got, want := WorkerFairness(ws, 0), (results.Fairness{Workers: 2, MaxOverMean: 1.5, Jain: 0.8}); got != want {
 		t.Errorf("WorkerFairness = %+v, want %+v", got, want)
 	}
+	// Two workers with 100 each are perfectly even, whatever number of
+	// responses named no worker (UnknownWorker) or fell in OtherWorker.
+	ws = []results.Worker{{ID: "0", Requests: 100}, {ID: "1", Requests: 100}, {ID: UnknownWorker, Requests: 50}, {ID: OtherWorker, Requests: 7}}
+	if got, want := WorkerFairness(ws, 2), (results.Fairness{Workers: 2, MaxOverMean: 1, Jain: 1}); got != want {
+		t.Errorf("WorkerFairness with catch-all tallies = %+v, want %+v", got, want)
+	}
 }
 
 func TestSetShares(t *testing.T) {

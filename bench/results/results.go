@@ -133,8 +133,9 @@ type Trial struct {
 	ClientCPUS    float64 `json:"client_cpu_s"`
 	ClientCPUUtil float64 `json:"client_cpu_util"`
 	ClientBound   bool    `json:"client_bound,omitempty"`
-	// ClientWaitS is how long the generator's threads waited, runnable,
-	// for a CPU (Linux schedstat): on a shared machine a starved generator
+	// ClientWaitS is how long the generator's working threads waited,
+	// runnable, for a CPU (Linux schedstat, each thread's wait weighted by
+	// its share of the CPU time): on a shared machine a starved generator
 	// uses less than its CPUs yet is the bottleneck. ClientBound is set
 	// when (ClientCPUS + ClientWaitS) / wall / CPUs reaches 0.85.
 	ClientWaitS float64 `json:"client_wait_s,omitempty"`

@@ -29,7 +29,7 @@ func Environment(ctx context.Context, dir string, args []string, pin Pinning) re
 		Args:       append([]string(nil), args...),
 		ServerCPUs: pin.ServerList,
 		ClientCPUs: pin.ClientList,
-		Pinning:    pin.Note,
+		Pinning:    pin.String(),
 	}
 	env.Hostname, _ = os.Hostname()
 	var u unix.Utsname

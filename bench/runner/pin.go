@@ -17,7 +17,7 @@ type Pinning struct {
 	Server, Client *unix.CPUSet // nil = not pinned
 	ServerList     string       // Linux CPU list, "" when not pinned
 	ClientList     string
-	Note           string // human-readable, recorded in the environment
+	Note           string // how: "sched_setaffinity, auto split of 2 CPUs", "off (pin: off)"…
 }
 
 // PlanPinning decides the CPU sets from the scenario's Pin and the CPUs
@@ -79,7 +79,7 @@ func cpuSet(cpus []int) *unix.CPUSet {
 // String describes the pinning in one line.
 func (p Pinning) String() string {
 	if p.Server == nil {
-		return "pinning " + p.Note
+		return p.Note
 	}
 	return fmt.Sprintf("servers on CPU %s, load generator on CPU %s (%s)", p.ServerList, p.ClientList, p.Note)
 }

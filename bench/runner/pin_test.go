@@ -38,6 +38,9 @@ func TestPlanPinning(t *testing.T) {
 			if p.ServerList != c.server || p.ClientList != c.cli || !strings.Contains(p.Note, c.noteHas) {
 				t.Errorf("got server %q client %q note %q; want %q %q and a note with %q", p.ServerList, p.ClientList, p.Note, c.server, c.cli, c.noteHas)
 			}
+			if c.server != "" && p.String() != "servers on CPU "+c.server+", load generator on CPU "+c.cli+" ("+p.Note+")" || c.server == "" && p.String() != p.Note {
+				t.Errorf("String() = %q", p.String())
+			}
 			if (p.Server == nil) != (c.server == "") || (p.Client == nil) != (c.cli == "") {
 				t.Errorf("CPU sets %v %v do not match the lists %q %q", p.Server, p.Client, c.server, c.cli)
 			}

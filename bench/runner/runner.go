@@ -110,7 +110,7 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 		Trials:   []results.Trial{},
 	}
 	out := &Outcome{Run: run}
-	r.progress("%s: %s\n", sc.Name, pin)
+	r.progress("%s: pinning: %s\n", sc.Name, pin)
 	for _, s := range sc.Servers {
 		if ctx.Err() != nil {
 			break
@@ -331,7 +331,7 @@ func TrialWarnings(trials []results.Trial, mode string) []string {
 		tl := tallies[k]
 		if tl.bound > 0 {
 			out = append(out, fmt.Sprintf("%s at %s %d: the load generator may have been the bottleneck in %d of %d trials "+
-				"(it used %.0f–%.0f%% of its CPUs, and its threads waited %.2f–%.2fs for a CPU per %.1fs trial)",
+				"(it used %.0f–%.0f%% of its CPUs, and waited %.2f–%.2fs for a CPU per %.1fs trial)",
 				k.server, levelName(mode), k.level, tl.bound, tl.n, 100*tl.cpuLo, 100*tl.cpuHi, tl.waitLo, tl.waitHi, tl.durSum/float64(tl.bound)))
 		}
 		if tl.short > 0 {

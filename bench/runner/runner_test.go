@@ -116,7 +116,7 @@ func TestTrialWarnings(t *testing.T) {
 	}
 	got := TrialWarnings(trials, scenario.Closed)
 	want := []string{
-		"single at concurrency 8: the load generator may have been the bottleneck in 2 of 3 trials (it used 30–95% of its CPUs, and its threads waited 0.00–1.50s for a CPU per 2.0s trial)",
+		"single at concurrency 8: the load generator may have been the bottleneck in 2 of 3 trials (it used 30–95% of its CPUs, and waited 0.00–1.50s for a CPU per 2.0s trial)",
 		"pool at rate 500/s: achieved rate short of the asked one by more than 5% in 1 of 1 trials (lowest 410/s)",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

@@ -11,9 +11,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/clusterbench/clusterbench/servers/workload"
@@ -36,7 +39,8 @@ var ErrOverloaded = errors.New("server overloaded: work queue full")
 // Executor runs fn on a worker and reports which worker ran it. It returns
 // ErrOverloaded when it refuses the work, or ctx.Err() when the request was
 // abandoned before a worker took it. A panic in fn must be returned as an
-// error (see PanicError), never crash the process.
+// error (see PanicError), never crash the process. When Execute returns, fn
+// has finished or will never run: the handler reuses what fn writes to.
 type Executor interface {
 	Execute(ctx context.Context, fn func(worker int)) error
 }
@@ -89,7 +93,7 @@ func Handler(cfg Config) http.Handler {
 	if cfg.Exit == nil {
 		cfg.Exit = os.Exit
 	}
-	h := &handler{cfg: cfg, pid: strconv.Itoa(cfg.Pid)}
+	h := newHandler(cfg)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", h.hello)
 	mux.HandleFunc("GET /calc/{kind}", h.calc)
@@ -105,25 +109,99 @@ func Handler(cfg Config) http.Handler {
 	return mux
 }
 
+// cachedWorkerIDs is how many X-Worker-Id values a handler prepares (the
+// CLI's limit on workers): a response of one of them allocates no header.
+const cachedWorkerIDs = 1024
+
+// handler serves the routes. Its fields are set by newHandler and only read
+// afterwards. Header values are shared, never-modified slices of length 1,
+// assigned into each response's header map: the hot path allocates no
+// header (net/http only reads them, and an Add copies a full slice).
 type handler struct {
-	cfg Config
-	pid string
+	cfg       Config
+	pid       string
+	pidHdr    []string
+	workerHdr [][]string // index = worker ID
+	textHdr   []string
+	tasks     sync.Pool // of *task
+}
+
+func newHandler(cfg Config) *handler {
+	h := &handler{cfg: cfg, pid: strconv.Itoa(cfg.Pid), textHdr: []string{"text/plain; charset=utf-8"}}
+	h.pidHdr = []string{h.pid}
+	h.workerHdr = make([][]string, cachedWorkerIDs)
+	for i := range h.workerHdr {
+		h.workerHdr[i] = []string{strconv.Itoa(i)}
+	}
+	h.tasks.New = func() any {
+		t := &task{h: h}
+		t.fn = t.run // bound once: handing it to the Executor allocates nothing
+		return t
+	}
+	return h
+}
+
+// setIdentity sets the identity headers of a response worker produced.
+func (h *handler) setIdentity(w http.ResponseWriter, worker int) {
+	hdr := w.Header()
+	if worker >= 0 && worker < len(h.workerHdr) {
+		hdr[HeaderWorkerID] = h.workerHdr[worker]
+	} else {
+		hdr[HeaderWorkerID] = []string{strconv.Itoa(worker)}
+	}
+	hdr[HeaderWorkerPid] = h.pidHdr
+}
+
+// task is one request's work as handed to the Executor. Tasks are pooled;
+// one belongs to a single request from get to put.
+type task struct {
+	h      *handler
+	fn     func(worker int) // t.run
+	work   func(worker int) // the route's work; nil for none
+	worker int
+	ran    bool
+	buf    []byte // the hello body, reused
+}
+
+func (t *task) run(worker int) {
+	t.worker, t.ran = worker, true
+	if t.h.cfg.Burn > 0 {
+		Spin(t.h.cfg.Burn)
+	}
+	if t.work != nil {
+		t.work(worker)
+	}
+}
+
+func (h *handler) getTask(work func(worker int)) *task {
+	t := h.tasks.Get().(*task)
+	t.work, t.worker, t.ran = work, 0, false
+	return t
+}
+
+func (h *handler) putTask(t *task) {
+	t.work = nil
+	h.tasks.Put(t)
 }
 
 // run executes work on a worker, adds the burn, sets the identity headers
-// and maps executor errors to responses. It reports whether work ran.
-func (h *handler) run(w http.ResponseWriter, r *http.Request, work func(worker int)) bool {
-	err := h.cfg.Exec.Execute(r.Context(), func(worker int) {
-		w.Header().Set(HeaderWorkerID, strconv.Itoa(worker))
-		w.Header().Set(HeaderWorkerPid, h.pid)
-		if h.cfg.Burn > 0 {
-			Spin(h.cfg.Burn)
-		}
-		work(worker)
-	})
+// (also on a panic's 500, which names the worker that panicked) and maps
+// executor errors to responses. It reports whether work ran to completion
+// and, if so, the worker.
+func (h *handler) run(w http.ResponseWriter, r *http.Request, work func(worker int)) (int, bool) {
+	t := h.getTask(work)
+	defer h.putTask(t)
+	return h.exec(w, r, t)
+}
+
+func (h *handler) exec(w http.ResponseWriter, r *http.Request, t *task) (int, bool) {
+	err := h.cfg.Exec.Execute(r.Context(), t.fn)
+	if t.ran {
+		h.setIdentity(w, t.worker)
+	}
 	switch {
 	case err == nil:
-		return true
+		return t.worker, true
 	case errors.Is(err, ErrOverloaded):
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, err.Error())
@@ -132,19 +210,27 @@ func (h *handler) run(w http.ResponseWriter, r *http.Request, work func(worker i
 	default:
 		writeError(w, http.StatusInternalServerError, err.Error())
 	}
-	return false
+	return 0, false
 }
 
+// hello answers GET /. It allocates nothing of its own: the body is built in
+// the pooled task's buffer and net/http sets Content-Length for a body
+// written whole.
 func (h *handler) hello(w http.ResponseWriter, r *http.Request) {
-	var body string
-	if !h.run(w, r, func(worker int) {
-		body = fmt.Sprintf("Hello from worker %d (pid %s)\n", worker, h.pid)
-	}) {
+	t := h.getTask(nil)
+	defer h.putTask(t)
+	worker, ok := h.exec(w, r, t)
+	if !ok {
 		return
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	_, _ = w.Write([]byte(body))
+	b := append(t.buf[:0], "Hello from worker "...)
+	b = strconv.AppendInt(b, int64(worker), 10)
+	b = append(b, " (pid "...)
+	b = append(b, h.pid...)
+	b = append(b, ")\n"...)
+	t.buf = b
+	w.Header()["Content-Type"] = h.textHdr
+	_, _ = w.Write(b)
 }
 
 // CalcResult is the JSON body of a /calc answer.
@@ -169,25 +255,25 @@ func (h *handler) calc(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res := CalcResult{Kind: kind, N: n, Pid: h.cfg.Pid}
-	if !h.run(w, r, func(worker int) {
+	if _, ok := h.run(w, r, func(worker int) {
 		start := time.Now()
 		res.Result, _ = workload.Compute(kind, n) // bounds checked by ParseCalc
 		res.ComputeNs = time.Since(start).Nanoseconds()
 		res.Worker = worker
-	}) {
+	}); !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
 }
 
 func (h *handler) healthz(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set(HeaderWorkerPid, h.pid)
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write([]byte("ok\n"))
+	w.Header()[HeaderWorkerPid] = h.pidHdr
+	w.Header()["Content-Type"] = h.textHdr
+	_, _ = io.WriteString(w, "ok\n")
 }
 
 func (h *handler) faultExit(w http.ResponseWriter, r *http.Request) {
-	if !h.run(w, r, func(int) {}) {
+	if _, ok := h.run(w, r, nil); !ok {
 		return
 	}
 	w.Header().Set("Connection", "close")
@@ -204,23 +290,21 @@ func (h *handler) faultStall(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if !h.run(w, r, func(int) {
+	if _, ok := h.run(w, r, func(int) {
 		t := time.NewTimer(d)
 		defer t.Stop()
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
 		}
-	}) {
+	}); !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"fault": "stall", "d": d.String()})
 }
 
 func (h *handler) faultPanic(w http.ResponseWriter, r *http.Request) {
-	if !h.run(w, r, func(int) { panic("fault hook /fault/panic") }) {
-		return
-	}
+	_, _ = h.run(w, r, func(int) { panic("fault hook /fault/panic") })
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -239,14 +323,15 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]any{"error": msg, "status": status})
 }
 
-// Spin busy-loops on the CPU for d (not a sleep: it costs CPU time).
+// Spin busy-loops on the CPU for d (not a sleep: it costs CPU time). It is
+// safe for concurrent use: the loop's work stays in a local variable.
 func Spin(d time.Duration) {
+	var acc uint64
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
-		for i := 0; i < 256; i++ {
-			spinSink += uint64(i)
+		for i := range uint64(256) {
+			acc += i
 		}
 	}
+	runtime.KeepAlive(acc) // keeps the inner loop from being optimised away
 }
-
-var spinSink uint64

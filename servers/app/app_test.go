@@ -1,7 +1,9 @@
 package app
 
 import (
+	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -38,18 +40,6 @@ func TestFaultRoutesExistOnlyWithFlag(t *testing.T) {
 	}
 	if rec := get(t, on, "/fault/exit"); rec.Code != http.StatusOK || len(exited) != 1 || exited[0] != 1 {
 		t.Errorf("GET /fault/exit = %d, exit calls %v; want 200 and one exit(1)", rec.Code, exited)
-	}
-}
-
-func TestBurnCostsCPUTime(t *testing.T) {
-	h := Handler(Config{Burn: 20 * time.Millisecond})
-	start := time.Now()
-	rec := get(t, h, "/")
-	if rec.Code != http.StatusOK {
-		t.Fatalf("GET / = %d", rec.Code)
-	}
-	if d := time.Since(start); d < 20*time.Millisecond {
-		t.Errorf("GET / with 20ms burn took %s, want ≥ 20ms", d)
 	}
 }
 
@@ -128,4 +118,37 @@ func FuzzParseStall(f *testing.F) {
 			t.Fatalf("ParseStall(%q) = %s, outside 0..%s", s, d, MaxStall)
 		}
 	})
+}
+
+// TestPanicNamesWorker: the 500 of a panicking request still says which
+// worker panicked, so per-worker error tallies can attribute it.
+func TestPanicNamesWorker(t *testing.T) {
+	h := Handler(Config{Exec: Inline{ID: 5}, Pid: 77, Faults: true})
+	rec := get(t, h, "/fault/panic")
+	if rec.Code != http.StatusInternalServerError || rec.Header().Get(HeaderWorkerID) != "5" || rec.Header().Get(HeaderWorkerPid) != "77" {
+		t.Errorf("GET /fault/panic = %d with headers %v, want 500 naming worker 5 pid 77", rec.Code, rec.Header())
+	}
+	// A worker ID beyond the prepared header values still gets its header.
+	h = Handler(Config{Exec: Inline{ID: cachedWorkerIDs + 1}, Pid: 77})
+	if rec := get(t, h, "/"); rec.Header().Get(HeaderWorkerID) != "1025" {
+		t.Errorf("GET / from worker 1025: X-Worker-Id = %q", rec.Header().Get(HeaderWorkerID))
+	}
+}
+
+// failingListener fails its first Accept, as an exhausted descriptor table
+// would if net/http did not retry: Serve must return that error.
+type failingListener struct{ net.Listener }
+
+func (l failingListener) Accept() (net.Conn, error) { return nil, errors.New("accept: boom") }
+
+func TestServeReturnsAcceptError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	err = Serve(context.Background(), failingListener{ln}, Handler(Config{}), time.Second)
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("Serve on a failing listener = %v, want the accept error", err)
+	}
 }

@@ -34,13 +34,18 @@ func NewServer(h http.Handler) *http.Server {
 
 // Serve serves h on ln until ctx is done, then shuts down gracefully: it
 // stops accepting, lets in-flight requests finish for up to grace, and then
-// closes what is left. It returns nil after a clean drain.
+// closes what is left. It returns nil after a clean drain, and the error of
+// http.Server.Serve (after closing every connection) when serving fails
+// first.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Duration) error {
 	srv := NewServer(h)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
+		// Serve failed (an accept error): close the connections it had
+		// accepted, whose goroutines would otherwise outlive this call.
+		_ = srv.Close()
 		return err
 	case <-ctx.Done():
 	}

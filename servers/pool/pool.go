@@ -25,13 +25,19 @@ type job struct {
 }
 
 // Pool is a fixed set of worker goroutines fed by a bounded queue. It
-// implements app.Executor. Execute is safe for concurrent use; Close must be
-// called once, after the last Execute has returned.
+// implements app.Executor. Execute and Close are safe for concurrent use;
+// an Execute after Close refuses the work (ErrClosed).
 type Pool struct {
-	queue chan *job
-	wg    sync.WaitGroup
-	jobs  sync.Pool
+	queue  chan *job
+	wg     sync.WaitGroup
+	jobs   sync.Pool
+	mu     sync.RWMutex // held for reading while a job is queued; Close takes it to close queue
+	closed bool
 }
+
+// ErrClosed is returned by Execute after Close. It wraps
+// app.ErrOverloaded, so a handler answers 503 with Retry-After.
+var ErrClosed = fmt.Errorf("pool: closed: %w", app.ErrOverloaded)
 
 // New starts workers goroutines behind a queue of capacity queue.
 func New(workers, queue int) (*Pool, error) {
@@ -69,9 +75,17 @@ func (p *Pool) work(id int) {
 func (p *Pool) Execute(ctx context.Context, fn func(worker int)) error {
 	j := p.jobs.Get().(*job)
 	j.ctx, j.fn, j.err = ctx, fn, nil
+	p.mu.RLock()
+	if p.closed {
+		p.mu.RUnlock()
+		p.put(j)
+		return ErrClosed
+	}
 	select {
 	case p.queue <- j:
+		p.mu.RUnlock()
 	default:
+		p.mu.RUnlock()
 		p.put(j)
 		return app.ErrOverloaded
 	}
@@ -87,8 +101,14 @@ func (p *Pool) put(j *job) {
 }
 
 // Close stops the workers after the queued work is done and waits for them.
+// Later calls only wait.
 func (p *Pool) Close() {
-	close(p.queue)
+	p.mu.Lock()
+	if !p.closed {
+		p.closed = true
+		close(p.queue)
+	}
+	p.mu.Unlock()
 	p.wg.Wait()
 }
 
@@ -101,7 +121,9 @@ type Config struct {
 }
 
 // Serve serves the API on ln through a pool until ctx is done, then drains
-// the HTTP server and, after a clean drain, stops the workers.
+// the HTTP server and stops the workers. It returns after every worker has
+// ended, also when the drain was cut short at Grace (a handler still
+// running then gets ErrClosed, a 503, for work it had not yet queued).
 func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 	if cfg.Queue == 0 {
 		cfg.Queue = DefaultQueue
@@ -114,12 +136,7 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 		return err
 	}
 	cfg.App.Exec = p
-	if err = app.Serve(ctx, ln, app.Handler(cfg.App), cfg.Grace); err != nil {
-		// Handlers may still be running after a forced close; leave the
-		// workers to die with the process rather than close the queue
-		// under them.
-		return err
-	}
+	err = app.Serve(ctx, ln, app.Handler(cfg.App), cfg.Grace)
 	p.Close()
-	return nil
+	return err
 }

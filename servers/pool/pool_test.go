@@ -16,18 +16,10 @@ import (
 )
 
 func TestContract(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, ln, Config{Workers: 3}) }()
-	servertest.Run(t, "http://"+ln.Addr().String(), servertest.Options{Workers: 3})
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Serve after cancel = %v, want nil (clean drain)", err)
-	}
+	base := servertest.Start(t, func(ctx context.Context, ln net.Listener) error {
+		return Serve(ctx, ln, Config{Workers: 3})
+	})
+	servertest.Run(t, base, servertest.Options{Workers: 3})
 }
 
 func TestNewRejectsBadSizes(t *testing.T) {
@@ -119,17 +111,36 @@ func TestAbandonedJobDoesNotRun(t *testing.T) {
 	}
 }
 
+// startedExec wraps an Executor and reports on started each time a job
+// begins to run on a worker: the readiness signal of the overload test.
+type startedExec struct {
+	app.Executor
+	started chan<- struct{}
+}
+
+func (e startedExec) Execute(ctx context.Context, fn func(worker int)) error {
+	return e.Executor.Execute(ctx, func(w int) {
+		e.started <- struct{}{}
+		fn(w)
+	})
+}
+
 // TestHTTPOverloadAndPanic checks the HTTP mapping: 503 with Retry-After on
 // a full queue, 500 on a panic, and the worker serving afterwards.
+//
+// The worker and the queue are filled with stalls in a known order (the
+// first stall is seen running, then the second is seen queued) before the
+// one probe that must be refused, so no probe can slip into the queue
+// behind a stall and wait for it.
 func TestHTTPOverloadAndPanic(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := New(1, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = Serve(ctx, ln, Config{Workers: 1, Queue: 1, App: app.Config{Faults: true}}) }()
-	base := "http://" + ln.Addr().String()
+	t.Cleanup(p.Close) // after the server's cleanup below: cleanups run last first
+	started := make(chan struct{}, 8)
+	h := app.Handler(app.Config{Exec: startedExec{Executor: p, started: started}, Faults: true})
+	base := servertest.Start(t, func(ctx context.Context, ln net.Listener) error { return app.Serve(ctx, ln, h, 5*time.Second) })
 
 	resp, _ := servertest.Get(t, base, "/fault/panic")
 	if resp.StatusCode != http.StatusInternalServerError {
@@ -138,13 +149,16 @@ func TestHTTPOverloadAndPanic(t *testing.T) {
 	if resp, _ := servertest.Get(t, base, "/"); resp.StatusCode != http.StatusOK || resp.Header.Get("X-Worker-Id") != "0" {
 		t.Fatalf("GET / after a panic = %d worker %q, want 200 from worker 0", resp.StatusCode, resp.Header.Get("X-Worker-Id"))
 	}
+	for len(started) > 0 { // the two requests above
+		<-started
+	}
 
-	// Occupy the worker and the queue with long stalls, which the test
-	// cancels once it has seen the 503 (a stall ends when its request's
-	// context does), so a slow machine only widens the window.
+	// Occupy the worker, then the queue, with long stalls; the test cancels
+	// them once it has its answer (a stall ends when its request's context
+	// does).
 	stallCtx, stopStalls := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	for range 2 {
+	stall := func() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -154,22 +168,47 @@ func TestHTTPOverloadAndPanic(t *testing.T) {
 			}
 		}()
 	}
-	// Bounded in count and in time.
-	var got503 bool
-	deadline := time.Now().Add(20 * time.Second)
-	for i := 0; i < 100_000 && time.Now().Before(deadline); i++ {
-		resp, _ := servertest.Get(t, base, "/")
-		if resp.StatusCode == http.StatusServiceUnavailable {
-			if resp.Header.Get("Retry-After") == "" {
-				t.Error("503 without Retry-After")
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				stopStalls()
+				wg.Wait()
+				t.Fatalf("%s: not within 20s", what)
 			}
-			got503 = true
-			break
+			time.Sleep(time.Millisecond) // polls pool state, which has no signal
 		}
+	}
+	stall()
+	select {
+	case <-started:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the first stall did not reach the worker within 20s")
+	}
+	stall()
+	waitFor("the second stall queued", func() bool { return len(p.queue) == 1 })
+
+	resp, body := servertest.Get(t, base, "/")
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("GET / with the worker and the queue full = %d %s, want 503", resp.StatusCode, body)
+	} else if resp.Header.Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
 	}
 	stopStalls()
 	wg.Wait()
-	if !got503 {
-		t.Error("never saw a 503 with the worker and the queue full")
+}
+
+// TestExecuteAfterClose: a handler that outlives a forced shutdown gets a
+// refusal, not a panic on the closed queue; Close may be called again.
+func TestExecuteAfterClose(t *testing.T) {
+	p, err := New(2, 4)
+	if err != nil {
+		t.Fatal(err)
 	}
+	p.Close()
+	if err := p.Execute(context.Background(), func(int) { t.Error("job ran after Close") }); !errors.Is(err, ErrClosed) || !errors.Is(err, app.ErrOverloaded) {
+		t.Errorf("Execute after Close = %v, want ErrClosed (an ErrOverloaded)", err)
+	}
+	p.Close()
 }

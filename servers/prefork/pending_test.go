@@ -23,13 +23,17 @@ func TestPendingLifecycle(t *testing.T) {
 	if !p.add(1, acked) || !p.add(2, orphan) || !p.add(3, failed) || !p.add(4, racing) {
 		t.Fatal("add refused before the child was done")
 	}
-	p.sent(1, true)
+	if !p.sent(1, true) {
+		t.Error("sent(ok) to a live child reported the send as failed")
+	}
 	p.ack(1)
 	if !acked.closed {
 		t.Error("an acknowledged connection keeps the master's copy open")
 	}
 	p.sent(2, true)
-	p.sent(3, false) // the caller tries the next child with it
+	if p.sent(3, false) { // the caller tries the next child with it
+		t.Error("a failed send was reported as delivered")
+	}
 	if failed.closed {
 		t.Error("a failed send closed the connection the caller still owns")
 	}
@@ -41,9 +45,13 @@ func TestPendingLifecycle(t *testing.T) {
 	if p.add(5, &closeProbe{}) {
 		t.Error("add accepted a connection for a child that is gone")
 	}
-	p.sent(4, true) // it reached a child that is gone: nothing to do but drop it
-	if !racing.closed {
-		t.Error("a send that finished after the child was done left the master's copy open")
+	// It reached a child that is gone and will never read it: the caller
+	// gets it back for another child.
+	if p.sent(4, true) {
+		t.Error("a send to a child that is gone was reported as delivered")
+	}
+	if racing.closed {
+		t.Error("a send that reached a dead child closed the connection instead of giving it back")
 	}
 	p.ack(99) // unknown: ignored
 }
@@ -51,11 +59,18 @@ func TestPendingLifecycle(t *testing.T) {
 func TestPendingRelease(t *testing.T) {
 	p := newPending()
 	a := &closeProbe{}
+	racing := &closeProbe{}
 	p.add(1, a)
 	p.sent(1, true)
+	p.add(2, racing)
 	p.release()
 	if !a.closed {
 		t.Error("release left the master's copy of a passed connection open")
+	}
+	// A send that finishes after release reached a stopping child, which
+	// reads it: delivered, and the master's copy goes.
+	if !p.sent(2, true) || !racing.closed {
+		t.Errorf("send racing release: delivered=false or copy open (closed=%v); want delivered and closed", racing.closed)
 	}
 	if len(p.orphans()) != 0 {
 		t.Error("orphans after release: a stopped child's connections would be passed twice")

@@ -3,7 +3,8 @@
 // Node's cluster module.
 //
 // Serve runs the master, or the child when the environment marks the process
-// as one (EnvSlot). The master binds the port before it starts any child, so
+// as one (EnvSlot). Each child runs Go code on one thread (GOMAXPROCS 1),
+// as a Node worker does. The master binds the port before it starts any child, so
 // a port in use fails at once with a *ListenError and nothing is left
 // running. It then starts one child per slot and supervises them:
 //

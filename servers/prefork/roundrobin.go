@@ -102,9 +102,7 @@ func (m *master) handOff(conn net.Conn, table *rrTable, next int, stop <-chan st
 			if !ts[j].pend.add(seq, conn) {
 				continue // being stopped, or gone
 			}
-			err := sendConn(ts[j].ctl, conn, seq)
-			ts[j].pend.sent(seq, err == nil)
-			if err == nil {
+			if ts[j].pend.sent(seq, sendConn(ts[j].ctl, conn, seq) == nil) {
 				return j + 1, true
 			}
 		}
@@ -161,6 +159,7 @@ type pending struct {
 	mu    sync.Mutex
 	conns map[uint64]*passed
 	done  bool // the child takes no more: stopped, or gone
+	gone  bool // the child ended: it reads nothing more (orphans)
 }
 
 type passed struct {
@@ -181,15 +180,20 @@ func (p *pending) add(seq uint64, conn net.Conn) bool {
 	return true
 }
 
-// sent ends the send of seq. A failed send leaves the connection to the
-// caller; a send that raced with release leaves it to the child.
-func (p *pending) sent(seq uint64, ok bool) {
+// sent ends the send of seq and reports whether the child has conn: the
+// send succeeded and the child is not gone. When it reports false the
+// connection is the caller's again, to pass to another child: the send
+// failed, or it reached a child that ended before reading it. A send that
+// raced with release reached a stopping child, which reads everything sent
+// before its control socket closes, so the master's copy goes.
+func (p *pending) sent(seq uint64, ok bool) bool {
 	p.mu.Lock()
 	e := p.conns[seq]
 	switch {
 	case e == nil: // acknowledged already
-	case !ok:
+	case !ok || p.gone:
 		delete(p.conns, seq)
+		ok = false
 	case p.done:
 		delete(p.conns, seq)
 		defer func() { _ = e.conn.Close() }()
@@ -197,6 +201,7 @@ func (p *pending) sent(seq uint64, ok bool) {
 		e.sending = false
 	}
 	p.mu.Unlock()
+	return ok
 }
 
 // ack drops the master's copy of a connection the child took.
@@ -213,20 +218,23 @@ func (p *pending) ack(seq uint64) {
 // release is for a child the master stops: it will read everything sent
 // before its control socket closes, so the master's copies go.
 func (p *pending) release() {
-	for _, c := range p.take() {
+	for _, c := range p.take(false) {
 		_ = c.Close()
 	}
 }
 
 // orphans is for a child that has gone: the connections it never
-// acknowledged, for another child.
-func (p *pending) orphans() []net.Conn { return p.take() }
+// acknowledged, for another child. One still being sent goes back to its
+// sender (sent reports false).
+func (p *pending) orphans() []net.Conn { return p.take(true) }
 
-// take marks the child done and removes every connection not being sent.
-func (p *pending) take() []net.Conn {
+// take marks the child done (and gone) and removes every connection not
+// being sent.
+func (p *pending) take(gone bool) []net.Conn {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.done = true
+	p.gone = p.gone || gone
 	var out []net.Conn
 	for seq, e := range p.conns {
 		if !e.sending {

@@ -7,9 +7,11 @@
 package servertest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,10 +28,38 @@ type Options struct {
 	Workers int
 }
 
-// Client is the HTTP client the checks use: bounded, no proxy.
+// client is the HTTP client the checks and Get use: bounded, no proxy. It
+// is shared so that tests reuse connections; it is never modified.
 var client = &http.Client{
 	Timeout:   20 * time.Second,
 	Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 4},
+}
+
+// Start serves on a fresh 127.0.0.1:0 listener with serve, which must
+// return when its ctx is done, and returns the base URL (http://host:port).
+// The test's cleanup cancels ctx and fails the test unless serve then
+// returns nil (a clean drain) within a minute.
+func Start(t *testing.T, serve func(ctx context.Context, ln net.Listener) error) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve after cancel = %v, want nil (a clean drain)", err)
+			}
+		case <-time.After(time.Minute):
+			t.Errorf("serve did not return within a minute of its context's end")
+		}
+	})
+	return "http://" + ln.Addr().String()
 }
 
 // Get fetches base+path and returns the response with its body read.

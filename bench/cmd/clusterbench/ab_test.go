@@ -29,19 +29,34 @@ load:
 pin: off
 `
 
-// gateAB runs the test binary as `clusterbench ab` (see TestMain) with the
-// servers started from the same binary, and returns its exit code and
-// output. Everything it starts dies with it (Pdeathsig).
-func gateAB(t *testing.T, args ...string) (int, string) {
+// buildClusterbench builds this command without the race detector (the
+// build cache makes it quick after `make build`): ab and its servers then
+// run at normal speed even when the tests run under -race.
+func buildClusterbench(t *testing.T) string {
+	t.Helper()
+	exe := filepath.Join(t.TempDir(), "clusterbench")
+	out, err := exec.Command("go", "build", "-o", exe, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return exe
+}
+
+// gateAB runs exe (the test binary, see TestMain, when "") as
+// `clusterbench ab` with EXE in args replaced by exe, and returns its exit
+// code and output. Everything it starts dies with it (Pdeathsig).
+func gateAB(t *testing.T, exe string, args ...string) (int, string) {
 	t.Helper()
 	dir := t.TempDir()
 	sc := filepath.Join(dir, "gate.yaml")
 	if err := os.WriteFile(sc, []byte(gateScenario), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	full := []string{"ab", sc, "--quiet", "--annotate=false"}
 	for _, a := range args {
@@ -56,6 +71,7 @@ func gateAB(t *testing.T, args ...string) (int, string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	var err error
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
@@ -81,8 +97,9 @@ func gateAB(t *testing.T, args ...string) (int, string) {
 // usage error (2).
 func TestABExitCodes(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts 44 real servers and applies load for ~15s; skipped with -short")
+		t.Skip("builds the binary, starts 44 real servers and applies load for ~15s; skipped with -short")
 	}
+	exe := buildClusterbench(t)
 	serve := "EXE serve --model single --addr {addr}"
 	tests := []struct {
 		name string
@@ -103,7 +120,7 @@ func TestABExitCodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, out := gateAB(t, tt.args...)
+			code, out := gateAB(t, exe, tt.args...)
 			if code != tt.code {
 				t.Errorf("exit %d, want %d\n%s", code, tt.code, out)
 			}
@@ -128,7 +145,7 @@ func TestABUsage(t *testing.T) {
 		{"--base", "x serve", "--head", "x serve", "--no-pin", "--server-cpus", "0"},
 		{"--base", "x serve", "--head", "x serve", "--rounds", "1000"},
 	} {
-		code, out := gateAB(t, args...)
+		code, out := gateAB(t, "", args...)
 		if code != ExitUsage {
 			t.Errorf("%q: exit %d, want %d\n%s", args, code, ExitUsage, out)
 		}

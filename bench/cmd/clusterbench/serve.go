@@ -94,6 +94,10 @@ func runServe(ctx context.Context, _, stderr io.Writer, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// Once the drain has begun, a second SIGINT or SIGTERM takes the
+	// default action (a second Ctrl-C ends a drain that hangs; prefork
+	// children die with their master by Pdeathsig).
+	context.AfterFunc(ctx, stop)
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	appCfg := app.Config{Burn: o.burn, Faults: o.faults}
 
@@ -104,12 +108,13 @@ func runServe(ctx context.Context, _, stderr io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
+	if o.model == "single" && o.gomaxprocs > 0 {
+		// Restored on return: tests run Main in their own process.
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(o.gomaxprocs))
+	}
 	log.Info("listening", "model", o.model, "addr", ln.Addr().String(), "workers", o.workers, "gomaxprocs", runtime.GOMAXPROCS(0))
 	switch o.model {
 	case "single":
-		if o.gomaxprocs > 0 {
-			runtime.GOMAXPROCS(o.gomaxprocs)
-		}
 		err = single.Serve(ctx, ln, single.Config{App: appCfg, Grace: o.grace})
 	case "pool":
 		err = pool.Serve(ctx, ln, pool.Config{App: appCfg, Workers: o.workers, Queue: o.queue, Grace: o.grace})

@@ -5,6 +5,8 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -91,6 +93,37 @@ func (w *listenWatcher) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buf.String()
+}
+
+// TestServeGOMAXPROCS: --gomaxprocs is in force when the listening line
+// reports it, and the test process gets its own value back afterwards.
+func TestServeGOMAXPROCS(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	want := before + 1
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	stderr := &listenWatcher{addrc: make(chan string, 1)}
+	go func() {
+		done <- Main(ctx, &bytes.Buffer{}, stderr, []string{"serve", "--model", "single", "--addr", "127.0.0.1:0", "--gomaxprocs", strconv.Itoa(want)})
+	}()
+	select {
+	case <-stderr.addrc:
+	case code := <-done:
+		t.Fatalf("serve exited %d before listening: %s", code, stderr)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("serve never logged its listening line: %s", stderr)
+	}
+	if got := "gomaxprocs=" + strconv.Itoa(want); !strings.Contains(stderr.String(), got) {
+		t.Errorf("listening line does not say %s: %s", got, stderr)
+	}
+	cancel()
+	if code := <-done; code != ExitOK {
+		t.Fatalf("serve exit after cancel = %d, want 0: %s", code, stderr)
+	}
+	if got := runtime.GOMAXPROCS(0); got != before {
+		t.Errorf("GOMAXPROCS after serve = %d, want %d restored", got, before)
+	}
 }
 
 // TestServeDrainsOnCancel starts each in-process model through the CLI path
