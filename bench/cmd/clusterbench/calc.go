@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"runtime"
 	"slices"
@@ -88,6 +89,9 @@ func parseCalc(stderr io.Writer, args []string) (calcOptions, error) {
 	if o.node != "" {
 		if _, err := os.Stat(o.node); err != nil {
 			return o, usageError("--node %q: %v", o.node, err)
+		}
+		if _, err := exec.LookPath(o.nodeBin); err != nil {
+			return o, usageError("--node-bin %q: %v (install Node.js or name its executable)", o.nodeBin, err)
 		}
 	}
 	return o, nil

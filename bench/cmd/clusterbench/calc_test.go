@@ -31,6 +31,7 @@ func TestCalcBadFlags(t *testing.T) {
 		{[]string{"--model", "goroutine", "--kill-worker-after", "5"}, "--kill-worker-after needs --model process"},
 		{[]string{"--tasks", "10", "--kill-worker-after", "10"}, "--kill-worker-after: 10 must be below --tasks 10"},
 		{[]string{"--node", "/nonexistent/worker-calculation.js"}, `--node "/nonexistent/worker-calculation.js"`},
+		{[]string{"--node", "calc.go", "--node-bin", "/nonexistent/node"}, `--node-bin "/nonexistent/node"`},
 		{[]string{"--n", "x"}, `invalid argument "x" for "--n"`},
 		{[]string{"stray"}, `unexpected argument "stray"`},
 	}
