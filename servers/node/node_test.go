@@ -31,7 +31,8 @@ type nodeServer struct {
 	cmd  *exec.Cmd
 	base string
 	out  *lockedBuffer
-	done chan error
+	done chan struct{} // closed once the primary has been reaped
+	err  error         // its exit status, valid after done
 }
 
 // lockedBuffer collects the server's output; exec writes it from its own
@@ -73,7 +74,7 @@ func start(t *testing.T, env ...string) *nodeServer {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	s := &nodeServer{base: "http://" + addr, out: &lockedBuffer{}, done: make(chan error, 1)}
+	s := &nodeServer{base: "http://" + addr, out: &lockedBuffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(node, "cluster.js")
 	s.cmd.Env = append(os.Environ(), append([]string{"ADDR=" + addr, "GRACE_MS=2000"}, env...)...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
@@ -81,7 +82,7 @@ func start(t *testing.T, env ...string) *nodeServer {
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { s.done <- s.cmd.Wait() }()
+	go func() { s.err = s.cmd.Wait(); close(s.done) }()
 	t.Cleanup(func() {
 		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 		select {
@@ -99,8 +100,8 @@ func start(t *testing.T, env ...string) *nodeServer {
 			}
 		}
 		select {
-		case err := <-s.done:
-			t.Fatalf("node cluster.js exited before it was healthy: %v\n%s", err, s.out)
+		case <-s.done:
+			t.Fatalf("node cluster.js exited before it was healthy: %v\n%s", s.err, s.out)
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -142,8 +143,10 @@ func waitGroupGone(t *testing.T, pgid int, within time.Duration) {
 }
 
 func TestContract(t *testing.T) {
+	t.Parallel() // every test has its own cluster on its own port and process group
 	for _, policy := range []string{"rr", "none"} {
 		t.Run(policy, func(t *testing.T) {
+			t.Parallel()
 			s := start(t, "WORKERS=2", "NODE_CLUSTER_SCHED_POLICY="+policy)
 			servertest.Run(t, s.base, servertest.Options{Workers: 2})
 			if !strings.Contains(s.out.String(), "policy "+policy) {
@@ -159,6 +162,7 @@ var variable = regexp.MustCompile(`"(worker|pid|compute_ns)":[0-9]+`)
 // Go API's (servers/app): status, content type and body, byte for byte,
 // once the fields that name the worker and the time are masked.
 func TestSameAnswersAsGo(t *testing.T) {
+	t.Parallel() // every test has its own cluster on its own port and process group
 	s := start(t, "WORKERS=1")
 	goSrv := httptest.NewServer(app.Handler(app.Config{}))
 	defer goSrv.Close()
@@ -198,6 +202,7 @@ func fetch(t *testing.T, url string) (int, string, string) {
 }
 
 func TestCrashedWorkerRestartsInItsSlot(t *testing.T) {
+	t.Parallel() // every test has its own cluster on its own port and process group
 	s := start(t, "WORKERS=1", "FAULTS=1")
 	before := identity(t, s.base)
 	if st, _, body := fetch(t, s.base+"/fault/exit"); st != 200 {
@@ -241,6 +246,7 @@ func tryIdentity(base string) ([2]string, bool) {
 }
 
 func TestSIGTERMDrainsAndExits(t *testing.T) {
+	t.Parallel() // every test has its own cluster on its own port and process group
 	s := start(t, "WORKERS=2")
 	pgid := s.cmd.Process.Pid
 	if n := len(groupAlive(pgid)); n != 3 {
@@ -251,9 +257,9 @@ func TestSIGTERMDrainsAndExits(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-s.done:
-		if err != nil {
-			t.Errorf("primary exit after SIGTERM: %v (want status 0)\n%s", err, s.out)
+	case <-s.done:
+		if s.err != nil {
+			t.Errorf("primary exit after SIGTERM: %v (want status 0)\n%s", s.err, s.out)
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatalf("primary still running 20s after SIGTERM:\n%s", s.out)
@@ -265,6 +271,7 @@ func TestSIGTERMDrainsAndExits(t *testing.T) {
 }
 
 func TestWorkersDieWithThePrimary(t *testing.T) {
+	t.Parallel() // every test has its own cluster on its own port and process group
 	s := start(t, "WORKERS=2")
 	pgid := s.cmd.Process.Pid
 	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -276,6 +283,7 @@ func TestWorkersDieWithThePrimary(t *testing.T) {
 
 // The JSON the Go API writes must decode into the same field set as Node's.
 func TestCalcFieldOrder(t *testing.T) {
+	t.Parallel() // every test has its own cluster on its own port and process group
 	s := start(t, "WORKERS=1")
 	_, _, body := fetch(t, s.base+"/calc/fibonacci?n=10")
 	var m map[string]json.RawMessage

@@ -93,6 +93,7 @@ func calcCommand(ctx context.Context, t *testing.T, args ...string) *exec.Cmd {
 }
 
 func TestCalcBinaryProcessModel(t *testing.T) {
+	t.Parallel() // its own calc process and workers
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	out, err := calcCommand(ctx, t, "--model", "process", "--workers", "2", "--kind", "fibonacci",

@@ -117,7 +117,7 @@ requests:
   - path: /calc/fibonacci?n=15
 load:
   concurrency: [1, 4]
-  duration: 300ms
+  duration: 200ms
   warmup: 0s
   trials: 1
 `
@@ -125,6 +125,7 @@ load:
 // TestRunEndToEnd runs the real binary against real servers on loopback
 // and checks that summary.json and summary.csv say the same thing.
 func TestRunEndToEnd(t *testing.T) {
+	t.Parallel() // a run of its own: its own process, servers and ports
 	dir := t.TempDir()
 	sc := writeScenario(t, dir, "e2e", e2eScenario)
 	out := filepath.Join(dir, "runs")
@@ -249,28 +250,27 @@ func compareCSVWithJSON(t *testing.T, path string, run *results.Run) {
 // `clusterbench run` and checks that it stops at once, saves what it
 // measured marked incomplete, exits 3 and leaves no server process.
 func TestRunInterruptKeepsPartialResults(t *testing.T) {
+	t.Parallel() // a run of its own: its own process, servers and ports
 	dir := t.TempDir()
-	sc := writeScenario(t, dir, "long", strings.NewReplacer("duration: 300ms", "duration: 1m", "concurrency: [1, 4]", "concurrency: [2]").Replace(e2eScenario))
+	sc := writeScenario(t, dir, "long", strings.NewReplacer("duration: 200ms", "duration: 1m", "concurrency: [1, 4]", "concurrency: [2]").Replace(e2eScenario))
 	out := filepath.Join(dir, "runs")
 	cmd, stdout, stderr := clusterbench(t, dir, "run", sc, "--out", out)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Interrupt once the first server answers load: its run directory
-	// does not exist yet, so wait for a server process of the run.
+	// Interrupt once the first trial is under way: its run directory does
+	// not exist yet, and progress lines go only to a terminal, so wait
+	// until the generator holds its 2 keep-alive connections to the
+	// server (the health checks use one short connection at a time).
 	deadline := time.Now().Add(60 * time.Second)
-	for {
-		procs, _ := metrics.TreeProcs(cmd.Process.Pid)
-		if len(procs) > 1 {
-			break
-		}
+	for !loadFlowing(t, cmd.Process.Pid, 2) {
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
-			t.Fatalf("no server started within 60s\nstderr:\n%s", stderr)
+			t.Fatalf("no trial under way within 60s\nstderr:\n%s", stderr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(time.Second) // well into the one-minute trial
+	time.Sleep(300 * time.Millisecond) // let the trial measure a little: the load, not a readiness guess
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -306,10 +306,54 @@ func TestRunInterruptKeepsPartialResults(t *testing.T) {
 	assertGone(t, serverPids(run))
 }
 
+// loadFlowing reports whether a server started by the run process pid (a
+// child with --addr 127.0.0.1:PORT on its command line) has at least n
+// established connections on its port, per /proc/net/tcp.
+func loadFlowing(t *testing.T, pid, n int) bool {
+	t.Helper()
+	procs, _ := metrics.TreeProcs(pid)
+	port := ""
+	for _, p := range procs {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.Pid))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(b), "\x00")
+		for i, a := range args {
+			if a == "--addr" && i+1 < len(args) {
+				if _, pt, ok := strings.Cut(args[i+1], ":"); ok {
+					port = pt
+				}
+			}
+		}
+	}
+	if port == "" {
+		return false
+	}
+	pn, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatalf("server port %q: %v", port, err)
+	}
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := fmt.Sprintf(":%04X", pn)
+	est := 0
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		// sl local_address rem_address st ...; 01 = ESTABLISHED
+		if f := strings.Fields(line); len(f) > 3 && strings.HasSuffix(f[1], local) && f[3] == "01" {
+			est++
+		}
+	}
+	return est >= n
+}
+
 // TestRunServerNeverHealthy: a server that never answers /healthz makes the
 // run exit 3 with the server's stderr in the message; the other server is
 // still measured and the run is saved, incomplete.
 func TestRunServerNeverHealthy(t *testing.T) {
+	t.Parallel() // a run of its own: its own process, servers and ports
 	dir := t.TempDir()
 	sc := writeScenario(t, dir, "broken", `name: broken
 servers:
