@@ -44,6 +44,7 @@ func TestRunBatchExactEveryKindAndExecutor(t *testing.T) {
 	for _, model := range Models {
 		for _, c := range cases {
 			t.Run(model+"/"+c.kind+"-"+strconv.FormatInt(c.n, 10), func(t *testing.T) {
+				t.Parallel() // independent batches; -parallel bounds how many run at once
 				cfg := BatchConfig{Model: model, Kind: c.kind, N: c.n, Tasks: c.tasks, Trials: 2, WorkerCommand: selfCommand()}
 				if model != ModelInline {
 					cfg.Workers = 3
