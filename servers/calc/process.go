@@ -580,6 +580,15 @@ func (p *ProcessPool) recover(ctx context.Context, d *dispatcher, s *slot, pr *p
 		np, spawnErr = p.spawn()
 	}
 	p.mu.Lock()
+	if np != nil && ctx.Err() != nil {
+		// Cancelled while the new worker started: killAll ran before it
+		// was in the slot, so it would go on taking tasks until the batch
+		// ended. Checked under mu: a later killAll sees it in the slot.
+		p.mu.Unlock()
+		np.retire()
+		d.requeue(inflight, nil)
+		return ctx.Err()
+	}
 	s.proc = np
 	p.mu.Unlock()
 	if np != nil {
