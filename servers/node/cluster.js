@@ -22,14 +22,11 @@
 const cluster = require('node:cluster');
 const http = require('node:http');
 const os = require('node:os');
+const workload = require('./workload.js');
 
-const KINDS = ['factorial', 'sum', 'primes', 'fibonacci'];
-const BOUNDS = {
-  factorial: [0n, 20000n],
-  sum: [0n, 1000000000n],
-  primes: [0n, 100000000n],
-  fibonacci: [0n, 40n],
-};
+const { KINDS, compute } = workload;
+// BOUNDS as BigInt ranges, for exact comparisons with any n a client sends.
+const BOUNDS = Object.fromEntries(KINDS.map((k) => [k, [0n, BigInt(workload.BOUNDS[k])]]));
 const GRACE_MS = positiveInt(process.env.GRACE_MS, 5000, 'GRACE_MS');
 
 function positiveInt(s, dflt, name) {
@@ -58,89 +55,6 @@ function listenAddress() {
     process.exit(2);
   }
   return { host, port: Number(port) };
-}
-
-// ---- the calculations (same results as servers/workload) ----
-
-// Product of lo..hi by binary splitting, so 20000! takes milliseconds.
-function rangeProduct(lo, hi) {
-  if (lo > hi) return 1n;
-  if (lo === hi) return BigInt(lo);
-  if (hi - lo < 16) {
-    let p = 1n;
-    for (let i = lo; i <= hi; i++) p *= BigInt(i);
-    return p;
-  }
-  const mid = Math.floor((lo + hi) / 2);
-  return rangeProduct(lo, mid) * rangeProduct(mid + 1, hi);
-}
-
-function factorial(n) {
-  return n < 2 ? 1n : rangeProduct(1, n);
-}
-
-// 1+2+…+n by a loop (the loop is the workload); partial sums stay below
-// 2^53 (at most 1e6 terms ≤ 1e9 each) and are added exactly as BigInt.
-function sumTo(n) {
-  let total = 0n;
-  const chunk = 1000000;
-  for (let lo = 1; lo <= n; lo += chunk) {
-    const hi = Math.min(lo + chunk - 1, n);
-    let s = 0;
-    for (let i = lo; i <= hi; i++) s += i;
-    total += BigInt(s);
-  }
-  return total;
-}
-
-// π(n) by a segmented sieve of Eratosthenes over odd numbers.
-function primesUpTo(n) {
-  if (n < 2) return 0;
-  if (n < 3) return 1;
-  let root = Math.floor(Math.sqrt(n));
-  while (root * root > n) root--;
-  while ((root + 1) * (root + 1) <= n) root++;
-  const small = new Uint8Array(root + 1);
-  const base = [];
-  for (let i = 3; i <= root; i += 2) {
-    if (small[i]) continue;
-    base.push(i);
-    for (let j = i * i; j <= root; j += 2 * i) small[j] = 1;
-  }
-  let count = 1; // the prime 2
-  const SEG = 32768;
-  const seg = new Uint8Array(SEG);
-  const last = Math.floor((n - 1) / 2); // index k stands for 2k+1
-  for (let lo = 1; lo <= last; lo += SEG) {
-    const hi = Math.min(lo + SEG - 1, last);
-    const len = hi - lo + 1;
-    seg.fill(0, 0, len);
-    for (const p of base) {
-      let start = p * p;
-      const lowVal = 2 * lo + 1;
-      if (start < lowVal) {
-        start = Math.ceil(lowVal / p) * p;
-        if (start % 2 === 0) start += p;
-      }
-      if (start > 2 * hi + 1) continue;
-      for (let j = (start - 1) / 2; j <= hi; j += p) seg[j - lo] = 1;
-    }
-    for (let k = 0; k < len; k++) if (!seg[k]) count++;
-  }
-  return count;
-}
-
-function fib(n) {
-  return n < 2 ? n : fib(n - 1) + fib(n - 2);
-}
-
-function compute(kind, n) {
-  switch (kind) {
-    case 'factorial': return factorial(n).toString();
-    case 'sum': return sumTo(n).toString();
-    case 'primes': return String(primesUpTo(n));
-    default: return String(fib(n));
-  }
 }
 
 // ---- request parsing, with the Go API's messages ----
