@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,6 +17,10 @@ import (
 // The test binary doubles as the servers these tests start: with
 // RUNNER_TEST_CHILD set, TestMain runs that child instead of the tests.
 const childEnv = "RUNNER_TEST_CHILD"
+
+// firstHitEnv names a file a server child creates when it answers its
+// first GET /: the tests' signal that load is flowing.
+const firstHitEnv = "RUNNER_TEST_FIRST_HIT"
 
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(childEnv); mode != "" {
@@ -107,7 +112,11 @@ func serve(addr string, unhealthy bool) int {
 		}
 		_, _ = w.Write([]byte(FormatCPUList(cpus)))
 	})
+	var firstHit sync.Once
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if path := os.Getenv(firstHitEnv); path != "" {
+			firstHit.Do(func() { _ = os.WriteFile(path, nil, 0o644) })
+		}
 		w.Header().Set("X-Worker-Id", "0")
 		w.Header().Set("X-Worker-Pid", pid)
 		_, _ = w.Write([]byte("hello\n"))

@@ -2,6 +2,8 @@ package runner
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -83,8 +85,19 @@ func TestRunInterrupted(t *testing.T) {
 	sc.Load.Warmup = 0
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	// Cancel once the first (one-minute) trial has been running a moment.
-	time.AfterFunc(1500*time.Millisecond, cancel)
+	// Cancel once the first (one-minute) trial has been running a moment:
+	// the server creates hit when it answers its first request.
+	hit := filepath.Join(t.TempDir(), "first-hit")
+	sc.Servers[0].Env[firstHitEnv] = hit
+	go func() {
+		defer cancel()
+		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if _, err := os.Stat(hit); err == nil {
+				time.Sleep(300 * time.Millisecond) // let the trial measure a little: the load, not a readiness guess
+				return
+			}
+		}
+	}()
 	r := &Runner{StopGrace: time.Second}
 	out, err := r.Run(ctx, sc)
 	if err != nil {
