@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -25,6 +26,12 @@ const firstHitEnv = "RUNNER_TEST_FIRST_HIT"
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(childEnv); mode != "" {
 		os.Exit(child(mode))
+	}
+	// The children this test binary starts are race-built copies of it:
+	// without this each one sleeps a second when it exits (the race
+	// runtime's atexit_sleep_ms default), and every stop waits for it.
+	if g := os.Getenv("GORACE"); !strings.Contains(g, "atexit_sleep_ms") {
+		_ = os.Setenv("GORACE", strings.TrimSpace(g+" atexit_sleep_ms=0"))
 	}
 	os.Exit(m.Run())
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,6 +28,12 @@ func TestMain(m *testing.M) {
 		os.Exit(testWorker())
 	case os.Getenv(envMaster) != "":
 		os.Exit(testMaster())
+	}
+	// The children this test binary starts are race-built copies of it:
+	// without this each one sleeps a second when it exits (the race
+	// runtime's atexit_sleep_ms default), and every stop waits for it.
+	if g := os.Getenv("GORACE"); !strings.Contains(g, "atexit_sleep_ms") {
+		_ = os.Setenv("GORACE", strings.TrimSpace(g+" atexit_sleep_ms=0"))
 	}
 	os.Exit(m.Run())
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -16,6 +17,12 @@ const envBeMain = "CLUSTERBENCH_TEST_BE_MAIN"
 func TestMain(m *testing.M) {
 	if os.Getenv(envBeMain) == "1" {
 		os.Exit(Main(context.Background(), os.Stdout, os.Stderr, os.Args[1:]))
+	}
+	// The children this test binary starts are race-built copies of it:
+	// without this each one sleeps a second when it exits (the race
+	// runtime's atexit_sleep_ms default), and every stop waits for it.
+	if g := os.Getenv("GORACE"); !strings.Contains(g, "atexit_sleep_ms") {
+		_ = os.Setenv("GORACE", strings.TrimSpace(g+" atexit_sleep_ms=0"))
 	}
 	os.Exit(m.Run())
 }
