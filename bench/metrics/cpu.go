@@ -170,7 +170,10 @@ func truncate(b []byte) string {
 	return string(b)
 }
 
-func allProcs() ([]ProcStat, error) {
+// allProcs reads every process's stat; zombies (and dead ones) only when
+// asked: they hold no CPU and wait only to be reaped, but their figures
+// still count until their parent reaps them into its own.
+func allProcs(zombies bool) ([]ProcStat, error) {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, fmt.Errorf("list /proc: %w", err)
@@ -185,8 +188,8 @@ func allProcs() ([]ProcStat, error) {
 			continue // exited meanwhile
 		}
 		st, err := ParseProcStat(b)
-		if err != nil || st.State == 'Z' || st.State == 'X' {
-			continue // zombies hold no CPU and wait only to be reaped
+		if err != nil || !zombies && (st.State == 'Z' || st.State == 'X') {
+			continue
 		}
 		out = append(out, st)
 	}
@@ -195,7 +198,7 @@ func allProcs() ([]ProcStat, error) {
 
 // GroupProcs returns the live processes of process group pgid.
 func GroupProcs(pgid int) ([]ProcStat, error) {
-	all, err := allProcs()
+	all, err := allProcs(false)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +216,11 @@ func GroupProcs(pgid int) ([]ProcStat, error) {
 // descendant of root (a server may put its children in groups of their
 // own, as the prefork master does).
 func TreeProcs(root int) ([]ProcStat, error) {
-	all, err := allProcs()
+	return treeProcs(root, false)
+}
+
+func treeProcs(root int, zombies bool) ([]ProcStat, error) {
+	all, err := allProcs(zombies)
 	if err != nil {
 		return nil, err
 	}
@@ -245,13 +252,16 @@ func Alive(p ProcStat) bool {
 	return err == nil && st.StartTicks == p.StartTicks && st.State != 'Z' && st.State != 'X'
 }
 
-// TreeCPU returns the CPU time used so far by the live processes of
-// TreeProcs(root), including the children they have reaped. Sample it
-// before and after a trial: a process that exits and is reaped by a parent
-// outside the tree between the samples is lost, one reaped inside the tree
-// moves into its parent's figure.
+// TreeCPU returns the CPU time used so far by the processes of
+// TreeProcs(root), including the children they have reaped and those that
+// have exited but are not reaped yet (a zombie still holds its figures; left
+// out, a child that died in a trial would take its CPU time out of the
+// tree until its parent reaped it). Sample it before and after a trial: a
+// process that exits and is reaped by a parent outside the tree between
+// the samples is lost, one reaped inside the tree moves into its parent's
+// figure.
 func TreeCPU(root int) (time.Duration, error) {
-	procs, err := TreeProcs(root)
+	procs, err := treeProcs(root, true)
 	if err != nil {
 		return 0, err
 	}

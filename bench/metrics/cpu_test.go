@@ -2,6 +2,8 @@ package metrics
 
 import (
 	"os"
+	"os/exec"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -131,4 +133,52 @@ func FuzzParseSchedstat(f *testing.F) {
 			t.Fatalf("ParseSchedstat(%q) = %+v: negative", s, ts)
 		}
 	})
+}
+
+// A child that has exited but is not reaped yet still counts in TreeCPU
+// (its figures move to its parent only when it is reaped), and no longer
+// in TreeProcs (it is not alive).
+func TestTreeCPUCountsUnreapedChildren(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait() // reaps it at the end, not before
+	pid := cmd.Process.Pid
+	var zombie ProcStat
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		procs, err := treeProcs(os.Getpid(), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(procs, func(p ProcStat) bool { return p.Pid == pid })
+		if i >= 0 && procs[i].State == 'Z' {
+			zombie = procs[i]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("child %d did not exit within 30s", pid)
+		}
+	}
+	if zombie.CPU <= 0 {
+		t.Fatalf("unreaped child %+v: no CPU time in its stat, want the loop's", zombie)
+	}
+	live, err := TreeProcs(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.ContainsFunc(live, func(p ProcStat) bool { return p.Pid == pid }) {
+		t.Errorf("TreeProcs lists the exited child %d as alive", pid)
+	}
+	var self time.Duration
+	for _, p := range live {
+		self += p.CPU
+	}
+	total, err := TreeCPU(os.Getpid()) // sampled after live: CPU times only grow
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total < self+zombie.CPU {
+		t.Errorf("TreeCPU %v < live processes %v + unreaped child %v", total, self, zombie.CPU)
+	}
 }
