@@ -369,12 +369,14 @@ load:
   trials: 1
 `)
 	out := filepath.Join(dir, "runs")
-	cmd, stdout, stderr := clusterbench(t, dir, "run", sc, "--out", out, "--start-timeout", "1s")
+	// The timeout also bounds the start of the healthy server (a race-built
+	// binary on a loaded machine): 3s leaves it room, 1s did not always.
+	cmd, stdout, stderr := clusterbench(t, dir, "run", sc, "--out", out, "--start-timeout", "3s")
 	code := exitCodeOf(t, cmd.Run())
 	if code != ExitMeasurement {
 		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, ExitMeasurement, stdout, stderr)
 	}
-	for _, want := range []string{"server mute", "not healthy after 1s", "mute: cannot reach the database"} {
+	for _, want := range []string{"server mute", "not healthy after 3s", "mute: cannot reach the database"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
