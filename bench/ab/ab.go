@@ -32,6 +32,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"slices"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -171,13 +172,8 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	// Start every server, pair by pair; stop them all on the way out.
 	trials := make([]*trial, 0, 2*cfg.Pairs)
 	defer func() {
-		for _, t := range trials {
-			if t.proc == nil {
-				continue
-			}
-			if serr := t.proc.Stop(cfg.Grace); serr != nil && err == nil {
-				err = serr
-			}
+		if serr := stopAll(trials, cfg.Grace); serr != nil && err == nil {
+			err = serr
 		}
 	}()
 	for i := 1; i <= cfg.Pairs; i++ {
@@ -250,6 +246,22 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		}
 	}
 	return res, nil
+}
+
+// stopAll stops every started server at once, so that ending a run (or
+// an interrupted one) takes one grace period, not one per server, and
+// waits until each is reaped.
+func stopAll(trials []*trial, grace time.Duration) error {
+	errs := make([]error, len(trials))
+	var wg sync.WaitGroup
+	for i, t := range trials {
+		if t.proc == nil {
+			continue
+		}
+		wg.Go(func() { errs[i] = t.proc.Stop(grace) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // AutoRounds is the default number of slices of a trial: one per 100ms of

@@ -55,6 +55,9 @@ type options struct {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	// Once interrupted, a second Ctrl-C takes the default action; the
+	// servers die with this process (Pdeathsig).
+	context.AfterFunc(ctx, stop)
 	code := run(ctx, os.Stdout, os.Stderr, os.Args[1:])
 	stop()
 	os.Exit(code)

@@ -201,6 +201,9 @@ func runAB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// Once interrupted, a second Ctrl-C takes the default action instead
+	// of waiting for the servers' drain; they die with us (Pdeathsig).
+	context.AfterFunc(ctx, stop)
 
 	level := sc.Load.Levels[0]
 	var notes []string
