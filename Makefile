@@ -44,8 +44,11 @@ bench-node: build
 #       two runs measured apart follows the machine's load, not the code (6 of
 #       6 unchanged trees "regressed" on it here, docs/gate.md).
 # The servers and the load generator run at nice $(GATE_NICE) when allowed.
-# Exit status: 0 pass, non-zero when the gate fails (clusterbench's own codes:
-# 1 regression, 2 usage, 3 measurement failed).
+# Exit status: 0 pass, non-zero when the gate fails. make itself exits 2 for
+# any failed recipe, so the recipe prints clusterbench's own code (1
+# regression, 2 usage, 3 measurement failed or inconclusive under --strict)
+# on a `check: FAILED` line; call bin/clusterbench directly to get it as the
+# exit status.
 GATE_SCENARIO ?= scenarios/gate.yaml
 GATE_SERVER   ?= serve --model single
 GATE_BASELINE ?= gate-baseline
@@ -54,18 +57,24 @@ GATE_FLAGS    ?=
 GATE_NICE     ?= -10
 check: build
 	@set -e; tmp=$$(mktemp -d); \
-	trap 'git worktree remove --force "$$tmp/src" >/dev/null 2>&1 || true; rm -rf "$$tmp"' EXIT INT TERM; \
+	trap 'git worktree remove --force "$$tmp/src" >/dev/null 2>&1 || true; git worktree prune 2>/dev/null || true; rm -rf "$$tmp"' EXIT; \
+	trap 'exit 130' INT TERM; \
+	failed() { echo "check: FAILED: $$1 exited $$2 (1 regression, 2 usage, 3 measurement failed or inconclusive under --strict)" >&2; exit $$2; }; \
 	nice=""; if nice -n $(GATE_NICE) true 2>/dev/null; then nice="nice -n $(GATE_NICE)"; fi; \
 	if [ -n "$(BASE)" ]; then \
 		echo "check: building $(BASE) in a temporary worktree"; \
-		git worktree add --detach --quiet "$$tmp/src" "$(BASE)"; \
-		mkdir -p "$$tmp/base"; (cd "$$tmp/src" && $(GO) build -o "$$tmp/base/clusterbench" ./bench/cmd/clusterbench); \
-		$$nice $(BIN) ab $(GATE_SCENARIO) --base "$$tmp/base/clusterbench $(GATE_SERVER)" \
-			--head "$(BIN) $(GATE_SERVER)" $(GATE_FLAGS); \
+		git worktree add --detach --quiet "$$tmp/src" "$(BASE)" || { echo "check: FAILED: no commit $(BASE) to build" >&2; exit 2; }; \
+		mkdir -p "$$tmp/base"; \
+		(cd "$$tmp/src" && $(GO) build -o "$$tmp/base/clusterbench" ./bench/cmd/clusterbench) || { echo "check: FAILED: $(BASE) does not build" >&2; exit 3; }; \
+		rc=0; $$nice $(BIN) ab $(GATE_SCENARIO) --base "$$tmp/base/clusterbench $(GATE_SERVER)" \
+			--head "$(BIN) $(GATE_SERVER)" $(GATE_FLAGS) || rc=$$?; \
+		[ $$rc -eq 0 ] || failed "clusterbench ab" $$rc; \
 	else \
 		echo "check: no BASE given: a fresh run against the committed baseline results/$(GATE_BASELINE) (weak; make check BASE=origin/main is the real gate)"; \
-		dir=$$($$nice $(BIN) run $(GATE_SCENARIO) --quiet --out "$$tmp/runs"); \
-		$(BIN) compare --metrics $(GATE_BASELINE_METRICS) $(GATE_BASELINE) "$$dir" $(GATE_FLAGS); \
+		rc=0; dir=$$($$nice $(BIN) run $(GATE_SCENARIO) --quiet --out "$$tmp/runs") || rc=$$?; \
+		[ $$rc -eq 0 ] || failed "clusterbench run" $$rc; \
+		$(BIN) compare --metrics $(GATE_BASELINE_METRICS) $(GATE_BASELINE) "$$dir" $(GATE_FLAGS) || rc=$$?; \
+		[ $$rc -eq 0 ] || failed "clusterbench compare" $$rc; \
 	fi
 
 # Calibration of the gate on this machine: 20 A/A gates (false alarms) and
