@@ -2,7 +2,7 @@ package ab
 
 import (
 	"os"
-	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,22 +43,24 @@ func TestProcCPUMoves(t *testing.T) {
 	}
 }
 
-func TestParseCPUList(t *testing.T) {
-	n := runtime.NumCPU()
-	got, err := ParseCPUList("0")
-	if err != nil || len(got) != 1 || got[0] != 0 {
-		t.Errorf("ParseCPUList(0) = %v, %v", got, err)
+func TestCPUListAndAutoPin(t *testing.T) {
+	allowed := []int{2, 3, 5}
+	got, err := CPUList("2-3", allowed)
+	if err != nil || !slices.Equal(got, []int{2, 3}) {
+		t.Errorf("CPUList(2-3) = %v, %v", got, err)
 	}
-	if n >= 2 {
-		got, err = ParseCPUList("0-1")
-		if err != nil || len(got) != 2 {
-			t.Errorf("ParseCPUList(0-1) = %v, %v", got, err)
+	for _, bad := range []string{"", "x", "3-2", "-1", "0", "2-5", "9999"} {
+		if _, err := CPUList(bad, allowed); err == nil {
+			t.Errorf("%q accepted (allowed %v)", bad, allowed)
 		}
 	}
-	for _, bad := range []string{"", "x", "1-0", "-1", "9999", "0-9999"} {
-		if _, err := ParseCPUList(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
+	// A cpuset that does not start at 0 (a container's): the servers get
+	// its first CPU, the generator the rest.
+	if s, c := AutoPin(allowed); !slices.Equal(s, []int{2}) || !slices.Equal(c, []int{3, 5}) {
+		t.Errorf("AutoPin(%v) = %v, %v", allowed, s, c)
+	}
+	if s, c := AutoPin([]int{1}); s != nil || c != nil {
+		t.Errorf("AutoPin of one CPU = %v, %v; want nothing pinned", s, c)
 	}
 }
 

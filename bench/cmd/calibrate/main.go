@@ -30,6 +30,7 @@ import (
 
 	"github.com/clusterbench/clusterbench/bench/ab"
 	"github.com/clusterbench/clusterbench/bench/gate"
+	"github.com/clusterbench/clusterbench/bench/runner"
 	"github.com/clusterbench/clusterbench/bench/scenario"
 )
 
@@ -148,9 +149,11 @@ func calibrate(ctx context.Context, w io.Writer, o options) error {
 		Duration: sc.Load.Duration, Warmup: sc.Load.Warmup, KeepAlive: sc.Load.KeepAlive,
 		Timeout: sc.Load.Timeout, Pairs: sc.Load.Trials, Rounds: ab.AutoRounds(sc.Load.Duration),
 	}
-	if runtime.NumCPU() >= 2 {
-		cfg.ServerCPUs, cfg.ClientCPUs = []int{0}, seq(1, runtime.NumCPU()-1)
+	allowed, err := runner.AllowedCPUs()
+	if err != nil {
+		return err
 	}
+	cfg.ServerCPUs, cfg.ClientCPUs = ab.AutoPin(allowed)
 	gopts := gate.Options{Alpha: o.alpha, Threshold: o.thresh, ThresholdSet: true}
 	fmt.Fprintf(w, "calibrate: %d A/A and %d A/B gate(s) per rise %v; scenario %s (%s loop, level %d, %s trials in %d slices + %s warm-up, %d pairs); metrics %s; α=%g, threshold %g%%\n",
 		o.gates, o.gates, pcts(o.rises), sc.Name, sc.Load.Mode, cfg.Level, cfg.Duration, cfg.Rounds, cfg.Warmup, cfg.Pairs,
@@ -280,14 +283,6 @@ func pcts(fs []float64) string {
 		s = append(s, "+"+pct(f))
 	}
 	return strings.Join(s, ",")
-}
-
-func seq(lo, hi int) []int {
-	var s []int
-	for i := lo; i <= hi; i++ {
-		s = append(s, i)
-	}
-	return s
 }
 
 func pinDesc(c ab.Config) string {
