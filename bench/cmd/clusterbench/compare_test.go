@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -16,21 +15,6 @@ import (
 	"github.com/clusterbench/clusterbench/bench/gate"
 	"github.com/clusterbench/clusterbench/bench/results"
 )
-
-// updating reports whether -update was given. The flag is defined once for
-// the package's tests (report_test.go); a second definition would panic.
-func updating() bool {
-	f := flag.Lookup("update")
-	if f == nil {
-		return false
-	}
-	g, ok := f.Value.(flag.Getter)
-	if !ok {
-		return false
-	}
-	b, _ := g.Get().(bool)
-	return b
-}
 
 // fakeRun builds a saved run of one server at one open-loop rate whose
 // CPU per request is centred on cpuUs, with 1% noise from a fixed seed.
@@ -70,32 +54,17 @@ func writeRun(t *testing.T, path string, r results.Run) {
 	}
 }
 
+// gateGolden compares got with testdata/NAME (checkGolden, report_test.go).
 func gateGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if updating() {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	checkGolden(t, filepath.Join("testdata", name), got)
 }
 
 // The fixture runs live in testdata/compare so that paths in the output
 // are stable; -update regenerates them.
 func compareFixtures(t *testing.T) {
 	t.Helper()
-	if !updating() {
+	if !*update {
 		return
 	}
 	writeRun(t, "testdata/compare/base/summary.json", fakeRun(1, "box", 80, 10))
