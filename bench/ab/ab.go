@@ -50,7 +50,14 @@ const (
 	DefaultGrace        = 5 * time.Second
 	// MinSlice is the shortest measured slice Rounds may cut a trial into.
 	MinSlice = 50 * time.Millisecond
+	// MaxPairs is the most trials per arm (each a server process that
+	// stays up for the whole run).
+	MaxPairs = 100
 )
+
+// ErrConfig is wrapped by Run's errors about an invalid Config (a usage
+// error for a CLI), as opposed to a measurement that failed.
+var ErrConfig = errors.New("ab: invalid configuration")
 
 // Arm names.
 const (
@@ -116,16 +123,16 @@ func (c *Config) defaults() error {
 	}
 	switch {
 	case len(c.Base) == 0 || len(c.Head) == 0:
-		return errors.New("ab: base and head commands are required")
+		return fmt.Errorf("%w: base and head commands are required", ErrConfig)
 	case len(c.Requests) == 0:
-		return errors.New("ab: no requests")
-	case c.Pairs < 1 || c.Pairs > 100:
-		return fmt.Errorf("ab: %d trials out of range (allowed: 1..100)", c.Pairs)
+		return fmt.Errorf("%w: no requests", ErrConfig)
+	case c.Pairs < 1 || c.Pairs > MaxPairs:
+		return fmt.Errorf("%w: %d trials out of range (allowed: 1..%d)", ErrConfig, c.Pairs, MaxPairs)
 	case c.Duration <= 0:
-		return fmt.Errorf("ab: duration %s (allowed: > 0)", c.Duration)
+		return fmt.Errorf("%w: duration %s (allowed: > 0)", ErrConfig, c.Duration)
 	case c.Rounds < 1 || c.Duration/time.Duration(c.Rounds) < MinSlice:
-		return fmt.Errorf("ab: %d rounds cut the %s trials into slices shorter than %s (allowed: 1..%d)",
-			c.Rounds, c.Duration, MinSlice, max(1, int(c.Duration/MinSlice)))
+		return fmt.Errorf("%w: %d rounds cut the %s trials into slices shorter than %s (allowed: 1..%d)",
+			ErrConfig, c.Rounds, c.Duration, MinSlice, max(1, int(c.Duration/MinSlice)))
 	}
 	return nil
 }

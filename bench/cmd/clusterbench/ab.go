@@ -85,8 +85,8 @@ func parseAB(stderr io.Writer, args []string) (abOptions, error) {
 		return o, usageError("ab takes one argument, the scenario file (got %d)", fs.NArg())
 	case o.base == "" || o.head == "":
 		return o, usageError("--base and --head are required: the command lines of the two servers")
-	case o.trials < 0 || o.trials > 1000:
-		return o, usageError("--trials %d out of range (allowed: 1..1000)", o.trials)
+	case o.trials < 0 || o.trials > ab.MaxPairs:
+		return o, usageError("--trials %d out of range (allowed: 1..%d)", o.trials, ab.MaxPairs)
 	case o.rounds < 0 || o.rounds > 100:
 		return o, usageError("--rounds %d out of range (allowed: 1..100, 0 = auto)", o.rounds)
 	case o.rate < 0 || o.concurrency < 0:
@@ -245,6 +245,9 @@ func runAB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	defs := o.gate.defs(sc.Load.Mode)
 
 	res, err := ab.Run(ctx, cfg)
+	if errors.Is(err, ab.ErrConfig) {
+		return usageError("%v", err)
+	}
 	if err != nil {
 		return measurementError(err)
 	}

@@ -155,6 +155,8 @@ func TestABUsage(t *testing.T) {
 		{"--base", "x serve", "--head", "x serve", "--server-cpus", "0", "--client-cpus", "0"},
 		{"--base", "x serve", "--head", "x serve", "--no-pin", "--server-cpus", "0"},
 		{"--base", "x serve", "--head", "x serve", "--rounds", "1000"},
+		{"--base", "x serve", "--head", "x serve", "--trials", "101"},
+		{"--base", "x serve", "--head", "x serve", "--rounds", "3"}, // 33ms slices of the 100ms trials
 	} {
 		code, out := gateAB(t, "", args...)
 		if code != ExitUsage {
