@@ -187,28 +187,37 @@ func pairRuns(base, head results.Run, defs []gate.Def) ([]gate.Metric, []string,
 	hg, horder := groupTrials(head.Trials)
 	single := len(base.Servers) <= 1 && len(head.Servers) <= 1 && uniqueServers(border) && uniqueServers(horder)
 	var ms []gate.Metric
-	var groups []string
+	var groups, missing []string
+	matched := 0
 	for _, bk := range border {
 		hk := bk
 		if single && len(horder) > 0 {
 			hk.server = horder[0].server
 		}
 		ht, ok := hg[hk]
-		if !ok {
-			continue
-		}
 		group := fmt.Sprintf("%s@%d", bk.server, bk.level)
 		if hk.server != bk.server {
 			group = fmt.Sprintf("%s→%s@%d", bk.server, hk.server, bk.level)
 		}
+		if ok {
+			matched++
+		} else {
+			missing = append(missing, group)
+		}
 		groups = append(groups, group)
+		// A group that head lacks (its server did not start, the run was
+		// cut short) gets no head samples: its metrics are failed, never
+		// left out of the gate.
 		for _, m := range gate.FromTrials(defs, bg[bk], ht) {
 			m.Group = group
 			ms = append(ms, m)
 		}
 	}
-	if len(ms) == 0 {
+	if matched == 0 {
 		return nil, nil, usageError("the runs share no server and level to compare (base: %s; head: %s)", keysString(border), keysString(horder))
+	}
+	if len(missing) > 0 {
+		notes = append(notes, fmt.Sprintf("head has no trials of %s, which base has", strings.Join(missing, ", ")))
 	}
 	if len(groups) == 1 {
 		for i := range ms {

@@ -72,6 +72,14 @@ func compareFixtures(t *testing.T) {
 	writeRun(t, "testdata/compare/slow.json", fakeRun(3, "box", 92, 10))
 	writeRun(t, "testdata/compare/other-machine.json", fakeRun(4, "elsewhere", 80, 10))
 	writeRun(t, "testdata/compare/short.json", fakeRun(5, "box", 80, 3))
+	two := fakeRun(1, "box", 80, 10)
+	pool := fakeRun(6, "box", 80, 10)
+	for i := range pool.Trials {
+		pool.Trials[i].Server = "pool"
+	}
+	two.Servers = append(two.Servers, results.Server{Name: "pool"})
+	two.Trials = append(two.Trials, pool.Trials...)
+	writeRun(t, "testdata/compare/two-servers.json", two)
 }
 
 func TestCompare(t *testing.T) {
@@ -92,6 +100,8 @@ func TestCompare(t *testing.T) {
 		{"bad-threshold", []string{"--threshold", "five", "testdata/compare/base", "testdata/compare/same.json"}, ExitUsage, []string{"not a percentage"}},
 		{"bad-alpha", []string{"--alpha", "0.9", "testdata/compare/base", "testdata/compare/same.json"}, ExitUsage, []string{"alpha"}},
 		{"bad-metric", []string{"--metrics", "cpu,speed", "testdata/compare/base", "testdata/compare/same.json"}, ExitUsage, []string{"unknown metric"}},
+		{"head-lacks-a-server", []string{"testdata/compare/two-servers.json", "testdata/compare/same.json"}, ExitMeasurement,
+			[]string{"head has no trials of pool@400", "pool@400 server CPU/req", "no head trials: nothing to compare", "ERROR: the measurement failed"}},
 		{"not-json", []string{"testdata/compare/base", "compare_test.go"}, ExitMeasurement, []string{"not a clusterbench run"}},
 	}
 	for _, tt := range tests {
