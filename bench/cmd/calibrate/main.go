@@ -110,7 +110,12 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string) int {
 		fmt.Fprintln(stderr, "calibrate:", err)
 		return 2
 	}
-	if err := calibrate(ctx, stdout, o); err != nil {
+	sc, err := scenario.LoadFile(o.scenario)
+	if err != nil {
+		fmt.Fprintln(stderr, "calibrate:", err)
+		return 2
+	}
+	if err := calibrate(ctx, stdout, o, sc); err != nil {
 		fmt.Fprintln(stderr, "calibrate:", err)
 		return 3
 	}
@@ -127,11 +132,7 @@ func newTally() *tally {
 	return &tally{verdicts: map[gate.Verdict]int{}, overall: map[gate.Verdict]int{}}
 }
 
-func calibrate(ctx context.Context, w io.Writer, o options) error {
-	sc, err := scenario.LoadFile(o.scenario)
-	if err != nil {
-		return err
-	}
+func calibrate(ctx context.Context, w io.Writer, o options, sc *scenario.Scenario) error {
 	if o.trials > 0 {
 		sc.Load.Trials = o.trials
 	}
