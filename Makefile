@@ -20,7 +20,7 @@ test: build
 	$(GO) test -race -count=1 -timeout 8m $(PKG)
 
 # The default comparison: GET / and the calculation mix on single, pool and
-# prefork (scenarios/hello.yaml, scenarios/calc-mix.yaml); about 2½ minutes
+# prefork (scenarios/hello.yaml, scenarios/calc-mix.yaml); about 2 minutes
 # on 2 cores. Prints the tables and the report paths; the runs are written
 # to results/runs/<UTC time>-<scenario>/.
 bench: build

@@ -166,15 +166,25 @@ ipc µs/task: process only: wall time per task of a batch of no-op tasks through
 busy: the worker's compute time over the trials' wall time (1 worker fully busy = 100%).
 `
 
-// JSON writes the reports as one indented JSON document: {"calc": [...],
-// "efficiency": [...]}.
-func JSON(w io.Writer, reps ...calc.Report) error {
+// Env is where a calc command ran, recorded beside its reports.
+type Env struct {
+	CPUs       int      `json:"cpus"`
+	GOMAXPROCS int      `json:"gomaxprocs"`
+	GoVersion  string   `json:"go_version"`
+	LoadAvg    string   `json:"load_average"` // 1, 5, 15 minutes, at the start
+	Args       []string `json:"args"`
+}
+
+// JSON writes env and the reports as one indented JSON document:
+// {"env": ..., "calc": [...], "efficiency": [...]}.
+func JSON(w io.Writer, env Env, reps ...calc.Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(struct {
+		Env        Env           `json:"env"`
 		Calc       []calc.Report `json:"calc"`
 		Efficiency []Efficiency  `json:"efficiency,omitempty"`
-	}{reps, Efficiencies(reps)})
+	}{env, reps, Efficiencies(reps)})
 }
 
 func pids(p []int) string {

@@ -95,7 +95,7 @@ func TestTextGolden(t *testing.T) {
 
 func TestJSONGolden(t *testing.T) {
 	var b bytes.Buffer
-	if err := JSON(&b, sample()...); err != nil {
+	if err := JSON(&b, Env{CPUs: 2, GOMAXPROCS: 2, GoVersion: "go1.26.8", LoadAvg: "0.50 0.40 0.30", Args: []string{"clusterbench", "calc"}}, sample()...); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "json.golden", b.Bytes())

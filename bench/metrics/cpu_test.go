@@ -122,3 +122,13 @@ func TestWorkWait(t *testing.T) {
 		t.Errorf("WorkWait with counters going back = %v, want 0", got)
 	}
 }
+
+func FuzzParseSchedstat(f *testing.F) {
+	f.Add("879927 1181245 2\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		ts, err := ParseSchedstat([]byte(s))
+		if err == nil && (ts.CPU < 0 || ts.Wait < 0) {
+			t.Fatalf("ParseSchedstat(%q) = %+v: negative", s, ts)
+		}
+	})
+}

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/clusterbench/clusterbench/servers/calc"
 )
 
 func TestParseCalc(t *testing.T) {
@@ -71,4 +73,26 @@ func TestParseCalcErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzParseCalc: every calc batch Parse accepts passes the calc command's
+// own validation and has a unique name.
+func FuzzParseCalc(f *testing.F) {
+	f.Add([]byte(doc(okServers, okRequests, okLoad, "calc:\n  - {model: process, workers: 2, kind: sum, n: 1, inflight: 8}\n")))
+	f.Add([]byte(doc(okServers, okRequests, okLoad, "calc:\n  - {model: inline, kind: mix, n: 40, tasks: 5, trials: 1}\n")))
+	f.Add([]byte(doc(okServers, okRequests, okLoad, "calc:\n  - {name: a, model: goroutine, kind: primes, n: 0}\n  - {name: a, model: inline, kind: sum, n: 2}\n")))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Parse("f.yaml", data)
+		if err != nil {
+			return
+		}
+		names := map[string]bool{}
+		for _, c := range s.Calc {
+			cfg := calc.BatchConfig{Model: c.Model, Workers: c.Workers, Kind: c.Kind, N: c.N, Tasks: c.Tasks, Inflight: c.Inflight, Trials: c.Trials}
+			if err := cfg.Validate(); err != nil || c.Name == "" || names[c.Name] || c.Tasks < 1 || c.Trials < 1 {
+				t.Fatalf("accepted an invalid calc batch %+v: %v", c, err)
+			}
+			names[c.Name] = true
+		}
+	})
 }

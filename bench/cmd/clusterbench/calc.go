@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"runtime"
 	"slices"
@@ -88,6 +89,9 @@ func parseCalc(stderr io.Writer, args []string) (calcOptions, error) {
 	if o.node != "" {
 		if _, err := os.Stat(o.node); err != nil {
 			return o, usageError("--node %q: %v", o.node, err)
+		}
+		if _, err := exec.LookPath(o.nodeBin); err != nil {
+			return o, usageError("--node-bin %q: %v (install Node.js or name its executable)", o.nodeBin, err)
 		}
 	}
 	return o, nil
@@ -190,7 +194,8 @@ func runCalc(ctx context.Context, stdout, stderr io.Writer, args []string) error
 		}
 	}
 	if o.json {
-		err = calcreport.JSON(stdout, reps...)
+		err = calcreport.JSON(stdout, calcreport.Env{CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
+			GoVersion: runtime.Version(), LoadAvg: load, Args: append([]string{"clusterbench", "calc"}, args...)}, reps...)
 	} else {
 		fmt.Fprintf(stdout, "calc: %d CPUs, GOMAXPROCS %d, load average at start %s\n\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), load)
 		err = calcreport.Text(stdout, reps...)

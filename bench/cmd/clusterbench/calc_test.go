@@ -31,6 +31,7 @@ func TestCalcBadFlags(t *testing.T) {
 		{[]string{"--model", "goroutine", "--kill-worker-after", "5"}, "--kill-worker-after needs --model process"},
 		{[]string{"--tasks", "10", "--kill-worker-after", "10"}, "--kill-worker-after: 10 must be below --tasks 10"},
 		{[]string{"--node", "/nonexistent/worker-calculation.js"}, `--node "/nonexistent/worker-calculation.js"`},
+		{[]string{"--node", "calc.go", "--node-bin", "/nonexistent/node"}, `--node-bin "/nonexistent/node"`},
 		{[]string{"--n", "x"}, `invalid argument "x" for "--n"`},
 		{[]string{"stray"}, `unexpected argument "stray"`},
 	}
@@ -78,28 +79,23 @@ func TestCalcWrongNodeAnswersExit3(t *testing.T) {
 	}
 }
 
-// buildCalcBinary builds clusterbench for the tests that need real worker
-// processes (`clusterbench calc` re-executes itself).
-func buildCalcBinary(t *testing.T) string {
+// calcCommand runs the test binary as clusterbench (envBeMain): `calc`
+// then re-executes it as its worker processes, as the real binary does.
+func calcCommand(ctx context.Context, t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: building the binary for the multi-process calc tests takes seconds")
-	}
-	bin := filepath.Join(t.TempDir(), "clusterbench")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput()
+	exe, err := os.Executable()
 	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		t.Fatal(err)
 	}
-	return bin
+	cmd := exec.CommandContext(ctx, exe, append([]string{"calc"}, args...)...)
+	cmd.Env = append(os.Environ(), envBeMain+"=1")
+	return cmd
 }
 
 func TestCalcBinaryProcessModel(t *testing.T) {
-	bin := buildCalcBinary(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, "calc", "--model", "process", "--workers", "2", "--kind", "fibonacci",
+	out, err := calcCommand(ctx, t, "--model", "process", "--workers", "2", "--kind", "fibonacci",
 		"--n", "12", "--tasks", "400", "--inflight", "8", "--trials", "2", "--kill-worker-after", "150").CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -127,7 +123,7 @@ func TestCalcBinaryProcessModel(t *testing.T) {
 			if kind == "factorial" {
 				n = "3000"
 			}
-			out, err := exec.CommandContext(ctx, bin, "calc", "--model", "process", "--workers", "2", "--kind", kind,
+			out, err := calcCommand(ctx, t, "--model", "process", "--workers", "2", "--kind", kind,
 				"--n", n, "--tasks", "40", "--trials", "1", "--node", script, "--node-bin", node, "--json").CombinedOutput()
 			if err != nil {
 				t.Fatalf("%s: %v\n%s", kind, err, out)
