@@ -210,3 +210,23 @@ func FuzzLoadRun(f *testing.F) {
 		}
 	})
 }
+
+// --summary "$GITHUB_STEP_SUMMARY" appends to what the step wrote before.
+func TestCompareAppendsToStepSummary(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "step_summary")
+	if err := os.WriteFile(path, []byte("## earlier\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GITHUB_STEP_SUMMARY", path)
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), &out, &errb, []string{"compare", "--annotate=false", "--summary", path,
+		"testdata/compare/base", "testdata/compare/slow.json"})
+	if code != ExitRegression {
+		t.Fatalf("exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	got, _ := os.ReadFile(path)
+	want, _ := os.ReadFile("testdata/compare/slow.md")
+	if string(got) != "## earlier\n"+string(want) {
+		t.Errorf("step summary:\n%s\nwant the earlier line, then testdata/compare/slow.md", got)
+	}
+}
