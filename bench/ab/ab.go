@@ -16,8 +16,8 @@
 //
 // Server CPU is the CPU time of the server's whole process tree during
 // its slices, from /proc/<pid>/task/*/schedstat (nanoseconds). Latency
-// percentiles of a trial with several slices are the medians of the
-// slices' percentiles (exact with one round). Servers are started,
+// percentiles of a trial are those of all its requests, the slices'
+// histograms merged. Servers are started,
 // health-checked and stopped by bench/runner: own process group,
 // Pdeathsig, SIGTERM then SIGKILL, reaped.
 //
@@ -38,6 +38,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/clusterbench/clusterbench/bench/load"
+	"github.com/clusterbench/clusterbench/bench/metrics"
 	"github.com/clusterbench/clusterbench/bench/results"
 	"github.com/clusterbench/clusterbench/bench/runner"
 )
@@ -330,16 +331,18 @@ func measure(ctx context.Context, t *trial, cfg Config, d time.Duration) {
 }
 
 // result folds a trial's slices into one results.Trial: sums of counts,
-// CPU and wall time; latency percentiles as the median over the slices.
-// A failed trial has no requests, so every metric treats it as failed.
+// CPU and wall time; latency percentiles of all its requests (the slices'
+// histograms merged). A failed trial has no requests, so every metric
+// treats it as failed.
 func (t *trial) result(cfg Config) results.Trial {
 	r := results.Trial{Server: t.arm, Level: cfg.Level, Trial: t.n}
 	if t.err != nil || len(t.slices) == 0 {
 		return r
 	}
 	var wall, client, achieved, util float64
-	var lat [6][]float64
-	for _, o := range t.slices {
+	accs := make([]*metrics.Accumulator, len(t.slices))
+	for i, o := range t.slices {
+		accs[i] = o.Acc
 		st := o.Trial(t.arm, t.n, 0)
 		wall += st.DurationS
 		client += st.ClientCPUS
@@ -350,9 +353,6 @@ func (t *trial) result(cfg Config) results.Trial {
 		r.ClientBound = r.ClientBound || st.ClientBound
 		r.RateShortfall = r.RateShortfall || st.RateShortfall
 		r.TargetRate = st.TargetRate
-		for i, v := range []float64{st.Latency.MeanMs, st.Latency.P50Ms, st.Latency.P90Ms, st.Latency.P99Ms, st.Latency.P999Ms, st.Latency.MaxMs} {
-			lat[i] = append(lat[i], v)
-		}
 		r.StatusCodes = addCounts(r.StatusCodes, st.StatusCodes)
 		r.Errors = addCounts(r.Errors, st.Errors)
 	}
@@ -368,8 +368,7 @@ func (t *trial) result(cfg Config) results.Trial {
 		r.AchievedRate = achieved / wall
 		r.ClientCPUUtil = util / wall
 	}
-	r.Latency = results.Latency{MeanMs: medianOf(lat[0]), P50Ms: medianOf(lat[1]), P90Ms: medianOf(lat[2]),
-		P99Ms: medianOf(lat[3]), P999Ms: medianOf(lat[4]), MaxMs: slices.Max(lat[5])}
+	r.Latency = metrics.PooledLatency(accs...)
 	return r
 }
 
@@ -384,14 +383,4 @@ func addCounts(dst, src map[string]int64) map[string]int64 {
 		dst[k] += v
 	}
 	return dst
-}
-
-func medianOf(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }

@@ -1,11 +1,17 @@
 package ab
 
 import (
+	"math"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/clusterbench/clusterbench/bench/load"
+	"github.com/clusterbench/clusterbench/bench/metrics"
 )
 
 func TestParseSchedstat(t *testing.T) {
@@ -110,5 +116,25 @@ func TestServerArgvKeepsInput(t *testing.T) {
 	_ = ServerArgv(in, "127.0.0.1:1")
 	if strings.Join(in, " ") != "x {addr}" {
 		t.Errorf("ServerArgv modified its input: %q", in)
+	}
+}
+
+// A trial measured in slices reports the percentiles of all its requests:
+// one slow slice of three holds a third of the requests, so the pooled p99
+// is slow, where the median of the slices' p99s would be fast.
+func TestResultPoolsLatency(t *testing.T) {
+	slice := func(lat time.Duration) *load.Outcome {
+		o := &load.Outcome{Acc: metrics.New(), Wall: 100 * time.Millisecond, Mode: load.Closed, Level: 2}
+		start := time.Unix(1, 0)
+		for i := range 100 {
+			o.Acc.Add(&vegeta.Result{Code: 200, Latency: lat, Timestamp: start.Add(time.Duration(i) * time.Millisecond)})
+		}
+		return o
+	}
+	tr := &trial{arm: Base, n: 1, slices: []*load.Outcome{slice(10 * time.Millisecond), slice(time.Millisecond), slice(time.Millisecond)}}
+	r := tr.result(Config{Level: 2})
+	near := func(got, want float64) bool { return math.Abs(got-want) <= want*0.01 }
+	if r.Requests != 300 || !near(r.Latency.P50Ms, 1) || !near(r.Latency.P99Ms, 10) || !near(r.Latency.MaxMs, 10) || !near(r.Latency.MeanMs, 4) {
+		t.Errorf("requests %d, latency %+v; want 300, p50 1ms, p99 10ms, max 10ms, mean 4ms", r.Requests, r.Latency)
 	}
 }
