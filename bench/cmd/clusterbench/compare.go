@@ -272,8 +272,11 @@ func machineNotes(b, h results.Environment) []string {
 	if b.GoVersion != h.GoVersion {
 		notes = append(notes, fmt.Sprintf("Go versions differ: %s vs %s", b.GoVersion, h.GoVersion))
 	}
-	if b.Pinning != h.Pinning {
-		notes = append(notes, fmt.Sprintf("CPU pinning differs: %q vs %q", b.Pinning, h.Pinning))
+	// The CPU lists decide; the free-text Pinning description may differ
+	// between versions for the same lists.
+	if b.ServerCPUs != h.ServerCPUs || b.ClientCPUs != h.ClientCPUs || (b.ServerCPUs == "" && b.ClientCPUs == "" && b.Pinning != h.Pinning) {
+		notes = append(notes, fmt.Sprintf("CPU pinning differs: servers on %q, load generator on %q vs servers on %q, load generator on %q (%s vs %s)",
+			b.ServerCPUs, b.ClientCPUs, h.ServerCPUs, h.ClientCPUs, b.Pinning, h.Pinning))
 	}
 	return notes
 }

@@ -230,3 +230,27 @@ func TestCompareAppendsToStepSummary(t *testing.T) {
 		t.Errorf("step summary:\n%s\nwant the earlier line, then testdata/compare/slow.md", got)
 	}
 }
+
+// Pinning is compared by CPU lists, not by its free-text description.
+func TestMachineNotesPinning(t *testing.T) {
+	env := func(srv, cli, note string) results.Environment {
+		return results.Environment{Hostname: "box", ServerCPUs: srv, ClientCPUs: cli, Pinning: note}
+	}
+	has := func(notes []string) bool {
+		for _, n := range notes {
+			if strings.Contains(n, "CPU pinning differs") {
+				return true
+			}
+		}
+		return false
+	}
+	if has(machineNotes(env("0", "1", "auto split"), env("0", "1", "servers on CPU 0, load generator on CPU 1 (auto split)"))) {
+		t.Error("same CPU lists, other wording: noted as a difference")
+	}
+	if !has(machineNotes(env("0", "1", "auto"), env("1", "0", "auto"))) {
+		t.Error("swapped CPU lists not noted")
+	}
+	if !has(machineNotes(env("", "", "off (pin: off)"), env("", "", "off (only 1 CPU available)"))) {
+		t.Error("unpinned runs with different notes not noted")
+	}
+}
