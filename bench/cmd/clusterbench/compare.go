@@ -171,7 +171,12 @@ func groupTrials(ts []results.Trial) (map[groupKey][]results.Trial, []groupKey) 
 // match whatever their names.
 func pairRuns(base, head results.Run, defs []gate.Def) ([]gate.Metric, []string, error) {
 	notes := machineNotes(base.Env, head.Env)
-	if base.Load.Mode != head.Load.Mode || base.Load.DurationS != head.Load.DurationS || !slices.Equal(base.Load.Levels, head.Load.Levels) {
+	if base.Load.Mode != head.Load.Mode {
+		// Level 400 is a rate in one and a concurrency in the other.
+		return nil, nil, usageError("base was measured in %s loop and head in %s loop: their levels are not comparable (allowed: two runs of the same load mode)",
+			base.Load.Mode, head.Load.Mode)
+	}
+	if base.Load.DurationS != head.Load.DurationS || !slices.Equal(base.Load.Levels, head.Load.Levels) {
 		notes = append(notes, fmt.Sprintf("the runs applied different loads (base %s %v for %gs, head %s %v for %gs): only matching levels are compared",
 			base.Load.Mode, base.Load.Levels, base.Load.DurationS, head.Load.Mode, head.Load.Levels, head.Load.DurationS))
 	}

@@ -80,6 +80,9 @@ func compareFixtures(t *testing.T) {
 	two.Servers = append(two.Servers, results.Server{Name: "pool"})
 	two.Trials = append(two.Trials, pool.Trials...)
 	writeRun(t, "testdata/compare/two-servers.json", two)
+	closed := fakeRun(7, "box", 80, 10)
+	closed.Load.Mode = "closed"
+	writeRun(t, "testdata/compare/closed.json", closed)
 }
 
 func TestCompare(t *testing.T) {
@@ -102,6 +105,7 @@ func TestCompare(t *testing.T) {
 		{"bad-metric", []string{"--metrics", "cpu,speed", "testdata/compare/base", "testdata/compare/same.json"}, ExitUsage, []string{"unknown metric"}},
 		{"head-lacks-a-server", []string{"testdata/compare/two-servers.json", "testdata/compare/same.json"}, ExitMeasurement,
 			[]string{"head has no trials of pool@400", "pool@400 server CPU/req", "no head trials: nothing to compare", "ERROR: the measurement failed"}},
+		{"other-mode", []string{"testdata/compare/base", "testdata/compare/closed.json"}, ExitUsage, []string{"base was measured in open loop and head in closed loop"}},
 		{"not-json", []string{"testdata/compare/base", "compare_test.go"}, ExitMeasurement, []string{"not a clusterbench run"}},
 	}
 	for _, tt := range tests {
