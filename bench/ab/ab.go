@@ -16,8 +16,8 @@
 //
 // Server CPU is the CPU time of the server's whole process tree during
 // its slices, from /proc/<pid>/task/*/schedstat (nanoseconds). Latency
-// percentiles of a trial with several slices are the medians of the
-// slices' percentiles (exact with one round). Servers are started,
+// percentiles of a trial are those of all its requests, the slices'
+// histograms merged. Servers are started,
 // health-checked and stopped by bench/runner: own process group,
 // Pdeathsig, SIGTERM then SIGKILL, reaped.
 //
@@ -32,11 +32,13 @@ import (
 	"math/rand/v2"
 	"net"
 	"slices"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/clusterbench/clusterbench/bench/load"
+	"github.com/clusterbench/clusterbench/bench/metrics"
 	"github.com/clusterbench/clusterbench/bench/results"
 	"github.com/clusterbench/clusterbench/bench/runner"
 )
@@ -49,7 +51,14 @@ const (
 	DefaultGrace        = 5 * time.Second
 	// MinSlice is the shortest measured slice Rounds may cut a trial into.
 	MinSlice = 50 * time.Millisecond
+	// MaxPairs is the most trials per arm (each a server process that
+	// stays up for the whole run).
+	MaxPairs = 100
 )
+
+// ErrConfig is wrapped by Run's errors about an invalid Config (a usage
+// error for a CLI), as opposed to a measurement that failed.
+var ErrConfig = errors.New("ab: invalid configuration")
 
 // Arm names.
 const (
@@ -115,16 +124,16 @@ func (c *Config) defaults() error {
 	}
 	switch {
 	case len(c.Base) == 0 || len(c.Head) == 0:
-		return errors.New("ab: base and head commands are required")
+		return fmt.Errorf("%w: base and head commands are required", ErrConfig)
 	case len(c.Requests) == 0:
-		return errors.New("ab: no requests")
-	case c.Pairs < 1 || c.Pairs > 100:
-		return fmt.Errorf("ab: %d trials out of range (allowed: 1..100)", c.Pairs)
+		return fmt.Errorf("%w: no requests", ErrConfig)
+	case c.Pairs < 1 || c.Pairs > MaxPairs:
+		return fmt.Errorf("%w: %d trials out of range (allowed: 1..%d)", ErrConfig, c.Pairs, MaxPairs)
 	case c.Duration <= 0:
-		return fmt.Errorf("ab: duration %s (allowed: > 0)", c.Duration)
+		return fmt.Errorf("%w: duration %s (allowed: > 0)", ErrConfig, c.Duration)
 	case c.Rounds < 1 || c.Duration/time.Duration(c.Rounds) < MinSlice:
-		return fmt.Errorf("ab: %d rounds cut the %s trials into slices shorter than %s (allowed: 1..%d)",
-			c.Rounds, c.Duration, MinSlice, max(1, int(c.Duration/MinSlice)))
+		return fmt.Errorf("%w: %d rounds cut the %s trials into slices shorter than %s (allowed: 1..%d)",
+			ErrConfig, c.Rounds, c.Duration, MinSlice, max(1, int(c.Duration/MinSlice)))
 	}
 	return nil
 }
@@ -171,13 +180,8 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	// Start every server, pair by pair; stop them all on the way out.
 	trials := make([]*trial, 0, 2*cfg.Pairs)
 	defer func() {
-		for _, t := range trials {
-			if t.proc == nil {
-				continue
-			}
-			if serr := t.proc.Stop(cfg.Grace); serr != nil && err == nil {
-				err = serr
-			}
+		if serr := stopAll(trials, cfg.Grace); serr != nil && err == nil {
+			err = serr
 		}
 	}()
 	for i := 1; i <= cfg.Pairs; i++ {
@@ -252,6 +256,22 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	return res, nil
 }
 
+// stopAll stops every started server at once, so that ending a run (or
+// an interrupted one) takes one grace period, not one per server, and
+// waits until each is reaped.
+func stopAll(trials []*trial, grace time.Duration) error {
+	errs := make([]error, len(trials))
+	var wg sync.WaitGroup
+	for i, t := range trials {
+		if t.proc == nil {
+			continue
+		}
+		wg.Go(func() { errs[i] = t.proc.Stop(grace) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
 // AutoRounds is the default number of slices of a trial: one per 100ms of
 // its duration, between 1 and 5.
 func AutoRounds(d time.Duration) int {
@@ -311,16 +331,18 @@ func measure(ctx context.Context, t *trial, cfg Config, d time.Duration) {
 }
 
 // result folds a trial's slices into one results.Trial: sums of counts,
-// CPU and wall time; latency percentiles as the median over the slices.
-// A failed trial has no requests, so every metric treats it as failed.
+// CPU and wall time; latency percentiles of all its requests (the slices'
+// histograms merged). A failed trial has no requests, so every metric
+// treats it as failed.
 func (t *trial) result(cfg Config) results.Trial {
 	r := results.Trial{Server: t.arm, Level: cfg.Level, Trial: t.n}
 	if t.err != nil || len(t.slices) == 0 {
 		return r
 	}
 	var wall, client, achieved, util float64
-	var lat [6][]float64
-	for _, o := range t.slices {
+	accs := make([]*metrics.Accumulator, len(t.slices))
+	for i, o := range t.slices {
+		accs[i] = o.Acc
 		st := o.Trial(t.arm, t.n, 0)
 		wall += st.DurationS
 		client += st.ClientCPUS
@@ -331,9 +353,6 @@ func (t *trial) result(cfg Config) results.Trial {
 		r.ClientBound = r.ClientBound || st.ClientBound
 		r.RateShortfall = r.RateShortfall || st.RateShortfall
 		r.TargetRate = st.TargetRate
-		for i, v := range []float64{st.Latency.MeanMs, st.Latency.P50Ms, st.Latency.P90Ms, st.Latency.P99Ms, st.Latency.P999Ms, st.Latency.MaxMs} {
-			lat[i] = append(lat[i], v)
-		}
 		r.StatusCodes = addCounts(r.StatusCodes, st.StatusCodes)
 		r.Errors = addCounts(r.Errors, st.Errors)
 	}
@@ -349,8 +368,7 @@ func (t *trial) result(cfg Config) results.Trial {
 		r.AchievedRate = achieved / wall
 		r.ClientCPUUtil = util / wall
 	}
-	r.Latency = results.Latency{MeanMs: medianOf(lat[0]), P50Ms: medianOf(lat[1]), P90Ms: medianOf(lat[2]),
-		P99Ms: medianOf(lat[3]), P999Ms: medianOf(lat[4]), MaxMs: slices.Max(lat[5])}
+	r.Latency = metrics.PooledLatency(accs...)
 	return r
 }
 
@@ -365,14 +383,4 @@ func addCounts(dst, src map[string]int64) map[string]int64 {
 		dst[k] += v
 	}
 	return dst
-}
-
-func medianOf(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }

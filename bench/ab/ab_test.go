@@ -1,11 +1,17 @@
 package ab
 
 import (
+	"math"
 	"os"
-	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/clusterbench/clusterbench/bench/load"
+	"github.com/clusterbench/clusterbench/bench/metrics"
 )
 
 func TestParseSchedstat(t *testing.T) {
@@ -28,37 +34,46 @@ func TestProcCPUMoves(t *testing.T) {
 	if err != nil {
 		t.Skipf("no /proc/<pid>/task/*/schedstat on this kernel: %v", err)
 	}
-	deadline := time.Now().Add(3 * time.Millisecond)
-	for time.Now().Before(deadline) {
-	}
-	b, err := procCPU(pid)
-	if err != nil {
-		t.Fatal(err)
+	// Spin until the counter moves: on a loaded machine this thread may get
+	// no CPU for a while, so a fixed spin of wall time proves nothing.
+	// Bounded: 10 s of wall time.
+	var b time.Duration
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		for spin := time.Now().Add(3 * time.Millisecond); time.Now().Before(spin); {
+		}
+		if b, err = procCPU(pid); err != nil {
+			t.Fatal(err)
+		}
+		if b > a || time.Now().After(deadline) {
+			break
+		}
 	}
 	if b <= a {
-		t.Errorf("CPU did not grow: %v then %v", a, b)
+		t.Errorf("CPU did not grow in 10s of spinning: %v then %v", a, b)
 	}
 	if (b-a)%(10*time.Millisecond) == 0 {
 		t.Errorf("CPU moved by a whole number of ticks (%v): schedstat should be finer", b-a)
 	}
 }
 
-func TestParseCPUList(t *testing.T) {
-	n := runtime.NumCPU()
-	got, err := ParseCPUList("0")
-	if err != nil || len(got) != 1 || got[0] != 0 {
-		t.Errorf("ParseCPUList(0) = %v, %v", got, err)
+func TestCPUListAndAutoPin(t *testing.T) {
+	allowed := []int{2, 3, 5}
+	got, err := CPUList("2-3", allowed)
+	if err != nil || !slices.Equal(got, []int{2, 3}) {
+		t.Errorf("CPUList(2-3) = %v, %v", got, err)
 	}
-	if n >= 2 {
-		got, err = ParseCPUList("0-1")
-		if err != nil || len(got) != 2 {
-			t.Errorf("ParseCPUList(0-1) = %v, %v", got, err)
+	for _, bad := range []string{"", "x", "3-2", "-1", "0", "2-5", "9999"} {
+		if _, err := CPUList(bad, allowed); err == nil {
+			t.Errorf("%q accepted (allowed %v)", bad, allowed)
 		}
 	}
-	for _, bad := range []string{"", "x", "1-0", "-1", "9999", "0-9999"} {
-		if _, err := ParseCPUList(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
+	// A cpuset that does not start at 0 (a container's): the servers get
+	// its first CPU, the generator the rest.
+	if s, c := AutoPin(allowed); !slices.Equal(s, []int{2}) || !slices.Equal(c, []int{3, 5}) {
+		t.Errorf("AutoPin(%v) = %v, %v", allowed, s, c)
+	}
+	if s, c := AutoPin([]int{1}); s != nil || c != nil {
+		t.Errorf("AutoPin of one CPU = %v, %v; want nothing pinned", s, c)
 	}
 }
 
@@ -108,5 +123,25 @@ func TestServerArgvKeepsInput(t *testing.T) {
 	_ = ServerArgv(in, "127.0.0.1:1")
 	if strings.Join(in, " ") != "x {addr}" {
 		t.Errorf("ServerArgv modified its input: %q", in)
+	}
+}
+
+// A trial measured in slices reports the percentiles of all its requests:
+// one slow slice of three holds a third of the requests, so the pooled p99
+// is slow, where the median of the slices' p99s would be fast.
+func TestResultPoolsLatency(t *testing.T) {
+	slice := func(lat time.Duration) *load.Outcome {
+		o := &load.Outcome{Acc: metrics.New(), Wall: 100 * time.Millisecond, Mode: load.Closed, Level: 2}
+		start := time.Unix(1, 0)
+		for i := range 100 {
+			o.Acc.Add(&vegeta.Result{Code: 200, Latency: lat, Timestamp: start.Add(time.Duration(i) * time.Millisecond)})
+		}
+		return o
+	}
+	tr := &trial{arm: Base, n: 1, slices: []*load.Outcome{slice(10 * time.Millisecond), slice(time.Millisecond), slice(time.Millisecond)}}
+	r := tr.result(Config{Level: 2})
+	near := func(got, want float64) bool { return math.Abs(got-want) <= want*0.01 }
+	if r.Requests != 300 || !near(r.Latency.P50Ms, 1) || !near(r.Latency.P99Ms, 10) || !near(r.Latency.MaxMs, 10) || !near(r.Latency.MeanMs, 4) {
+		t.Errorf("requests %d, latency %+v; want 300, p50 1ms, p99 10ms, max 10ms, mean 4ms", r.Requests, r.Latency)
 	}
 }

@@ -3,39 +3,39 @@ package ab
 import (
 	"fmt"
 	"os"
-	"runtime"
+	"slices"
 	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/clusterbench/clusterbench/bench/runner"
+	"github.com/clusterbench/clusterbench/bench/scenario"
 )
 
-// ParseCPUList parses a CPU list in taskset syntax ("1", "0-3", "0,2-3")
-// and checks every CPU exists on this machine.
-func ParseCPUList(s string) ([]int, error) {
-	var cpus []int
-	n := runtime.NumCPU()
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		lo, hi, isRange := strings.Cut(part, "-")
-		a, err := strconv.Atoi(lo)
-		if err != nil {
-			return nil, fmt.Errorf("CPU list %q: %q is not a CPU number (allowed: e.g. 1, 0-3, 0,2)", s, part)
-		}
-		b := a
-		if isRange {
-			if b, err = strconv.Atoi(hi); err != nil || b < a {
-				return nil, fmt.Errorf("CPU list %q: bad range %q (allowed: LOW-HIGH)", s, part)
-			}
-		}
-		for c := a; c <= b; c++ {
-			if c < 0 || c >= n {
-				return nil, fmt.Errorf("CPU list %q: CPU %d does not exist (allowed: 0..%d)", s, c, n-1)
-			}
-			cpus = append(cpus, c)
+// CPUList parses a CPU list in taskset syntax ("1", "0-3", "0,2-3") and
+// checks that every CPU is one this process may run on (allowed, from
+// runner.AllowedCPUs: a container's cpuset need not start at CPU 0).
+func CPUList(s string, allowed []int) ([]int, error) {
+	cpus, err := scenario.ParseCPUList(s)
+	if err != nil {
+		return nil, fmt.Errorf("CPU list %q: %w (allowed: e.g. 1, 0-3, 0,2)", s, err)
+	}
+	for _, c := range cpus {
+		if !slices.Contains(allowed, c) {
+			return nil, fmt.Errorf("CPU list %q: CPU %d is not available to this process (allowed: %s)", s, c, runner.FormatCPUList(allowed))
 		}
 	}
 	return cpus, nil
+}
+
+// AutoPin is the default split of the allowed CPUs: the servers on the
+// first, the load generator on the others; nothing pinned with fewer
+// than two.
+func AutoPin(allowed []int) (server, client []int) {
+	if len(allowed) < 2 {
+		return nil, nil
+	}
+	return allowed[:1], slices.Clone(allowed[1:])
 }
 
 // pinProcess confines every thread of this process to cpus (threads

@@ -2,6 +2,7 @@ package gate
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +37,26 @@ func WriteFile(path string, render func(io.Writer) error) (err error) {
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// AppendFile renders into memory and appends the result to path in one
+// write, creating the file if needed: for a file others write to as well,
+// such as GitHub's $GITHUB_STEP_SUMMARY, which a step is meant to append
+// to. A failed render appends nothing.
+func AppendFile(path string, render func(io.Writer) error) error {
+	var buf bytes.Buffer
+	if err := render(&buf); err != nil {
+		return fmt.Errorf("append to %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("append to %s: %w", path, err)
+	}
+	_, werr := f.Write(buf.Bytes())
+	if err := errors.Join(werr, f.Close()); err != nil {
+		return fmt.Errorf("append to %s: %w", path, err)
 	}
 	return nil
 }

@@ -341,7 +341,20 @@ func failedReason(m Metric) string {
 }
 
 // decide turns one metric's statistics into a verdict and its reason.
+// Trials that failed only in head may be the regression itself (a head
+// that crashes or errors now and then): left out, they would let the
+// trials that worked pass, so such a metric is at best inconclusive.
 func decide(r Result, k int, o Options) (Verdict, string) {
+	v, why := decideSamples(r, k, o)
+	if (v == NoChange || v == Improved) && r.HeadFailed > r.BaseFailed {
+		return Inconclusive, fmt.Sprintf("head lost more trials than base (%d vs %d failed): the failures may be the regression; "+
+			"in the trials that worked, %s: %s", r.HeadFailed, r.BaseFailed, v, why)
+	}
+	return v, why
+}
+
+// decideSamples is decide on the valid samples alone.
+func decideSamples(r Result, k int, o Options) (Verdict, string) {
 	nb, nh := len(r.Base), len(r.Head)
 	note := failedNote(r.Metric)
 
@@ -388,10 +401,13 @@ func decide(r Result, k int, o Options) (Verdict, string) {
 	if r.Better == HigherIsBetter {
 		worstCase = 1 - worstRatio
 	}
+	// The percentile bootstrap interval need not contain the point
+	// estimate: a median worse beyond the threshold is never "no change".
+	worstCase = max(worstCase, worse)
 	if worstCase > th {
 		return Inconclusive, fmt.Sprintf("not significant (p=%s) but too noisy to rule out a regression: "+
 			"the %s interval of the change reaches %s worse, beyond the %s threshold%s",
-			formatP(r.PAdj), formatPct(o.Confidence), formatPct(worstCase), formatPct(o.Threshold), note)
+			formatP(r.ShownP()), formatPct(o.Confidence), formatPct(worstCase), formatPct(o.Threshold), note)
 	}
 	return NoChange, fmt.Sprintf("no significant change (p=%s); the change is at most %s worse at %s confidence%s",
 		formatP(r.ShownP()), formatPct(max(worstCase, 0)), formatPct(o.Confidence), note)

@@ -2,6 +2,7 @@ package gate
 
 import (
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -127,6 +128,21 @@ func TestEvaluateVerdicts(t *testing.T) {
 			want: Inconclusive, reasons: []string{"too noisy to rule out a regression"},
 		},
 		{
+			name: "head lost more trials than base is not a pass",
+			m:    Metric{Def: cpu, Base: noisy(20, 10, 100, 0.01), Head: noisy(21, 7, 100, 0.01), HeadFailed: 3},
+			want: Inconclusive, reasons: []string{"head lost more trials than base (3 vs 0 failed)", "no change"},
+		},
+		{
+			name: "head that improves while losing trials is not an improvement",
+			m:    Metric{Def: cpu, Base: noisy(22, 10, 100, 0.01), Head: noisy(23, 8, 80, 0.01), HeadFailed: 2},
+			want: Inconclusive, reasons: []string{"head lost more trials", "improvement"},
+		},
+		{
+			name: "base losing trials does not block a pass",
+			m:    Metric{Def: cpu, Base: noisy(24, 8, 100, 0.01), Head: noisy(25, 10, 100, 0.01), BaseFailed: 2},
+			want: NoChange, reasons: []string{"failed trials left out: 2 base, 0 head"},
+		},
+		{
 			// U=3 with 6+6 values: one-sided p = 7/924 = 0.0076 ≤ 0.01
 			// alone, 0.023 after Holm over three metrics.
 			name:   "Holm demotes a marginal p",
@@ -167,11 +183,21 @@ func TestEvaluateVerdicts(t *testing.T) {
 }
 
 func TestHolm(t *testing.T) {
-	got := holm([]float64{0.01, 0.04, 0.03, 0.005})
-	want := []float64{0.03, 0.06, 0.06, 0.02}
-	for i := range want {
-		if math.Abs(got[i]-want[i]) > 1e-12 {
-			t.Fatalf("holm = %v, want %v", got, want)
+	// By hand: sorted 0.005, 0.01, 0.03, 0.04 get ×4, ×3, ×2, ×1 =
+	// 0.02, 0.03, 0.06, 0.04, then the running maximum: 0.02, 0.03, 0.06,
+	// 0.06. With ties and a step that would fall below its predecessor
+	// (0.004 ×3 = 0.012, 0.004 ×2 = 0.008 → 0.012; 0.03 ×1 = 0.03), and a
+	// single p (unchanged).
+	for _, c := range []struct{ ps, want []float64 }{
+		{[]float64{0.01, 0.04, 0.03, 0.005}, []float64{0.03, 0.06, 0.06, 0.02}},
+		{[]float64{0.03, 0.004, 0.004}, []float64{0.03, 0.012, 0.012}},
+		{[]float64{0.007}, []float64{0.007}},
+	} {
+		got := holm(c.ps)
+		for i := range c.want {
+			if math.Abs(got[i]-c.want[i]) > 1e-12 {
+				t.Fatalf("holm(%v) = %v, want %v", c.ps, got, c.want)
+			}
 		}
 	}
 	if got := holm([]float64{0.6, 0.9}); got[0] != 1 || got[1] != 1 {
@@ -275,5 +301,97 @@ func TestParseMetrics(t *testing.T) {
 		if _, err := ParseMetrics(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// permutationP is the exact one-sided p-value of "head is larger than
+// base" by brute force: the share of all C(n1+n2, n1) ways to split the
+// pooled values into arms whose U statistic (pairs base < head, ties
+// counting one half) is at least the observed one.
+func permutationP(base, head []float64) float64 {
+	pool := append(append([]float64(nil), base...), head...)
+	u := func(mask int) float64 {
+		s := 0.0
+		for i, x := range pool {
+			if mask&(1<<i) == 0 {
+				continue // i is in head
+			}
+			for j, y := range pool {
+				if mask&(1<<j) != 0 {
+					continue
+				}
+				switch {
+				case x < y:
+					s++
+				case x == y:
+					s += 0.5
+				}
+			}
+		}
+		return s
+	}
+	observed := u(1<<len(base) - 1) // the first len(base) pooled values are base
+	hits, all := 0, 0
+	for mask := range 1 << len(pool) {
+		if bits.OnesCount(uint(mask)) != len(base) {
+			continue
+		}
+		all++
+		if u(mask) >= observed-1e-9 {
+			hits++
+		}
+	}
+	return float64(hits) / float64(all)
+}
+
+// The one-sided p-values are exact and point the right way for both
+// directions of improvement, ties included: checked against a brute-force
+// permutation count on small random samples with many ties.
+func TestUTestMatchesPermutation(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 200 {
+		n1, n2 := 3+rng.IntN(5), 3+rng.IntN(5)
+		levels := 2 + rng.IntN(6)
+		base, head := make([]float64, n1), make([]float64, n2)
+		for i := range base {
+			base[i] = float64(rng.IntN(levels))
+		}
+		for i := range head {
+			head[i] = float64(rng.IntN(levels) + rng.IntN(2)) // head a little larger
+		}
+		if identical(base, head) {
+			continue
+		}
+		larger, smaller := permutationP(base, head), permutationP(head, base)
+		// Lower is better (CPU, latency): head larger is worse.
+		worse, better := uTest(base, head, LowerIsBetter)
+		if math.Abs(worse-larger) > 1e-9 || math.Abs(better-smaller) > 1e-9 {
+			t.Fatalf("lower-is-better base=%v head=%v: p worse %g better %g, permutation %g %g", base, head, worse, better, larger, smaller)
+		}
+		// Higher is better (throughput): head smaller is worse.
+		worse, better = uTest(base, head, HigherIsBetter)
+		if math.Abs(worse-smaller) > 1e-9 || math.Abs(better-larger) > 1e-9 {
+			t.Fatalf("higher-is-better base=%v head=%v: p worse %g better %g, permutation %g %g", base, head, worse, better, smaller, larger)
+		}
+	}
+}
+
+// decide never calls a median that worsened beyond the threshold "no
+// change", even when the bootstrap interval (which need not contain the
+// point estimate) stays inside it; and the p in the reason is the one the
+// table prints.
+func TestDecideWorseMedianNeverPasses(t *testing.T) {
+	m := Metric{Def: def(t, CPU), Base: noisy(1, 10, 100, 0.01), Head: noisy(2, 10, 100, 0.01)}
+	r := Result{Metric: m, Ratio: 1.08, RatioLo: 0.99, RatioHi: 1.04, P: 0.2, PAdj: 0.2, PBetter: 0.8, PBetterAdj: 0.8}
+	v, why := decide(r, 1, Options{}.withDefaults())
+	if v != Inconclusive || !strings.Contains(why, "reaches 8% worse") || !strings.Contains(why, "p=0.20") {
+		t.Errorf("verdict %v: %s", v, why)
+	}
+	// Median better, interval reaching past the threshold on the worse
+	// side: the reason cites the p of the direction the median moved.
+	r = Result{Metric: m, Ratio: 0.98, RatioLo: 0.9, RatioHi: 1.07, P: 0.84, PAdj: 0.84, PBetter: 0.62, PBetterAdj: 0.62}
+	v, why = decide(r, 1, Options{}.withDefaults())
+	if v != Inconclusive || !strings.Contains(why, "p="+formatP(r.ShownP())) {
+		t.Errorf("verdict %v: %s (table p %s)", v, why, formatP(r.ShownP()))
 	}
 }

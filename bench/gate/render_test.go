@@ -216,3 +216,22 @@ func TestWriteFileAtomic(t *testing.T) {
 		t.Error("write into a missing directory succeeded")
 	}
 }
+
+func TestAppendFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "summary.md")
+	if err := os.WriteFile(path, []byte("## earlier step output\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	write := func(s string) func(io.Writer) error {
+		return func(w io.Writer) error { _, err := io.WriteString(w, s); return err }
+	}
+	if err := AppendFile(path, write("gate\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := AppendFile(path, func(w io.Writer) error { io.WriteString(w, "half"); return io.ErrUnexpectedEOF }); err == nil {
+		t.Error("render error not returned")
+	}
+	if got, _ := os.ReadFile(path); string(got) != "## earlier step output\ngate\n" {
+		t.Errorf("file = %q", got)
+	}
+}

@@ -89,19 +89,27 @@ func quantile(xs []float64, q float64) float64 {
 // up to 25 values per arm) and a normal approximation with tie and
 // continuity corrections beyond. When every value is equal the test is
 // undefined and both p-values are 1.
+//
+// Both directions are asked as LocationLess with the arms swapped: with
+// ties, go-moremath's exact LocationGreater computes 1 - CDF(U-1) although
+// U moves in steps of ½, so it adds P(U = u-½) and overstates p (checked
+// against a permutation count in the tests).
 func uTest(base, head []float64, better Better) (pWorse, pBetter float64) {
-	// LocationLess: base < head, i.e. head is larger.
-	larger, smaller := 1.0, 1.0
-	if res, err := stats.MannWhitneyUTest(slices.Clone(base), slices.Clone(head), stats.LocationLess); err == nil {
-		larger = res.P
-	}
-	if res, err := stats.MannWhitneyUTest(slices.Clone(base), slices.Clone(head), stats.LocationGreater); err == nil {
-		smaller = res.P
-	}
+	larger, smaller := oneSidedLess(base, head), oneSidedLess(head, base)
 	if better == HigherIsBetter {
 		return smaller, larger
 	}
 	return larger, smaller
+}
+
+// oneSidedLess is the p-value of the alternative "x's location is below
+// y's" (y is larger); 1 when the test is undefined.
+func oneSidedLess(x, y []float64) float64 {
+	res, err := stats.MannWhitneyUTest(slices.Clone(x), slices.Clone(y), stats.LocationLess)
+	if err != nil {
+		return 1
+	}
+	return res.P
 }
 
 // minUTestP is the smallest one-sided p-value the exact U test can give

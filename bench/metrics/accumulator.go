@@ -235,17 +235,30 @@ func (a *Accumulator) SentRate() float64 {
 func ms(ns int64) float64 { return float64(ns) / 1e6 }
 
 // Latency summarises the trial's latency histogram in milliseconds.
-func (a *Accumulator) Latency() results.Latency {
-	if a.lat.TotalCount() == 0 {
+func (a *Accumulator) Latency() results.Latency { return latencyOf(a.lat) }
+
+// PooledLatency summarises the latencies of several accumulators as one
+// (their histograms merged): a trial measured in slices, whose percentiles
+// are those of all its requests, not a mix of the slices' percentiles.
+func PooledLatency(accs ...*Accumulator) results.Latency {
+	h := hdrhistogram.New(histLowest, histHighest, trialSigFigs)
+	for _, a := range accs {
+		h.Merge(a.lat) // same range and precision: nothing is dropped
+	}
+	return latencyOf(h)
+}
+
+func latencyOf(h *hdrhistogram.Histogram) results.Latency {
+	if h.TotalCount() == 0 {
 		return results.Latency{}
 	}
 	return results.Latency{
-		MeanMs: a.lat.Mean() / 1e6,
-		P50Ms:  ms(a.lat.ValueAtQuantile(50)),
-		P90Ms:  ms(a.lat.ValueAtQuantile(90)),
-		P99Ms:  ms(a.lat.ValueAtQuantile(99)),
-		P999Ms: ms(a.lat.ValueAtQuantile(99.9)),
-		MaxMs:  ms(a.lat.Max()),
+		MeanMs: h.Mean() / 1e6,
+		P50Ms:  ms(h.ValueAtQuantile(50)),
+		P90Ms:  ms(h.ValueAtQuantile(90)),
+		P99Ms:  ms(h.ValueAtQuantile(99)),
+		P999Ms: ms(h.ValueAtQuantile(99.9)),
+		MaxMs:  ms(h.Max()),
 	}
 }
 

@@ -216,3 +216,16 @@ func BenchmarkVegetaMetricsAdd(b *testing.B) {
 		m.Add(r)
 	}
 }
+
+func TestPooledLatency(t *testing.T) {
+	if got := PooledLatency(); got != (results.Latency{}) {
+		t.Errorf("pooled nothing = %+v", got)
+	}
+	a := New()
+	for i := range 50 {
+		a.Add(&vegeta.Result{Code: 200, Latency: time.Duration(i+1) * time.Millisecond})
+	}
+	if got, want := PooledLatency(a), a.Latency(); got != want {
+		t.Errorf("pooled one = %+v, want its own %+v", got, want)
+	}
+}

@@ -30,6 +30,7 @@ import (
 
 	"github.com/clusterbench/clusterbench/bench/ab"
 	"github.com/clusterbench/clusterbench/bench/gate"
+	"github.com/clusterbench/clusterbench/bench/runner"
 	"github.com/clusterbench/clusterbench/bench/scenario"
 )
 
@@ -55,6 +56,9 @@ type options struct {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	// Once interrupted, a second Ctrl-C takes the default action; the
+	// servers die with this process (Pdeathsig).
+	context.AfterFunc(ctx, stop)
 	code := run(ctx, os.Stdout, os.Stderr, os.Args[1:])
 	stop()
 	os.Exit(code)
@@ -106,7 +110,12 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string) int {
 		fmt.Fprintln(stderr, "calibrate:", err)
 		return 2
 	}
-	if err := calibrate(ctx, stdout, o); err != nil {
+	sc, err := scenario.LoadFile(o.scenario)
+	if err != nil {
+		fmt.Fprintln(stderr, "calibrate:", err)
+		return 2
+	}
+	if err := calibrate(ctx, stdout, o, sc); err != nil {
 		fmt.Fprintln(stderr, "calibrate:", err)
 		return 3
 	}
@@ -123,11 +132,7 @@ func newTally() *tally {
 	return &tally{verdicts: map[gate.Verdict]int{}, overall: map[gate.Verdict]int{}}
 }
 
-func calibrate(ctx context.Context, w io.Writer, o options) error {
-	sc, err := scenario.LoadFile(o.scenario)
-	if err != nil {
-		return err
-	}
+func calibrate(ctx context.Context, w io.Writer, o options, sc *scenario.Scenario) error {
 	if o.trials > 0 {
 		sc.Load.Trials = o.trials
 	}
@@ -145,9 +150,11 @@ func calibrate(ctx context.Context, w io.Writer, o options) error {
 		Duration: sc.Load.Duration, Warmup: sc.Load.Warmup, KeepAlive: sc.Load.KeepAlive,
 		Timeout: sc.Load.Timeout, Pairs: sc.Load.Trials, Rounds: ab.AutoRounds(sc.Load.Duration),
 	}
-	if runtime.NumCPU() >= 2 {
-		cfg.ServerCPUs, cfg.ClientCPUs = []int{0}, seq(1, runtime.NumCPU()-1)
+	allowed, err := runner.AllowedCPUs()
+	if err != nil {
+		return err
 	}
+	cfg.ServerCPUs, cfg.ClientCPUs = ab.AutoPin(allowed)
 	gopts := gate.Options{Alpha: o.alpha, Threshold: o.thresh, ThresholdSet: true}
 	fmt.Fprintf(w, "calibrate: %d A/A and %d A/B gate(s) per rise %v; scenario %s (%s loop, level %d, %s trials in %d slices + %s warm-up, %d pairs); metrics %s; α=%g, threshold %g%%\n",
 		o.gates, o.gates, pcts(o.rises), sc.Name, sc.Load.Mode, cfg.Level, cfg.Duration, cfg.Rounds, cfg.Warmup, cfg.Pairs,
@@ -277,14 +284,6 @@ func pcts(fs []float64) string {
 		s = append(s, "+"+pct(f))
 	}
 	return strings.Join(s, ",")
-}
-
-func seq(lo, hi int) []int {
-	var s []int
-	for i := lo; i <= hi; i++ {
-		s = append(s, i)
-	}
-	return s
 }
 
 func pinDesc(c ab.Config) string {

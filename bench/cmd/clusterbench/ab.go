@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os/signal"
-	"runtime"
 	"slices"
 	"syscall"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/clusterbench/clusterbench/bench/ab"
 	"github.com/clusterbench/clusterbench/bench/gate"
 	"github.com/clusterbench/clusterbench/bench/results"
+	"github.com/clusterbench/clusterbench/bench/runner"
 	"github.com/clusterbench/clusterbench/bench/scenario"
 )
 
@@ -85,8 +85,8 @@ func parseAB(stderr io.Writer, args []string) (abOptions, error) {
 		return o, usageError("ab takes one argument, the scenario file (got %d)", fs.NArg())
 	case o.base == "" || o.head == "":
 		return o, usageError("--base and --head are required: the command lines of the two servers")
-	case o.trials < 0 || o.trials > 1000:
-		return o, usageError("--trials %d out of range (allowed: 1..1000)", o.trials)
+	case o.trials < 0 || o.trials > ab.MaxPairs:
+		return o, usageError("--trials %d out of range (allowed: 1..%d)", o.trials, ab.MaxPairs)
 	case o.rounds < 0 || o.rounds > 100:
 		return o, usageError("--rounds %d out of range (allowed: 1..100, 0 = auto)", o.rounds)
 	case o.rate < 0 || o.concurrency < 0:
@@ -132,11 +132,16 @@ func (o *abOptions) loadScenario() (*scenario.Scenario, error) {
 }
 
 // pinning resolves the CPU lists: flags, else the scenario's pin, else
-// auto (servers on CPU 0, the generator on the rest, with ≥ 2 CPUs).
+// auto (servers on the first CPU this process may use, the generator on
+// the rest, with ≥ 2 CPUs).
 func (o *abOptions) pinning(sc *scenario.Scenario) (server, client []int, desc string, err error) {
 	flags := o.serverCPUs != "" || o.clientCPUs != ""
 	if o.noPin || (sc.Pin.Disabled && !flags) {
 		return nil, nil, "not pinned", nil
+	}
+	allowed, err := runner.AllowedCPUs()
+	if err != nil {
+		return nil, nil, "", measurementError(err)
 	}
 	s, c := sc.Pin.Server, sc.Pin.Client
 	if o.serverCPUs != "" {
@@ -145,20 +150,20 @@ func (o *abOptions) pinning(sc *scenario.Scenario) (server, client []int, desc s
 	if o.clientCPUs != "" {
 		c = o.clientCPUs
 	}
-	n := runtime.NumCPU()
 	if s == "" && c == "" {
-		if n < 2 {
-			return nil, nil, "not pinned (1 CPU)", nil
+		server, client = ab.AutoPin(allowed)
+		if server == nil {
+			return nil, nil, fmt.Sprintf("not pinned (%d CPU)", len(allowed)), nil
 		}
-		s, c = "0", fmt.Sprintf("1-%d", n-1)
+		s, c = runner.FormatCPUList(server), runner.FormatCPUList(client)
 	}
 	if s != "" {
-		if server, err = ab.ParseCPUList(s); err != nil {
+		if server, err = ab.CPUList(s, allowed); err != nil {
 			return nil, nil, "", usageError("server CPUs: %v", err)
 		}
 	}
 	if c != "" {
-		if client, err = ab.ParseCPUList(c); err != nil {
+		if client, err = ab.CPUList(c, allowed); err != nil {
 			return nil, nil, "", usageError("client CPUs: %v", err)
 		}
 	}
@@ -201,6 +206,9 @@ func runAB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// Once interrupted, a second Ctrl-C takes the default action instead
+	// of waiting for the servers' drain; they die with us (Pdeathsig).
+	context.AfterFunc(ctx, stop)
 
 	level := sc.Load.Levels[0]
 	var notes []string
@@ -237,6 +245,9 @@ func runAB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	defs := o.gate.defs(sc.Load.Mode)
 
 	res, err := ab.Run(ctx, cfg)
+	if errors.Is(err, ab.ErrConfig) {
+		return usageError("%v", err)
+	}
 	if err != nil {
 		return measurementError(err)
 	}

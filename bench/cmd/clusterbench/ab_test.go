@@ -1,17 +1,22 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/clusterbench/clusterbench/bench/ab"
+	"github.com/clusterbench/clusterbench/bench/metrics"
 )
 
 // gateScenario is a short closed-loop scenario for the end-to-end tests.
@@ -22,7 +27,7 @@ requests:
   - path: /
 load:
   concurrency: 2
-  duration: 200ms
+  duration: 100ms
   warmup: 0s
   trials: 6
   timeout: 2s
@@ -92,14 +97,16 @@ func gateAB(t *testing.T, exe string, args ...string) (int, string) {
 }
 
 // TestABExitCodes runs real servers on loopback: the same server on both
-// sides passes (0), a head that burns 2ms of CPU per request fails (1), a
-// server that cannot start is a failed measurement (3), bad flags are a
-// usage error (2).
+// sides passes (0), a head that burns 2ms of CPU per request fails (1),
+// too few trials are inconclusive, which fails only under --strict (3), a
+// server that cannot start is a failed measurement (3); and Ctrl-C leaves
+// no server behind. Bad flags are a usage error (2): TestABUsage.
 func TestABExitCodes(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the binary, starts 44 real servers and applies load for ~15s; skipped with -short")
+		t.Skip("builds the binary, starts about 60 real servers and applies load for ~8s; skipped with -short")
 	}
 	exe := buildClusterbench(t)
+	t.Run("SIGINT reaps every server", func(t *testing.T) { testABInterrupt(t, exe) })
 	serve := "EXE serve --model single --addr {addr}"
 	tests := []struct {
 		name string
@@ -113,6 +120,10 @@ func TestABExitCodes(t *testing.T) {
 			[]string{"FAIL: performance regressed", "REGRESSION"}},
 		{"a confirmed regression", []string{"--base", serve, "--head", serve + " --burn 2ms", "--metrics", "cpu", "--confirm", "--trials", "5"}, ExitRegression,
 			[]string{"confirming 1 flagged metric(s) with 5 fresh pairs", "confirmation of ab gate-test", "initial gate: FAIL"}},
+		{"too few trials is inconclusive", []string{"--base", serve, "--head", serve, "--metrics", "cpu", "--trials", "3"}, ExitOK,
+			[]string{"INCONCLUSIVE", "too few samples", "n=3+3"}},
+		{"inconclusive fails under --strict", []string{"--base", serve, "--head", serve, "--metrics", "cpu", "--trials", "3", "--strict"}, ExitMeasurement,
+			[]string{"INCONCLUSIVE", "inconclusive (--strict)"}},
 		{"server cannot start", []string{"--base", serve, "--head", "EXE serve --model nosuch --addr {addr}"}, ExitMeasurement,
 			[]string{"the head server did not start", "nosuch"}},
 		{"missing binary", []string{"--base", "/nonexistent/clusterbench serve", "--head", serve}, ExitMeasurement,
@@ -144,6 +155,8 @@ func TestABUsage(t *testing.T) {
 		{"--base", "x serve", "--head", "x serve", "--server-cpus", "0", "--client-cpus", "0"},
 		{"--base", "x serve", "--head", "x serve", "--no-pin", "--server-cpus", "0"},
 		{"--base", "x serve", "--head", "x serve", "--rounds", "1000"},
+		{"--base", "x serve", "--head", "x serve", "--trials", "101"},
+		{"--base", "x serve", "--head", "x serve", "--rounds", "3"}, // 33ms slices of the 100ms trials
 	} {
 		code, out := gateAB(t, "", args...)
 		if code != ExitUsage {
@@ -210,4 +223,114 @@ func TestServerArgv(t *testing.T) {
 			t.Errorf("ServerArgv(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
+}
+
+// testABInterrupt sends SIGINT to `ab` while it measures and checks that
+// it exits 3 and that every server it started, found by a token in their
+// environment (they inherit ab's), is gone when it has exited.
+func testABInterrupt(t *testing.T, exe string) {
+	dir := t.TempDir()
+	sc := filepath.Join(dir, "gate.yaml")
+	if err := os.WriteFile(sc, []byte(gateScenario), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	token := fmt.Sprintf("CLUSTERBENCH_AB_TEST_TOKEN=%d-%d", os.Getpid(), time.Now().UnixNano())
+	serve := exe + " serve --model single"
+	cmd := exec.Command(exe, "ab", sc, "--annotate=false", "--base", serve, "--head", serve, "--duration", "20s")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), token)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Read progress until every server has started, then once more in
+	// the background so that ab never blocks on a full pipe.
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	var log strings.Builder
+	deadline := time.After(time.Minute)
+wait:
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("ab ended before its servers started:\n%s%s", log.String(), out.String())
+			}
+			log.WriteString(l + "\n")
+			if strings.Contains(l, "started 12 servers") {
+				break wait
+			}
+		case <-deadline:
+			_ = cmd.Process.Kill()
+			t.Fatalf("servers not started after a minute:\n%s", log.String())
+		}
+	}
+	go func() {
+		for l := range lines {
+			_ = l
+		}
+	}()
+	servers := procsWithEnv(t, token, cmd.Process.Pid)
+	if len(servers) != 12 {
+		t.Errorf("found %d server processes by their environment, want 12 (6 pairs)", len(servers))
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(time.Minute):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("ab did not end within a minute of SIGINT:\n%s", log.String())
+	}
+	if code := exitCodeOf(t, err); code != ExitMeasurement {
+		t.Errorf("exit %d after SIGINT, want %d\n%s", code, ExitMeasurement, out.String())
+	}
+	if left := procsWithEnv(t, token, cmd.Process.Pid); len(left) > 0 {
+		t.Errorf("server processes %v still alive after ab exited", left)
+	}
+	assertGone(t, servers)
+}
+
+// procsWithEnv lists the live processes (zombies left out) other than
+// except whose environment holds the entry kv.
+func procsWithEnv(t *testing.T, kv string, except int) []int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == except {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil || !slices.Contains(strings.Split(string(env), "\x00"), kv) {
+			continue
+		}
+		if st, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil {
+			if ps, err := metrics.ParseProcStat(st); err == nil && ps.State == 'Z' {
+				continue
+			}
+		}
+		pids = append(pids, pid)
+	}
+	return pids
 }

@@ -171,7 +171,12 @@ func groupTrials(ts []results.Trial) (map[groupKey][]results.Trial, []groupKey) 
 // match whatever their names.
 func pairRuns(base, head results.Run, defs []gate.Def) ([]gate.Metric, []string, error) {
 	notes := machineNotes(base.Env, head.Env)
-	if base.Load.Mode != head.Load.Mode || base.Load.DurationS != head.Load.DurationS || !slices.Equal(base.Load.Levels, head.Load.Levels) {
+	if base.Load.Mode != head.Load.Mode {
+		// Level 400 is a rate in one and a concurrency in the other.
+		return nil, nil, usageError("base was measured in %s loop and head in %s loop: their levels are not comparable (allowed: two runs of the same load mode)",
+			base.Load.Mode, head.Load.Mode)
+	}
+	if base.Load.DurationS != head.Load.DurationS || !slices.Equal(base.Load.Levels, head.Load.Levels) {
 		notes = append(notes, fmt.Sprintf("the runs applied different loads (base %s %v for %gs, head %s %v for %gs): only matching levels are compared",
 			base.Load.Mode, base.Load.Levels, base.Load.DurationS, head.Load.Mode, head.Load.Levels, head.Load.DurationS))
 	}
@@ -187,28 +192,37 @@ func pairRuns(base, head results.Run, defs []gate.Def) ([]gate.Metric, []string,
 	hg, horder := groupTrials(head.Trials)
 	single := len(base.Servers) <= 1 && len(head.Servers) <= 1 && uniqueServers(border) && uniqueServers(horder)
 	var ms []gate.Metric
-	var groups []string
+	var groups, missing []string
+	matched := 0
 	for _, bk := range border {
 		hk := bk
 		if single && len(horder) > 0 {
 			hk.server = horder[0].server
 		}
 		ht, ok := hg[hk]
-		if !ok {
-			continue
-		}
 		group := fmt.Sprintf("%s@%d", bk.server, bk.level)
 		if hk.server != bk.server {
 			group = fmt.Sprintf("%s→%s@%d", bk.server, hk.server, bk.level)
 		}
+		if ok {
+			matched++
+		} else {
+			missing = append(missing, group)
+		}
 		groups = append(groups, group)
+		// A group that head lacks (its server did not start, the run was
+		// cut short) gets no head samples: its metrics are failed, never
+		// left out of the gate.
 		for _, m := range gate.FromTrials(defs, bg[bk], ht) {
 			m.Group = group
 			ms = append(ms, m)
 		}
 	}
-	if len(ms) == 0 {
+	if matched == 0 {
 		return nil, nil, usageError("the runs share no server and level to compare (base: %s; head: %s)", keysString(border), keysString(horder))
+	}
+	if len(missing) > 0 {
+		notes = append(notes, fmt.Sprintf("head has no trials of %s, which base has", strings.Join(missing, ", ")))
 	}
 	if len(groups) == 1 {
 		for i := range ms {
@@ -263,8 +277,11 @@ func machineNotes(b, h results.Environment) []string {
 	if b.GoVersion != h.GoVersion {
 		notes = append(notes, fmt.Sprintf("Go versions differ: %s vs %s", b.GoVersion, h.GoVersion))
 	}
-	if b.Pinning != h.Pinning {
-		notes = append(notes, fmt.Sprintf("CPU pinning differs: %q vs %q", b.Pinning, h.Pinning))
+	// The CPU lists decide; the free-text Pinning description may differ
+	// between versions for the same lists.
+	if b.ServerCPUs != h.ServerCPUs || b.ClientCPUs != h.ClientCPUs || (b.ServerCPUs == "" && b.ClientCPUs == "" && b.Pinning != h.Pinning) {
+		notes = append(notes, fmt.Sprintf("CPU pinning differs: servers on %q, load generator on %q vs servers on %q, load generator on %q (%s vs %s)",
+			b.ServerCPUs, b.ClientCPUs, h.ServerCPUs, h.ClientCPUs, b.Pinning, h.Pinning))
 	}
 	return notes
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -16,21 +15,6 @@ import (
 	"github.com/clusterbench/clusterbench/bench/gate"
 	"github.com/clusterbench/clusterbench/bench/results"
 )
-
-// updating reports whether -update was given. The flag is defined once for
-// the package's tests (report_test.go); a second definition would panic.
-func updating() bool {
-	f := flag.Lookup("update")
-	if f == nil {
-		return false
-	}
-	g, ok := f.Value.(flag.Getter)
-	if !ok {
-		return false
-	}
-	b, _ := g.Get().(bool)
-	return b
-}
 
 // fakeRun builds a saved run of one server at one open-loop rate whose
 // CPU per request is centred on cpuUs, with 1% noise from a fixed seed.
@@ -70,32 +54,17 @@ func writeRun(t *testing.T, path string, r results.Run) {
 	}
 }
 
+// gateGolden compares got with testdata/NAME (checkGolden, report_test.go).
 func gateGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if updating() {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	checkGolden(t, filepath.Join("testdata", name), got)
 }
 
 // The fixture runs live in testdata/compare so that paths in the output
 // are stable; -update regenerates them.
 func compareFixtures(t *testing.T) {
 	t.Helper()
-	if !updating() {
+	if !*update {
 		return
 	}
 	writeRun(t, "testdata/compare/base/summary.json", fakeRun(1, "box", 80, 10))
@@ -103,6 +72,17 @@ func compareFixtures(t *testing.T) {
 	writeRun(t, "testdata/compare/slow.json", fakeRun(3, "box", 92, 10))
 	writeRun(t, "testdata/compare/other-machine.json", fakeRun(4, "elsewhere", 80, 10))
 	writeRun(t, "testdata/compare/short.json", fakeRun(5, "box", 80, 3))
+	two := fakeRun(1, "box", 80, 10)
+	pool := fakeRun(6, "box", 80, 10)
+	for i := range pool.Trials {
+		pool.Trials[i].Server = "pool"
+	}
+	two.Servers = append(two.Servers, results.Server{Name: "pool"})
+	two.Trials = append(two.Trials, pool.Trials...)
+	writeRun(t, "testdata/compare/two-servers.json", two)
+	closed := fakeRun(7, "box", 80, 10)
+	closed.Load.Mode = "closed"
+	writeRun(t, "testdata/compare/closed.json", closed)
 }
 
 func TestCompare(t *testing.T) {
@@ -123,6 +103,9 @@ func TestCompare(t *testing.T) {
 		{"bad-threshold", []string{"--threshold", "five", "testdata/compare/base", "testdata/compare/same.json"}, ExitUsage, []string{"not a percentage"}},
 		{"bad-alpha", []string{"--alpha", "0.9", "testdata/compare/base", "testdata/compare/same.json"}, ExitUsage, []string{"alpha"}},
 		{"bad-metric", []string{"--metrics", "cpu,speed", "testdata/compare/base", "testdata/compare/same.json"}, ExitUsage, []string{"unknown metric"}},
+		{"head-lacks-a-server", []string{"testdata/compare/two-servers.json", "testdata/compare/same.json"}, ExitMeasurement,
+			[]string{"head has no trials of pool@400", "pool@400 server CPU/req", "no head trials: nothing to compare", "ERROR: the measurement failed"}},
+		{"other-mode", []string{"testdata/compare/base", "testdata/compare/closed.json"}, ExitUsage, []string{"base was measured in open loop and head in closed loop"}},
 		{"not-json", []string{"testdata/compare/base", "compare_test.go"}, ExitMeasurement, []string{"not a clusterbench run"}},
 	}
 	for _, tt := range tests {
@@ -230,4 +213,48 @@ func FuzzLoadRun(f *testing.F) {
 			}
 		}
 	})
+}
+
+// --summary "$GITHUB_STEP_SUMMARY" appends to what the step wrote before.
+func TestCompareAppendsToStepSummary(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "step_summary")
+	if err := os.WriteFile(path, []byte("## earlier\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GITHUB_STEP_SUMMARY", path)
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), &out, &errb, []string{"compare", "--annotate=false", "--summary", path,
+		"testdata/compare/base", "testdata/compare/slow.json"})
+	if code != ExitRegression {
+		t.Fatalf("exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	got, _ := os.ReadFile(path)
+	want, _ := os.ReadFile("testdata/compare/slow.md")
+	if string(got) != "## earlier\n"+string(want) {
+		t.Errorf("step summary:\n%s\nwant the earlier line, then testdata/compare/slow.md", got)
+	}
+}
+
+// Pinning is compared by CPU lists, not by its free-text description.
+func TestMachineNotesPinning(t *testing.T) {
+	env := func(srv, cli, note string) results.Environment {
+		return results.Environment{Hostname: "box", ServerCPUs: srv, ClientCPUs: cli, Pinning: note}
+	}
+	has := func(notes []string) bool {
+		for _, n := range notes {
+			if strings.Contains(n, "CPU pinning differs") {
+				return true
+			}
+		}
+		return false
+	}
+	if has(machineNotes(env("0", "1", "auto split"), env("0", "1", "servers on CPU 0, load generator on CPU 1 (auto split)"))) {
+		t.Error("same CPU lists, other wording: noted as a difference")
+	}
+	if !has(machineNotes(env("0", "1", "auto"), env("1", "0", "auto"))) {
+		t.Error("swapped CPU lists not noted")
+	}
+	if !has(machineNotes(env("", "", "off (pin: off)"), env("", "", "off (only 1 CPU available)"))) {
+		t.Error("unpinned runs with different notes not noted")
+	}
 }

@@ -36,7 +36,7 @@ func addGateFlags(fs *pflag.FlagSet, o *gateOptions) {
 	fs.StringVar(&o.metrics, "metrics", "", "metrics to gate, comma-separated: "+strings.Join(gate.MetricNames(), ", ")+
 		" (default: cpu,p50,p99 for open loop, cpu,throughput for closed loop)")
 	fs.BoolVar(&o.strict, "strict", false, "exit 3 when any metric is inconclusive (too few samples, too noisy)")
-	fs.StringVar(&o.summary, "summary", "", "write a Markdown summary to `FILE` (e.g. $GITHUB_STEP_SUMMARY)")
+	fs.StringVar(&o.summary, "summary", "", "write a Markdown summary to `FILE` (appended to when FILE is $GITHUB_STEP_SUMMARY)")
 	fs.StringVar(&o.benchfmt, "benchfmt", "", "write every sample in the Go benchmark format to `FILE` (benchstat -col arm FILE)")
 	fs.StringVar(&o.junit, "junit", "", "write JUnit XML to `FILE`")
 	fs.BoolVar(&o.annotate, "annotate", os.Getenv("GITHUB_ACTIONS") == "true", "print GitHub ::error/::warning annotations (default on when GITHUB_ACTIONS=true)")
@@ -114,7 +114,11 @@ func (o *gateOptions) emit(stdout io.Writer, rep gate.Report, l gate.Labels) err
 		if f.path == "" {
 			continue
 		}
-		if err := gate.WriteFile(f.path, func(w io.Writer) error { return f.render(w, rep, l) }); err != nil {
+		write := gate.WriteFile
+		if f.path == os.Getenv("GITHUB_STEP_SUMMARY") {
+			write = gate.AppendFile // GitHub's step summary is appended to, not replaced
+		}
+		if err := write(f.path, func(w io.Writer) error { return f.render(w, rep, l) }); err != nil {
 			return measurementError(err)
 		}
 	}
