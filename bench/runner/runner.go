@@ -52,7 +52,9 @@ type ServerError struct {
 	Err    error
 }
 
+// Error names the server and says what went wrong.
 func (e *ServerError) Error() string { return fmt.Sprintf("server %s: %v", e.Server, e.Err) }
+// Unwrap returns the cause.
 func (e *ServerError) Unwrap() error { return e.Err }
 
 // Outcome is a run plus what went wrong in it.

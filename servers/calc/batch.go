@@ -35,6 +35,7 @@ type ConfigError struct {
 	Problem string
 }
 
+// Error is "field: problem".
 func (e *ConfigError) Error() string { return e.Field + ": " + e.Problem }
 
 // BatchConfig is one calc batch: which executor, which task, how many.
