@@ -54,6 +54,7 @@ type ServerError struct {
 
 // Error names the server and says what went wrong.
 func (e *ServerError) Error() string { return fmt.Sprintf("server %s: %v", e.Server, e.Err) }
+
 // Unwrap returns the cause.
 func (e *ServerError) Unwrap() error { return e.Err }
 
