@@ -125,12 +125,16 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 			r.progress("%s: %v\n", sc.Name, se)
 		}
 	}
+	// The generator's GOMAXPROCS as its trials ran: the runtime follows the
+	// pinned CPU set about a second after pinning and goes back about a
+	// second after unpinning, so read it before unpinning (read after the
+	// calc batches, it was the unpinned figure).
+	run.Env.GOMAXPROCS = runtime.GOMAXPROCS(0)
 	// Calc batches use every CPU (master and workers): unpin first.
 	restore()
 	restore = func() {}
 	r.runCalc(ctx, sc, out)
 	out.Interrupted = ctx.Err() != nil
-	run.Env.GOMAXPROCS = runtime.GOMAXPROCS(0) // follows the pinning after it settled
 	run.Finished = time.Now().UTC()
 	run.Summary = metrics.Summarize(run.Trials, run.Servers)
 	run.Warnings = append(run.Warnings, TrialWarnings(run.Trials, sc.Load.Mode)...)
