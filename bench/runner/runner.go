@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -100,6 +101,15 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 			return nil, err
 		}
 		restore = rs
+		if os.Getenv("GOMAXPROCS") == "" {
+			// The runtime would follow the new CPU set only about a
+			// second later (measured): the first trial would run with
+			// the old GOMAXPROCS, and the calc batches after restore
+			// with the pinned one. Set it now, and back to the default
+			// for the restored set.
+			runtime.GOMAXPROCS(pin.Client.Count())
+			restore = func() { rs(); runtime.SetDefaultGOMAXPROCS() }
+		}
 	}
 	defer func() { restore() }()
 	info, loadInfo := sc.Info()
@@ -125,10 +135,8 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 			r.progress("%s: %v\n", sc.Name, se)
 		}
 	}
-	// The generator's GOMAXPROCS as its trials ran: the runtime follows the
-	// pinned CPU set about a second after pinning and goes back about a
-	// second after unpinning, so read it before unpinning (read after the
-	// calc batches, it was the unpinned figure).
+	// The generator's GOMAXPROCS as its trials ran: read it before
+	// unpinning (read after the calc batches, it was the unpinned figure).
 	run.Env.GOMAXPROCS = runtime.GOMAXPROCS(0)
 	// Calc batches use every CPU (master and workers): unpin first.
 	restore()

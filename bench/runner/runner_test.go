@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +53,18 @@ func TestRunMeasuresEveryLevelAndTrial(t *testing.T) {
 	}
 	if run.Servers[0].Env[0] != childEnv+"=server" || run.Env.Args[1] != "run" || run.Env.GoVersion == "" || run.Env.CPUs < 1 {
 		t.Errorf("server record %+v, env %+v", run.Servers[0], run.Env)
+	}
+	if run.Env.ClientCPUs != "" && os.Getenv("GOMAXPROCS") == "" {
+		cpus, err := scenario.ParseCPUList(run.Env.ClientCPUs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Env.GOMAXPROCS != len(cpus) {
+			t.Errorf("generator pinned to CPUs %s ran with GOMAXPROCS %d, want %d", run.Env.ClientCPUs, run.Env.GOMAXPROCS, len(cpus))
+		}
+		if allowed, _ := AllowedCPUs(); runtime.GOMAXPROCS(0) != len(allowed) {
+			t.Errorf("GOMAXPROCS %d after the run, want %d again (the CPUs this process may use)", runtime.GOMAXPROCS(0), len(allowed))
+		}
 	}
 	if !strings.Contains(progress.String(), "trial 2/2") {
 		t.Errorf("progress does not report trials:\n%s", progress.String())
