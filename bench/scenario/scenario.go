@@ -6,7 +6,7 @@
 // is valid and defaulted; the runner never re-validates. Override applies
 // command-line overrides with the same rules. Validation errors read
 // `file:line: field: problem (allowed: ...)`, all of them at once (Errors).
-// docs/bench-core.md and scenarios/example.yaml describe the file format.
+// README.md (Scenario files) and scenarios/example.yaml describe the file format.
 //
 // Everything here is pure or reads one file; a Scenario is plain data,
 // safe to share read-only across goroutines.

@@ -25,7 +25,7 @@ import (
 // run` itself, the load generator, unless GOGC is set: each request
 // allocates a few KiB, and collecting less often cut the generator's CPU
 // per request by 5–13% in 6 of 6 interleaved pairs against GOGC=100
-// (docs/runner.md), for a few MiB more heap. Servers are other processes
+// (README: Measured on the development machine), for a few MiB more heap. Servers are other processes
 // and keep their own setting.
 const GeneratorGCPercent = 400
 
