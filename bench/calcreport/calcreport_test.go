@@ -3,15 +3,11 @@ package calcreport
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
+	"github.com/clusterbench/clusterbench/bench/internal/golden"
 	"testing"
 
 	"github.com/clusterbench/clusterbench/servers/calc"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // sample is a fixed report set covering every part of the output: a
 // process pool with a crash, an in-process model, and wrong results.
@@ -65,24 +61,7 @@ func TestEfficiencies(t *testing.T) {
 	if err := Text(&b, efficiencySample()...); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "efficiency.golden", b.Bytes())
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n%s", name, got)
-	}
+	golden.File(t, "efficiency.golden", b.Bytes())
 }
 
 func TestTextGolden(t *testing.T) {
@@ -90,7 +69,7 @@ func TestTextGolden(t *testing.T) {
 	if err := Text(&b, sample()...); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "text.golden", b.Bytes())
+	golden.File(t, "text.golden", b.Bytes())
 }
 
 func TestJSONGolden(t *testing.T) {
@@ -98,7 +77,7 @@ func TestJSONGolden(t *testing.T) {
 	if err := JSON(&b, Env{CPUs: 2, GOMAXPROCS: 2, GoVersion: "go1.26.8", LoadAvg: "0.50 0.40 0.30", Args: []string{"clusterbench", "calc"}}, sample()...); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "json.golden", b.Bytes())
+	golden.File(t, "json.golden", b.Bytes())
 	var back struct{ Calc []calc.Report }
 	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
 		t.Fatal(err)

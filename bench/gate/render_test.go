@@ -3,7 +3,7 @@ package gate
 import (
 	"bytes"
 	"encoding/xml"
-	"flag"
+	"github.com/clusterbench/clusterbench/bench/internal/golden"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,8 +12,6 @@ import (
 
 	"golang.org/x/perf/benchfmt"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // fixture is a report with one metric of each kind of verdict.
 func fixture(t *testing.T) (Report, Labels) {
@@ -53,27 +51,6 @@ func passing(t *testing.T) (Report, Labels) {
 	return rep, Labels{Title: "compare a b"}
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
-
 func TestGolden(t *testing.T) {
 	renderers := map[string]func(io.Writer, Report, Labels) error{
 		"txt": WriteText, "md": WriteMarkdown, "benchfmt": WriteBenchfmt, "junit.xml": WriteJUnit, "annotations": WriteAnnotations,
@@ -87,7 +64,7 @@ func TestGolden(t *testing.T) {
 				if err := render(&buf, rep, l); err != nil {
 					t.Fatal(err)
 				}
-				golden(t, rname+"."+ext, buf.Bytes())
+				golden.File(t, rname+"."+ext, buf.Bytes())
 			})
 		}
 	}

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
+	"github.com/clusterbench/clusterbench/bench/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,12 +57,12 @@ func TestCalcGolden(t *testing.T) {
 	}
 	// Only the calc tables: the rest belongs to the fixture's own goldens.
 	start := strings.LastIndex(text[:i], "\n") + 1
-	checkGolden(t, filepath.Join("testdata", "calc.table.golden"), []byte(text[start:]))
+	golden.Check(t, filepath.Join("testdata", "calc.table.golden"), []byte(text[start:]))
 	b.Reset()
 	if err := CalcCSV(run)(&b); err != nil {
 		t.Fatal(err)
 	}
-	checkGolden(t, filepath.Join("testdata", "calc.csv.golden"), b.Bytes())
+	golden.Check(t, filepath.Join("testdata", "calc.csv.golden"), b.Bytes())
 	rows, err := csv.NewReader(&b).ReadAll()
 	if err != nil || len(rows) != 3 || rows[2][9] != "1.9e+06" || rows[2][16] != "1" {
 		t.Errorf("calc.csv rows %v, %v", rows, err)

@@ -3,8 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
-	"flag"
-	"os"
+	"github.com/clusterbench/clusterbench/bench/internal/golden"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -13,28 +12,6 @@ import (
 
 	"github.com/clusterbench/clusterbench/bench/results"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
 
 var fixtures = map[string]func() *results.Run{"closed": closedFixture, "open": openFixture}
 
@@ -46,7 +23,7 @@ func TestFixtureFiles(t *testing.T) {
 		if err := JSON(build())(&b); err != nil {
 			t.Fatal(err)
 		}
-		checkGolden(t, filepath.Join("testdata", name, SummaryJSON), b.Bytes())
+		golden.Check(t, filepath.Join("testdata", name, SummaryJSON), b.Bytes())
 	}
 }
 
@@ -58,7 +35,7 @@ func TestGoldenFormats(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(run, build()) && !*update {
+		if !reflect.DeepEqual(run, build()) && !golden.Updating() {
 			t.Errorf("%s: the run read back differs from the fixture", name)
 		}
 		for _, f := range Formats {
@@ -70,7 +47,7 @@ func TestGoldenFormats(t *testing.T) {
 			if err := rep(&b); err != nil {
 				t.Fatalf("%s %s: %v", name, f, err)
 			}
-			checkGolden(t, filepath.Join("testdata", name+"."+f+".golden"), b.Bytes())
+			golden.Check(t, filepath.Join("testdata", name+"."+f+".golden"), b.Bytes())
 		}
 	}
 }

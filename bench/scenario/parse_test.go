@@ -2,7 +2,7 @@ package scenario
 
 import (
 	"errors"
-	"flag"
+	"github.com/clusterbench/clusterbench/bench/internal/golden"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,8 +14,6 @@ import (
 
 	"github.com/clusterbench/clusterbench/servers/prefork"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // doc builds a scenario file from its sections; an empty section is left
 // out, so each test names only what it is about.
@@ -318,25 +316,8 @@ func TestGoldenErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("%s parsed without error", f)
 			}
-			checkGolden(t, strings.TrimSuffix(f, ".yaml")+".golden", []byte(err.Error()+"\n"))
+			golden.Check(t, strings.TrimSuffix(f, ".yaml")+".golden", []byte(err.Error()+"\n"))
 		})
-	}
-}
-
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs (go test -update rewrites it):\ngot:\n%s\nwant:\n%s", path, got, want)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/clusterbench/clusterbench/bench/internal/golden"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -57,14 +58,14 @@ func writeRun(t *testing.T, path string, r results.Run) {
 // gateGolden compares got with testdata/NAME (checkGolden, report_test.go).
 func gateGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	checkGolden(t, filepath.Join("testdata", name), got)
+	golden.Check(t, filepath.Join("testdata", name), got)
 }
 
 // The fixture runs live in testdata/compare so that paths in the output
 // are stable; -update regenerates them.
 func compareFixtures(t *testing.T) {
 	t.Helper()
-	if !*update {
+	if !golden.Updating() {
 		return
 	}
 	writeRun(t, "testdata/compare/base/summary.json", fakeRun(1, "box", 80, 10))

@@ -3,35 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
+	"github.com/clusterbench/clusterbench/bench/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
 // The fixture runs and their per-format golden files live with the report
 // package; they are hand-made, not measured.
 const fixtureDir = "../../report/testdata"
-
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
 
 func runMain(args ...string) (stdout, stderr string, code int) {
 	var out, errb bytes.Buffer
@@ -74,7 +55,7 @@ func TestReportSeveralFormats(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	checkGolden(t, "testdata/report-open-csv-table.golden", []byte(out))
+	golden.Check(t, "testdata/report-open-csv-table.golden", []byte(out))
 }
 
 // TestReportErrors: every bad invocation exits non-zero with a message
@@ -110,7 +91,7 @@ func TestReportErrors(t *testing.T) {
 		errs = strings.ReplaceAll(errs, dir, "$TMP")
 		all.WriteString("== " + tt.name + "\n" + errs)
 	}
-	checkGolden(t, "testdata/report-errors.golden", []byte(all.String()))
+	golden.Check(t, "testdata/report-errors.golden", []byte(all.String()))
 }
 
 func TestReportHelp(t *testing.T) {

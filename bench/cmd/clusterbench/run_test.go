@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"github.com/clusterbench/clusterbench/bench/internal/golden"
 	"math"
 	"os"
 	"os/exec"
@@ -421,7 +422,7 @@ func TestRunBadInput(t *testing.T) {
 		}
 		all.WriteString("== run " + strings.Join(c.args, " ") + "\n" + stderr.String())
 	}
-	checkGolden(t, "testdata/run-errors.golden", []byte(strings.ReplaceAll(all.String(), dir, "$TMP")))
+	golden.Check(t, "testdata/run-errors.golden", []byte(strings.ReplaceAll(all.String(), dir, "$TMP")))
 	if _, err := os.Stat(filepath.Join(dir, "runs")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a bad invocation wrote %s", filepath.Join(dir, "runs"))
 	}
@@ -432,7 +433,7 @@ func TestRunHelp(t *testing.T) {
 	if code := Main(context.Background(), &stdout, &stderr, []string{"run", "--help"}); code != ExitOK {
 		t.Fatalf("run --help: exit %d", code)
 	}
-	checkGolden(t, "testdata/run-help.golden", stderr.Bytes())
+	golden.Check(t, "testdata/run-help.golden", stderr.Bytes())
 }
 
 func TestShortDuration(t *testing.T) {
