@@ -3,9 +3,9 @@ package calcreport
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/clusterbench/clusterbench/bench/internal/golden"
 	"testing"
 
+	"github.com/clusterbench/clusterbench/bench/internal/golden"
 	"github.com/clusterbench/clusterbench/servers/calc"
 )
 

@@ -3,7 +3,6 @@ package gate
 import (
 	"bytes"
 	"encoding/xml"
-	"github.com/clusterbench/clusterbench/bench/internal/golden"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/perf/benchfmt"
+
+	"github.com/clusterbench/clusterbench/bench/internal/golden"
 )
 
 // fixture is a report with one metric of each kind of verdict.

@@ -3,12 +3,12 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
-	"github.com/clusterbench/clusterbench/bench/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/clusterbench/clusterbench/bench/internal/golden"
 	"github.com/clusterbench/clusterbench/bench/results"
 )
 

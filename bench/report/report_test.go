@@ -3,13 +3,13 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
-	"github.com/clusterbench/clusterbench/bench/internal/golden"
 	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/clusterbench/clusterbench/bench/internal/golden"
 	"github.com/clusterbench/clusterbench/bench/results"
 )
 

@@ -2,7 +2,6 @@ package scenario
 
 import (
 	"errors"
-	"github.com/clusterbench/clusterbench/bench/internal/golden"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterbench/clusterbench/bench/internal/golden"
 	"github.com/clusterbench/clusterbench/servers/prefork"
 )
 

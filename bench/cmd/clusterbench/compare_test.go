@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/clusterbench/clusterbench/bench/internal/golden"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/clusterbench/clusterbench/bench/gate"
+	"github.com/clusterbench/clusterbench/bench/internal/golden"
 	"github.com/clusterbench/clusterbench/bench/results"
 )
 

@@ -3,11 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/clusterbench/clusterbench/bench/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/clusterbench/clusterbench/bench/internal/golden"
 )
 
 // The fixture runs and their per-format golden files live with the report

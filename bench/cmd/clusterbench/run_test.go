@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"github.com/clusterbench/clusterbench/bench/internal/golden"
 	"math"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterbench/clusterbench/bench/internal/golden"
 	"github.com/clusterbench/clusterbench/bench/metrics"
 	"github.com/clusterbench/clusterbench/bench/report"
 	"github.com/clusterbench/clusterbench/bench/results"
