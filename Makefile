@@ -26,7 +26,7 @@ test: build
 bench: build
 	$(BIN) run hello calc-mix
 
-# A ~30 s smoke run of the same servers (scenarios/quick.yaml).
+# A ~15 s smoke run of the same servers (scenarios/quick.yaml).
 bench-quick: build
 	$(BIN) run quick
 
