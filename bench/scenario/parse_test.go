@@ -173,6 +173,9 @@ func TestValidation(t *testing.T) {
 			"x.yaml:4: servers[1].workers: 5000 is out of range (allowed: 1..1024)"}},
 		{"workers not an integer", doc("  - {model: pool, workers: two}\n", okRequests, okLoad, ""), []string{
 			`x.yaml:3: servers[0].workers: "two" is not an integer (allowed: 1..1024)`}},
+		{"gomaxprocs on pool and prefork", doc("  - {model: pool, gomaxprocs: 1}\n  - {model: prefork, gomaxprocs: 2}\n", okRequests, okLoad, ""), []string{
+			"x.yaml:3: servers[0].gomaxprocs: does not apply to model pool (allowed: model single)",
+			"x.yaml:4: servers[1].gomaxprocs: does not apply to model prefork (allowed: model single)"}},
 		{"gomaxprocs range", doc("  - {model: single, gomaxprocs: -1}\n", okRequests, okLoad, ""), []string{
 			"x.yaml:3: servers[0].gomaxprocs: -1 is out of range (allowed: 1..1024)"}},
 		{"burn range", doc("  - {model: single, burn: 2s}\n", okRequests, okLoad, ""), []string{

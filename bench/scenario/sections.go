@@ -153,7 +153,11 @@ func (p *parser) server(n *yaml.Node, path string) (Server, bool) {
 				allowedFor = []string{"prefork"}
 			case "queue":
 				allowedFor = []string{"pool"}
-			case "gomaxprocs", "burn":
+			case "gomaxprocs":
+				// serve applies --gomaxprocs to single only (prefork
+				// children always run with GOMAXPROCS=1).
+				allowedFor = []string{"single"}
+			case "burn":
 				continue // every Go model
 			}
 			if s.Model != "?" && !slices.Contains(allowedFor, s.Model) {
