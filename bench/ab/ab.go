@@ -158,9 +158,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		return nil, err
 	}
 	if len(cfg.ClientCPUs) > 0 {
-		restore, err := pinProcess(cfg.ClientCPUs)
+		restore, err := runner.PinThreads(cfg.ClientCPUs)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("load generator: %w", err)
 		}
 		defer restore()
 	}

@@ -2,11 +2,7 @@ package ab
 
 import (
 	"fmt"
-	"os"
 	"slices"
-	"strconv"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/clusterbench/clusterbench/bench/runner"
 	"github.com/clusterbench/clusterbench/bench/scenario"
@@ -36,39 +32,4 @@ func AutoPin(allowed []int) (server, client []int) {
 		return nil, nil
 	}
 	return allowed[:1], slices.Clone(allowed[1:])
-}
-
-// pinProcess confines every thread of this process to cpus (threads
-// created later inherit the mask of their creator) and returns a function
-// that gives every thread the process's former mask back.
-func pinProcess(cpus []int) (restore func(), err error) {
-	var old, set unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &old); err != nil {
-		return nil, fmt.Errorf("pin load generator: %w", err)
-	}
-	for _, c := range cpus {
-		set.Set(c)
-	}
-	if err := setAllThreads(&set); err != nil {
-		setAllThreads(&old)
-		return nil, fmt.Errorf("pin load generator to CPUs %v: %w", cpus, err)
-	}
-	return func() { setAllThreads(&old) }, nil
-}
-
-func setAllThreads(set *unix.CPUSet) error {
-	ents, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		return err
-	}
-	for _, e := range ents {
-		tid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if err := unix.SchedSetaffinity(tid, set); err != nil && err != unix.ESRCH {
-			return err
-		}
-	}
-	return nil
 }

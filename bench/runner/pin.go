@@ -124,6 +124,17 @@ func FormatCPUList(cpus []int) string {
 	return b.String()
 }
 
+// PinThreads confines every thread of this process to cpus (threads created
+// later inherit the mask of their creator) and returns a function that puts
+// the former masks back. The load generators of run and ab share it.
+func PinThreads(cpus []int) (restore func(), err error) {
+	restore, err = pinSelf(cpuSet(cpus))
+	if err != nil {
+		return nil, fmt.Errorf("pin to CPUs %s: %w", FormatCPUList(cpus), err)
+	}
+	return restore, nil
+}
+
 // pinSelf sets the affinity of every thread of this process to set and
 // returns a function that puts back each thread's previous mask (threads
 // created meanwhile inherit set and are restored to the first saved mask).
