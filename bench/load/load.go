@@ -38,6 +38,19 @@ const (
 	Open   = "open"
 )
 
+// Engines: how requests are sent.
+const (
+	// EngineLean is the default: this package's HTTP/1.1 client on raw
+	// connections (an epoll event loop on Linux for http, a goroutine per
+	// connection for https and on other systems), zero allocations per
+	// request, never retrying.
+	EngineLean = "lean"
+	// EngineVegeta is vegeta's Attacker over net/http, kept as a
+	// cross-check (and for HTTP/2). Note that net/http retries an
+	// idempotent request that failed on a reused connection.
+	EngineVegeta = "vegeta"
+)
+
 // Defaults and bounds.
 const (
 	DefaultTimeout = 5 * time.Second
@@ -56,6 +69,7 @@ type Config struct {
 	KeepAlive bool
 	Timeout   time.Duration // per request; 0 means DefaultTimeout
 	Name      string        // attack name, sent as X-Vegeta-Attack
+	Engine    string        // EngineLean (default when "") or EngineVegeta
 }
 
 // Outcome is what one trial measured.
