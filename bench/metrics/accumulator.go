@@ -99,49 +99,136 @@ func New() *Accumulator {
 	}
 }
 
+// Sample is one request as a load engine saw it: what Add reads from a
+// vegeta result, without the header map. WorkerID is read only during
+// AddSample (it may point into a connection's read buffer).
+type Sample struct {
+	Sent     time.Time     // when the request was sent
+	Latency  time.Duration // from the intended send time in open loop
+	Code     int           // status code; 0 when no response was received
+	Err      string        // "" or the kind of failure (kept as a tally key)
+	WorkerID []byte        // X-Worker-Id; empty when the response had none
+	Pid      int           // X-Worker-Pid; 0 when the response had none
+	NewConn  bool          // the first request sent on its connection
+}
+
 // Add tallies one result. It uses r.Latency as the latency (the open-loop
 // driver has already moved it to the intended send time), r.Code, r.Error,
 // r.Timestamp and r.Headers; it keeps no reference to r.
 func (a *Accumulator) Add(r *vegeta.Result) {
+	_, fresh := r.Headers[HeaderNewConn]
+	pid := ParsePid(first(r.Headers[HeaderWorkerPid]))
+	a.add(r.Timestamp, r.Latency, int(r.Code), r.Error, fresh, pid)
+	if r.Code != 0 {
+		a.addWorker(a.worker(first(r.Headers[HeaderWorkerID])), r.Code >= 200 && r.Code < 300, fresh, r.Latency, pid)
+	}
+}
+
+// AddSample tallies one sample. It does not allocate once every worker ID
+// and error kind of the trial has been seen.
+func (a *Accumulator) AddSample(s *Sample) {
+	a.add(s.Sent, s.Latency, s.Code, s.Err, s.NewConn, s.Pid)
+	if s.Code == 0 {
+		return // no response: no worker answered
+	}
+	w, ok := a.workers[string(s.WorkerID)] // no allocation: a lookup by converted bytes
+	if !ok {
+		w = a.worker(string(s.WorkerID))
+	}
+	a.addWorker(w, s.Code >= 200 && s.Code < 300, s.NewConn, s.Latency, s.Pid)
+}
+
+func (a *Accumulator) add(sent time.Time, latency time.Duration, code int, errKind string, fresh bool, pid int) {
 	a.requests++
-	lat := clampLatency(r.Latency)
-	_ = a.lat.RecordValue(lat) // cannot fail: clamped into range
-	if a.earliest.IsZero() || r.Timestamp.Before(a.earliest) {
-		a.earliest = r.Timestamp
+	_ = a.lat.RecordValue(clampLatency(latency)) // cannot fail: clamped into range
+	if a.earliest.IsZero() || sent.Before(a.earliest) {
+		a.earliest = sent
 	}
-	if r.Timestamp.After(a.latest) {
-		a.latest = r.Timestamp
+	if sent.After(a.latest) {
+		a.latest = sent
 	}
-	ok := r.Code >= 200 && r.Code < 300
-	if ok {
+	if code >= 200 && code < 300 {
 		a.successes++
 	}
-	if r.Code < codeSlots-1 {
-		a.codes[r.Code]++
+	if code >= 0 && code < codeSlots-1 {
+		a.codes[code]++
 	} else {
 		a.codes[codeSlots-1]++
 	}
-	if r.Error != "" {
-		a.addError(r.Error)
+	if errKind != "" {
+		a.addError(errKind)
 	}
-	if _, fresh := r.Headers[HeaderNewConn]; fresh {
+	if fresh {
 		a.newConns++
 	}
-	if r.Code == 0 {
-		return // no response: no worker answered
-	}
-	w := a.worker(first(r.Headers[HeaderWorkerID]))
+}
+
+func (a *Accumulator) addWorker(w *worker, ok, fresh bool, latency time.Duration, pid int) {
 	w.requests++
 	if !ok {
 		w.errors++
 	}
-	if _, fresh := r.Headers[HeaderNewConn]; fresh {
+	if fresh {
 		w.conns++
 	}
-	_ = w.lat.RecordValue(lat)
-	if pid, err := strconv.Atoi(first(r.Headers[HeaderWorkerPid])); err == nil {
+	_ = w.lat.RecordValue(clampLatency(latency))
+	if pid > 0 {
 		w.addPid(pid)
 	}
+}
+
+// Merge adds everything b tallied to a (b is left unchanged): the
+// accumulators of several connections or event loops become one trial.
+// Histograms are added exactly, so a percentile of the merged accumulator
+// is the percentile of all the requests.
+func (a *Accumulator) Merge(b *Accumulator) {
+	if b.requests == 0 {
+		return
+	}
+	a.lat.Merge(b.lat)
+	a.requests += b.requests
+	a.successes += b.successes
+	for i, n := range b.codes {
+		a.codes[i] += n
+	}
+	for k, n := range b.errs {
+		a.addErrorKind(k, *n)
+	}
+	a.newConns += b.newConns
+	if !b.earliest.IsZero() && (a.earliest.IsZero() || b.earliest.Before(a.earliest)) {
+		a.earliest = b.earliest
+	}
+	if b.latest.After(a.latest) {
+		a.latest = b.latest
+	}
+	for id, bw := range b.workers {
+		w := a.worker(id)
+		w.requests += bw.requests
+		w.errors += bw.errors
+		w.conns += bw.conns
+		w.lat.Merge(bw.lat)
+		for _, p := range bw.pids[:bw.npids] {
+			w.addPid(p)
+		}
+	}
+}
+
+// ParsePid returns the process id written in decimal in s (a string or a
+// byte slice), or 0 when s is not a positive decimal number that fits an
+// int. It does not allocate.
+func ParsePid[S ~string | ~[]byte](s S) int {
+	if len(s) == 0 || len(s) > 10 {
+		return 0
+	}
+	pid := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0
+		}
+		pid = pid*10 + int(c-'0')
+	}
+	return pid
 }
 
 func first(v []string) string {
@@ -197,16 +284,26 @@ func (a *Accumulator) addError(msg string) {
 		*n++
 		return
 	}
-	key := string(a.errBuf)
+	a.addErrorKind(string(a.errBuf), 1)
+}
+
+// addErrorKind adds n to the tally of an already normalised error kind;
+// past MaxErrorKinds kinds, new ones go to OtherErrors.
+func (a *Accumulator) addErrorKind(key string, n int64) {
+	if c, ok := a.errs[key]; ok {
+		*c += n
+		return
+	}
 	if len(a.errs) >= MaxErrorKinds {
 		key = OtherErrors
-		if n, ok := a.errs[key]; ok {
-			*n++
+		if c, ok := a.errs[key]; ok {
+			*c += n
 			return
 		}
 	}
-	n := int64(1)
-	a.errs[key] = &n
+	c := new(int64) // only for a kind not seen before
+	*c = n
+	a.errs[key] = c
 }
 
 // Requests is the number of results added so far.
