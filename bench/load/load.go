@@ -70,6 +70,11 @@ type Config struct {
 	Timeout   time.Duration // per request; 0 means DefaultTimeout
 	Name      string        // attack name, sent as X-Vegeta-Attack
 	Engine    string        // EngineLean (default when "") or EngineVegeta
+	// MaxConns bounds the connections of an open-loop trial on the lean
+	// engine; 0 means rate × timeout, at most DefaultMaxOpenConns.
+	MaxConns int
+	// Insecure skips the verification of the server's TLS certificate.
+	Insecure bool
 }
 
 // Outcome is what one trial measured.
@@ -81,8 +86,12 @@ type Outcome struct {
 	AllowedCPUs int           // CPUs this process could use
 	Dials       int64         // TCP connections the generator opened
 	Interrupted bool          // ctx was cancelled: the trial was cut short
-	Mode        string
-	Level       int
+	// Dropped counts open-loop requests the lean engine did not send: by
+	// the time a connection was free they were MaxScheduleLag late.
+	Dropped int64
+	Engine  string // the engine that ran the trial
+	Mode    string
+	Level   int
 }
 
 func (c *Config) validate() error {
@@ -97,6 +106,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("load: duration %s (allowed: > 0)", c.Duration)
 	case c.Timeout < 0:
 		return fmt.Errorf("load: timeout %s (allowed: ≥ 0)", c.Timeout)
+	case c.MaxConns < 0:
+		return fmt.Errorf("load: max connections %d (allowed: ≥ 0)", c.MaxConns)
+	case c.Engine != "" && c.Engine != EngineLean && c.Engine != EngineVegeta:
+		return fmt.Errorf("load: engine %q (allowed: %s, %s)", c.Engine, EngineLean, EngineVegeta)
 	}
 	return nil
 }
@@ -110,6 +123,14 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
+	if cfg.Engine == EngineVegeta {
+		return runVegeta(ctx, cfg)
+	}
+	return runLean(ctx, cfg)
+}
+
+// runVegeta runs one trial on vegeta's Attacker.
+func runVegeta(ctx context.Context, cfg Config) (*Outcome, error) {
 	tr, err := NewTargeter(cfg.Targets)
 	if err != nil {
 		return nil, err
@@ -141,7 +162,7 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	maxHits := uint64(math.Ceil(cfg.Duration.Seconds()*MaxRequestsPerSecond)) + 1
 	atk := vegeta.NewAttacker(opts...)
 
-	out := &Outcome{Acc: metrics.New(), AllowedCPUs: metrics.AllowedCPUs(), Mode: cfg.Mode, Level: cfg.Level}
+	out := &Outcome{Acc: metrics.New(), AllowedCPUs: metrics.AllowedCPUs(), Mode: cfg.Mode, Level: cfg.Level, Engine: EngineVegeta}
 	var (
 		interrupted atomic.Bool
 		stopAt      atomic.Int64 // unix ns of the interruption

@@ -13,7 +13,9 @@ import (
 type Target struct {
 	Method string // "" means GET
 	URL    string
-	Weight int // ≥ 1
+	Weight int         // ≥ 1
+	Header http.Header // extra request headers; nil for none
+	Body   []byte      // request body; nil for none
 }
 
 // MaxTotalWeight bounds the sum of the weights of a mix (the size of the
@@ -35,7 +37,7 @@ func NewTargeter(targets []Target) (vegeta.Targeter, error) {
 		if m == "" {
 			m = http.MethodGet
 		}
-		tgts[i] = vegeta.Target{Method: m, URL: t.URL}
+		tgts[i] = vegeta.Target{Method: m, URL: t.URL, Header: t.Header, Body: t.Body}
 	}
 	var next atomic.Uint64
 	return func(tgt *vegeta.Target) error {

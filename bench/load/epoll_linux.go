@@ -1,0 +1,519 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/clusterbench/clusterbench/bench/metrics"
+)
+
+// run drives the trial: plain http on epoll event loops, https on a
+// goroutine per connection.
+func (t *leanTrial) run(ctx context.Context) (*metrics.Accumulator, time.Duration, error) {
+	if t.ep.tls {
+		return t.runGoroutines(ctx)
+	}
+	return t.runEpoll()
+}
+
+// Connection states in an event loop.
+const (
+	csConnecting = iota + 1 // non-blocking connect in progress
+	csIdle                  // connected, no request in flight (open loop)
+	csBusy                  // a request in flight
+)
+
+// econn is a connection of an event loop.
+type econn struct {
+	conn
+	fd       int
+	slot     int
+	state    uint8
+	pending  bool          // open loop: a request waits for the connect to finish
+	deadline time.Duration // the request (or connect) in flight times out here
+}
+
+// epollLoop is one event loop: one goroutine, one epoll instance, its
+// share of the connections and its own accumulator, so the hot path takes
+// no lock. A trial runs one loop per CPU the Go scheduler runs on.
+type epollLoop struct {
+	t        *leanTrial
+	ep       int
+	sa       unix.Sockaddr
+	family   int
+	acc      *metrics.Accumulator
+	slots    []*econn // by epoll data; nil entries are free
+	free     []int
+	idle     []*econn // open loop: connected, waiting for a request
+	nconns   int      // open connections and connects in progress
+	want     int      // closed loop: connections to keep
+	maxConns int      // open loop
+	busy     int      // requests in flight
+	pace     *pace    // open loop
+	last     time.Duration
+	events   [256]unix.EpollEvent
+	check    time.Duration // next timeout check
+	err      error
+}
+
+func (t *leanTrial) runEpoll() (*metrics.Accumulator, time.Duration, error) {
+	addr, err := net.ResolveTCPAddr("tcp", t.ep.addr)
+	if err != nil {
+		return nil, 0, fmt.Errorf("load: %w", err)
+	}
+	var sa unix.Sockaddr
+	family := unix.AF_INET
+	if ip4 := addr.IP.To4(); ip4 != nil {
+		s := &unix.SockaddrInet4{Port: addr.Port}
+		copy(s.Addr[:], ip4)
+		sa = s
+	} else {
+		s := &unix.SockaddrInet6{Port: addr.Port}
+		copy(s.Addr[:], addr.IP.To16())
+		sa, family = s, unix.AF_INET6
+	}
+	conns := t.cfg.Level
+	if t.open {
+		conns = t.maxConns
+	}
+	n := loops(conns, runtime.GOMAXPROCS(0))
+	ls := make([]*epollLoop, n)
+	for i := range ls {
+		ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		if err != nil {
+			for _, l := range ls[:i] {
+				_ = unix.Close(l.ep)
+			}
+			return nil, 0, fmt.Errorf("load: epoll: %w", err)
+		}
+		l := &epollLoop{t: t, ep: ep, sa: sa, family: family, acc: metrics.New()}
+		share := conns / n
+		if i < conns%n {
+			share++
+		}
+		if t.open {
+			l.maxConns = share
+			l.pace = newPace(t.pacer, t.end, i, n)
+		} else {
+			l.want = share
+		}
+		ls[i] = l
+	}
+	var wg sync.WaitGroup
+	for _, l := range ls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.run()
+		}()
+	}
+	wg.Wait()
+	acc := ls[0].acc
+	var last time.Duration
+	var errs []error
+	for _, l := range ls {
+		if l != ls[0] {
+			acc.Merge(l.acc)
+		}
+		last = max(last, l.last)
+		errs = append(errs, l.err)
+		_ = unix.Close(l.ep)
+	}
+	return acc, last, errors.Join(errs...)
+}
+
+// run is the event loop. It returns when the trial is over: the duration
+// has passed and every request in flight was answered or timed out, or the
+// trial was interrupted.
+func (l *epollLoop) run() {
+	t := l.t
+	defer l.closeAll()
+	for {
+		now := t.since()
+		if t.stop.Load() {
+			return
+		}
+		var sending bool
+		if l.pace != nil {
+			l.sendDue(now)
+			sending = !l.pace.ended
+		} else if sending = now < t.end; sending {
+			for k := l.nconns; k < l.want; k++ { // top up: a failed connect is retried here
+				l.dialClosed(now)
+			}
+		}
+		if !sending && l.busy == 0 {
+			return
+		}
+		if now >= l.check {
+			l.expire(now)
+			l.check = now + checkEvery
+		}
+		wait := l.check - now
+		if l.pace == nil && sending {
+			wait = min(wait, t.end-now)
+		}
+		if l.pace != nil && !l.pace.ended && (len(l.idle) > 0 || l.nconns < l.maxConns) {
+			wait = min(wait, l.pace.next-now)
+		}
+		n, err := epollWait(l.ep, l.events[:], wait)
+		if err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			l.err = fmt.Errorf("load: epoll_wait: %w", err)
+			return
+		}
+		for i := range n {
+			ev := &l.events[i]
+			if c := l.slots[ev.Fd]; c != nil {
+				l.handle(c, ev.Events)
+			}
+		}
+	}
+}
+
+// sendDue sends the open loop's due requests on idle connections, opening
+// connections up to the cap; requests further behind than MaxScheduleLag
+// are dropped and counted.
+func (l *epollLoop) sendDue(now time.Duration) {
+	ps := l.pace
+	for !ps.ended && ps.next <= now {
+		if now-ps.next > MaxScheduleLag {
+			l.t.dropped.Add(1)
+			ps.take()
+			continue
+		}
+		if n := len(l.idle); n > 0 {
+			c := l.idle[n-1]
+			l.idle = l.idle[:n-1]
+			c.begin(l.t, now, ps.next)
+			ps.take()
+			l.send(c, now)
+			continue
+		}
+		if l.nconns >= l.maxConns {
+			return // every connection is busy: the hit waits, its latency counting
+		}
+		c, err := l.dial(now)
+		if c == nil {
+			return // the loop failed (l.err); the trial stops
+		}
+		c.begin(l.t, now, ps.next)
+		ps.take()
+		switch {
+		case err != nil:
+			l.connectFailed(c, now, err)
+		case c.state == csConnecting:
+			c.pending = true
+			l.busy++
+		default:
+			l.send(c, now)
+		}
+	}
+}
+
+// dialClosed opens a closed-loop connection; it sends its first request
+// once connected. A connect that fails at once is a failed request.
+func (l *epollLoop) dialClosed(now time.Duration) {
+	c, err := l.dial(now)
+	switch {
+	case c == nil:
+	case err != nil:
+		c.begin(l.t, now, now)
+		l.connectFailed(c, now, err)
+	case c.state == csIdle:
+		c.begin(l.t, now, now)
+		l.send(c, now)
+	}
+}
+
+// dial opens a connection (non-blocking). It returns the connection
+// connecting or connected, or, when the connect failed at once, a closed
+// connection and the error; nil when the loop itself failed (l.err).
+func (l *epollLoop) dial(now time.Duration) (*econn, error) {
+	t := l.t
+	c := &econn{fd: -1}
+	c.reconnect()
+	fd, err := unix.Socket(l.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		l.fail(fmt.Errorf("load: socket: %w", err))
+		return nil, err
+	}
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	t.dials.Add(1)
+	err = unix.Connect(fd, l.sa)
+	switch {
+	case err == nil:
+		c.state = csIdle
+	case err == unix.EINPROGRESS:
+		c.state = csConnecting
+		c.deadline = now + t.timeout
+	default:
+		_ = unix.Close(fd)
+		return c, err
+	}
+	c.fd = fd
+	if len(l.free) > 0 {
+		c.slot = l.free[len(l.free)-1]
+		l.free = l.free[:len(l.free)-1]
+	} else {
+		c.slot = len(l.slots)
+		l.slots = append(l.slots, nil)
+	}
+	l.slots[c.slot] = c
+	l.nconns++
+	events := uint32(unix.EPOLLIN | unix.EPOLLRDHUP)
+	if c.state == csConnecting {
+		events = unix.EPOLLOUT
+	}
+	if err := unix.EpollCtl(l.ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: events, Fd: int32(c.slot)}); err != nil {
+		l.drop(c)
+		l.fail(fmt.Errorf("load: epoll_ctl: %w", err))
+		return nil, err
+	}
+	return c, nil
+}
+
+// fail stops the trial on an error of the loop itself (not of a request).
+func (l *epollLoop) fail(err error) {
+	if l.err == nil {
+		l.err = err
+	}
+	l.t.stop.Store(true)
+}
+
+// connectFailed records a failed connect as the failed request prepared
+// on c (by begin).
+func (l *epollLoop) connectFailed(c *econn, now time.Duration, err error) {
+	f := failDial
+	if err == unix.ECONNREFUSED {
+		f = failRefused
+	} else if err == unix.ETIMEDOUT {
+		f = failTimeout
+	}
+	c.record(l.t, l.acc, now, f)
+	l.last = max(l.last, now)
+}
+
+// handle reacts to the events of one connection.
+func (l *epollLoop) handle(c *econn, events uint32) {
+	t := l.t
+	now := t.since()
+	switch c.state {
+	case csConnecting:
+		errno, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+		if err == nil && errno != 0 {
+			err = unix.Errno(errno)
+		}
+		if err != nil {
+			l.connectDone(c, now, err)
+			return
+		}
+		_ = unix.EpollCtl(l.ep, unix.EPOLL_CTL_MOD, c.fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(c.slot)})
+		c.state = csIdle
+		switch {
+		case c.pending:
+			c.pending = false
+			l.busy--
+			l.send(c, now)
+		case l.pace != nil:
+			l.idle = append(l.idle, c)
+		case now < t.end:
+			c.begin(t, now, now)
+			l.send(c, now)
+		default:
+			l.drop(c)
+		}
+	case csIdle:
+		// The server closed (or wrote to) a connection with nothing in
+		// flight: not a request of ours; close it.
+		l.drop(c)
+		l.removeIdle(c)
+	case csBusy:
+		if c.wpos < len(c.tgt.req) && events&unix.EPOLLOUT != 0 {
+			l.write(c, now)
+			return
+		}
+		l.read(c)
+	}
+}
+
+// connectDone handles a connect that failed or timed out: the request
+// waiting for it (open loop) or the one it was opened for (closed loop)
+// fails.
+func (l *epollLoop) connectDone(c *econn, now time.Duration, err error) {
+	pending := c.pending
+	l.drop(c)
+	if pending {
+		l.busy--
+		l.connectFailed(c, now, err)
+	} else if l.pace == nil {
+		c.begin(l.t, now, now)
+		l.connectFailed(c, now, err)
+	}
+}
+
+// send writes the request prepared by begin.
+func (l *epollLoop) send(c *econn, now time.Duration) {
+	c.state = csBusy
+	c.deadline = now + l.t.timeout
+	l.busy++
+	l.write(c, now)
+}
+
+func (l *epollLoop) write(c *econn, now time.Duration) {
+	for c.wpos < len(c.tgt.req) {
+		n, err := unix.Write(c.fd, c.tgt.req[c.wpos:])
+		if err == unix.EAGAIN {
+			// the socket buffer is full (a large body): wait until writable
+			_ = unix.EpollCtl(l.ep, unix.EPOLL_CTL_MOD, c.fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP, Fd: int32(c.slot)})
+			return
+		}
+		if err != nil {
+			l.finish(c, now, failWrite)
+			return
+		}
+		c.wpos += n
+		if c.wpos == len(c.tgt.req) && n < len(c.tgt.req) {
+			_ = unix.EpollCtl(l.ep, unix.EPOLL_CTL_MOD, c.fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(c.slot)})
+		}
+	}
+}
+
+// read reads what the connection has and parses it.
+func (l *epollLoop) read(c *econn) {
+	n, err := unix.Read(c.fd, c.buf[c.w:])
+	now := l.t.since()
+	switch {
+	case err == unix.EAGAIN || err == unix.EINTR:
+		return
+	case err != nil:
+		l.finish(c, now, c.readFailure(err == unix.ECONNRESET))
+		return
+	case n == 0:
+		if c.p.eof() {
+			l.finish(c, now, "")
+		} else {
+			l.finish(c, now, c.readFailure(false))
+		}
+		return
+	}
+	c.got = true
+	c.w += n
+	done, f := c.parse()
+	switch {
+	case f != "":
+		l.finish(c, now, f)
+	case done:
+		l.finish(c, now, "")
+	}
+}
+
+// finish records the request in flight on c and decides what c does next.
+func (l *epollLoop) finish(c *econn, now time.Duration, f failure) {
+	t := l.t
+	c.record(t, l.acc, now, f)
+	l.busy--
+	l.last = max(l.last, now)
+	keep := f == "" && c.p.keepAlive() && t.cfg.KeepAlive && c.r == c.w
+	if !keep {
+		l.drop(c)
+	}
+	if l.pace != nil {
+		if keep {
+			c.state = csIdle
+			l.idle = append(l.idle, c)
+		}
+		return
+	}
+	if !keep {
+		return // the main loop dials the replacement
+	}
+	if now >= t.end || t.stop.Load() {
+		l.drop(c)
+		return
+	}
+	c.begin(t, now, now)
+	l.send(c, now)
+}
+
+// expire fails the requests and connects that passed their deadline.
+func (l *epollLoop) expire(now time.Duration) {
+	for _, c := range l.slots {
+		if c == nil || now < c.deadline || (c.state != csBusy && c.state != csConnecting) {
+			continue
+		}
+		if c.state == csConnecting {
+			l.connectDone(c, now, unix.ETIMEDOUT)
+			continue
+		}
+		l.finish(c, now, failTimeout)
+	}
+}
+
+// drop closes a connection and frees its slot.
+func (l *epollLoop) drop(c *econn) {
+	if c.fd < 0 {
+		return
+	}
+	_ = unix.Close(c.fd) // also removes it from the epoll set
+	c.fd = -1
+	l.slots[c.slot] = nil
+	l.free = append(l.free, c.slot)
+	l.nconns--
+	c.state = 0
+}
+
+func (l *epollLoop) removeIdle(c *econn) {
+	for i, x := range l.idle {
+		if x == c {
+			l.idle[i] = l.idle[len(l.idle)-1]
+			l.idle = l.idle[:len(l.idle)-1]
+			return
+		}
+	}
+}
+
+func (l *epollLoop) closeAll() {
+	for _, c := range l.slots {
+		if c != nil {
+			l.drop(c)
+		}
+	}
+	l.idle = nil
+}
+
+// epollWait waits up to timeout, with nanosecond resolution where the
+// kernel has epoll_pwait2 (Linux 5.11) and millisecond resolution, rounded
+// up, where it does not.
+func epollWait(ep int, events []unix.EpollEvent, timeout time.Duration) (int, error) {
+	if timeout <= 0 {
+		return unix.EpollWait(ep, events, 0)
+	}
+	if !noPwait2.Load() {
+		ts := unix.NsecToTimespec(int64(timeout))
+		r, _, e := unix.Syscall6(unix.SYS_EPOLL_PWAIT2, uintptr(ep), uintptr(unsafe.Pointer(&events[0])),
+			uintptr(len(events)), uintptr(unsafe.Pointer(&ts)), 0, 0)
+		if e == 0 {
+			return int(r), nil
+		}
+		if e != unix.ENOSYS {
+			return 0, e
+		}
+		noPwait2.Store(true)
+	}
+	return unix.EpollWait(ep, events, int((timeout+time.Millisecond-1)/time.Millisecond))
+}
+
+// noPwait2 is set once epoll_pwait2 answered ENOSYS.
+var noPwait2 atomic.Bool
