@@ -4,7 +4,7 @@ BIN      := bin/clusterbench
 PKG      := ./...
 GOFILES  := $(shell find . -name '*.go' -not -path './.git/*')
 
-.PHONY: all build test test-short lint clean bench bench-quick bench-node check calibrate
+.PHONY: all build test test-short lint clean bench bench-quick bench-node check calibrate bench-generator
 
 all: build
 
@@ -103,6 +103,14 @@ calibrate: build
 	$(GO) build -o bin/calibrate ./bench/cmd/calibrate
 	@nice=""; if nice -n $(GATE_NICE) true 2>/dev/null; then nice="nice -n $(GATE_NICE)"; fi; \
 	$$nice bin/calibrate --binary $(BIN) $(CALIBRATE_FLAGS)
+
+# The load generator's own cost against wrk (skipped when wrk is missing): req/s
+# and client CPU per request against serve --model single and a built-in epoll
+# hello server; about 1.5 minutes. GENBENCH_FLAGS e.g. --rounds 10 --engines lean,vegeta
+GENBENCH_FLAGS ?=
+bench-generator: build
+	$(GO) build -o bin/genbench ./bench/cmd/genbench
+	bin/genbench --binary $(BIN) $(GENBENCH_FLAGS)
 
 test-short: build
 	$(GO) test -short -count=1 $(PKG)

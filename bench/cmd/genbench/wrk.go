@@ -1,0 +1,100 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// runWrk runs `wrk -t1 -c<conns> -d<d> --latency url` as a child pinned to
+// cpus (when given) and returns its requests, errors and CPU time (rusage).
+func runWrk(parent context.Context, path string, cpus *unix.CPUSet, conns int, url string, d time.Duration) (sample, error) {
+	limit := d + 10*time.Second // a wrk that hangs is killed
+	ctx, cancel := context.WithTimeout(parent, limit)
+	defer cancel()
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, path, "-t1", "-c"+strconv.Itoa(conns), "-d"+strconv.Itoa(int(d/time.Second))+"s", "--latency", url)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.WaitDelay = time.Second
+	done := make(chan error, 1)
+	go func() {
+		// Fork from a locked thread that lives until wrk is reaped (its
+		// Pdeathsig fires when the forking thread exits), pinned so that
+		// wrk inherits the mask before its first instruction. The thread
+		// is never unlocked: it is discarded when this goroutine ends.
+		runtime.LockOSThread()
+		if cpus != nil {
+			if err := unix.SchedSetaffinity(0, cpus); err != nil {
+				done <- fmt.Errorf("pin wrk: %w", err)
+				return
+			}
+		}
+		done <- cmd.Run()
+	}()
+	if err := <-done; err != nil {
+		if parent.Err() != nil {
+			return sample{}, fmt.Errorf("interrupted: %w", context.Cause(parent))
+		} else if ctx.Err() != nil {
+			err = fmt.Errorf("killed after %s", limit)
+		}
+		return sample{}, fmt.Errorf("wrk: %w: %s", err, bytes.TrimSpace(out.Bytes()))
+	}
+	s, err := parseWrk(out.String())
+	if err != nil {
+		return sample{}, err
+	}
+	s.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return s, nil
+}
+
+var (
+	wrkTotal  = regexp.MustCompile(`(\d+) requests in ([0-9.]+[a-z]+),`)
+	wrkRate   = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	wrkSocket = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
+	wrkNon2xx = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
+)
+
+// parseWrk reads the request count ("N requests in 3.00s, ..."), the time
+// (from Requests/sec, which is more precise, when present) and the errors
+// (socket errors and non-2xx or 3xx responses) from wrk's output.
+func parseWrk(out string) (sample, error) {
+	m := wrkTotal.FindStringSubmatch(out)
+	if m == nil {
+		return sample{}, fmt.Errorf("wrk: no \"N requests in T\" line in its output: %q", out)
+	}
+	var s sample
+	s.requests, _ = strconv.ParseInt(m[1], 10, 64)
+	wall, err := time.ParseDuration(m[2])
+	if err != nil || wall <= 0 {
+		return sample{}, fmt.Errorf("wrk: time %q: not a duration", m[2])
+	}
+	s.wall = wall
+	if r := wrkRate.FindStringSubmatch(out); r != nil {
+		if rate, err := strconv.ParseFloat(r[1], 64); err == nil && rate > 0 {
+			s.wall = time.Duration(float64(s.requests) / rate * float64(time.Second))
+		}
+	}
+	var counts []string
+	if e := wrkSocket.FindStringSubmatch(out); e != nil {
+		counts = e[1:]
+	}
+	if e := wrkNon2xx.FindStringSubmatch(out); e != nil {
+		counts = append(counts, e[1])
+	}
+	for _, c := range counts {
+		n, _ := strconv.ParseInt(c, 10, 64)
+		s.errors += n
+	}
+	return s, nil
+}
