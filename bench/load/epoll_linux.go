@@ -19,7 +19,7 @@ import (
 // run drives the trial: plain http on epoll event loops, https on a
 // goroutine per connection.
 func (t *leanTrial) run(ctx context.Context) (*metrics.Accumulator, time.Duration, error) {
-	if t.ep.tls {
+	if t.ep.tls || t.cfg.goroutines {
 		return t.runGoroutines(ctx)
 	}
 	return t.runEpoll()
@@ -146,7 +146,7 @@ func (l *epollLoop) run() {
 		if l.pace != nil {
 			l.sendDue(now)
 			sending = !l.pace.ended
-		} else if sending = now < t.end; sending {
+		} else if sending = now < t.end && !t.exhausted(); sending {
 			for k := l.nconns; k < l.want; k++ { // top up: a failed connect is retried here
 				l.dialClosed(now)
 			}
@@ -193,6 +193,13 @@ func (l *epollLoop) sendDue(now time.Duration) {
 			ps.take()
 			continue
 		}
+		if len(l.idle) == 0 && l.nconns >= l.maxConns {
+			return // every connection is busy: the hit waits, its latency counting
+		}
+		if !l.t.claim() {
+			ps.ended = true
+			return
+		}
 		if n := len(l.idle); n > 0 {
 			c := l.idle[n-1]
 			l.idle = l.idle[:n-1]
@@ -200,9 +207,6 @@ func (l *epollLoop) sendDue(now time.Duration) {
 			ps.take()
 			l.send(c, now)
 			continue
-		}
-		if l.nconns >= l.maxConns {
-			return // every connection is busy: the hit waits, its latency counting
 		}
 		c, err := l.dial(now)
 		if c == nil {
@@ -229,8 +233,12 @@ func (l *epollLoop) dialClosed(now time.Duration) {
 	switch {
 	case c == nil:
 	case err != nil:
-		c.begin(l.t, now, now)
-		l.connectFailed(c, now, err)
+		if l.t.claim() {
+			c.begin(l.t, now, now)
+			l.connectFailed(c, now, err)
+		}
+	case c.state == csIdle && !l.t.claim():
+		l.drop(c)
 	case c.state == csIdle:
 		c.begin(l.t, now, now)
 		l.send(c, now)
@@ -328,7 +336,7 @@ func (l *epollLoop) handle(c *econn, events uint32) {
 			l.send(c, now)
 		case l.pace != nil:
 			l.idle = append(l.idle, c)
-		case now < t.end:
+		case now < t.end && t.claim():
 			c.begin(t, now, now)
 			l.send(c, now)
 		default:
@@ -357,7 +365,7 @@ func (l *epollLoop) connectDone(c *econn, now time.Duration, err error) {
 	if pending {
 		l.busy--
 		l.connectFailed(c, now, err)
-	} else if l.pace == nil {
+	} else if l.pace == nil && l.t.claim() {
 		c.begin(l.t, now, now)
 		l.connectFailed(c, now, err)
 	}
@@ -439,7 +447,7 @@ func (l *epollLoop) finish(c *econn, now time.Duration, f failure) {
 	if !keep {
 		return // the main loop dials the replacement
 	}
-	if now >= t.end || t.stop.Load() {
+	if now >= t.end || t.stop.Load() || !t.claim() {
 		l.drop(c)
 		return
 	}

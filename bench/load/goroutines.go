@@ -104,7 +104,7 @@ func (t *leanTrial) runGoroutines(ctx context.Context) (*metrics.Accumulator, ti
 				defer wg.Done()
 				g := newConn(i)
 				defer g.close()
-				for now := t.since(); now < t.end && !t.stop.Load(); now = t.since() {
+				for now := t.since(); now < t.end && !t.stop.Load() && t.claim(); now = t.since() {
 					g.do(ctx, now, now)
 				}
 			}()
@@ -147,6 +147,9 @@ func (t *leanTrial) dispatch(ctx context.Context, wg *sync.WaitGroup, conns int,
 			t.dropped.Add(1)
 			ps.take()
 			continue
+		}
+		if !t.claim() {
+			return
 		}
 		select {
 		case work <- ps.next:

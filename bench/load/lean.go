@@ -49,6 +49,18 @@ type leanTrial struct {
 	stop     atomic.Bool  // interrupted: drop what is in flight and return
 	dials    atomic.Int64
 	dropped  atomic.Int64
+	issued   atomic.Int64 // requests begun, against cfg.Requests
+}
+
+// claim takes one request from the trial's count (Config.Requests); it
+// reports false once the count is spent.
+func (t *leanTrial) claim() bool {
+	return t.cfg.Requests == 0 || t.issued.Add(1) <= t.cfg.Requests
+}
+
+// exhausted reports whether the request count is spent.
+func (t *leanTrial) exhausted() bool {
+	return t.cfg.Requests != 0 && t.issued.Load() >= t.cfg.Requests
 }
 
 func newLeanTrial(cfg Config, ep endpoint, targets []wireTarget, sched []int) *leanTrial {

@@ -73,8 +73,13 @@ type Config struct {
 	// MaxConns bounds the connections of an open-loop trial on the lean
 	// engine; 0 means rate × timeout, at most DefaultMaxOpenConns.
 	MaxConns int
+	// Requests stops the trial after this many requests (0: no limit);
+	// Duration still bounds it.
+	Requests int64
 	// Insecure skips the verification of the server's TLS certificate.
 	Insecure bool
+
+	goroutines bool // tests: the goroutine-per-connection engine for http too
 }
 
 // Outcome is what one trial measured.
@@ -106,6 +111,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("load: duration %s (allowed: > 0)", c.Duration)
 	case c.Timeout < 0:
 		return fmt.Errorf("load: timeout %s (allowed: ≥ 0)", c.Timeout)
+	case c.Requests < 0:
+		return fmt.Errorf("load: requests %d (allowed: ≥ 0)", c.Requests)
 	case c.MaxConns < 0:
 		return fmt.Errorf("load: max connections %d (allowed: ≥ 0)", c.MaxConns)
 	case c.Engine != "" && c.Engine != EngineLean && c.Engine != EngineVegeta:
@@ -160,6 +167,9 @@ func runVegeta(ctx context.Context, cfg Config) (*Outcome, error) {
 		pacer = vegeta.Rate{Freq: cfg.Level, Per: time.Second}
 	}
 	maxHits := uint64(math.Ceil(cfg.Duration.Seconds()*MaxRequestsPerSecond)) + 1
+	if cfg.Requests > 0 {
+		maxHits = min(maxHits, uint64(cfg.Requests))
+	}
 	atk := vegeta.NewAttacker(opts...)
 
 	out := &Outcome{Acc: metrics.New(), AllowedCPUs: metrics.AllowedCPUs(), Mode: cfg.Mode, Level: cfg.Level, Engine: EngineVegeta}

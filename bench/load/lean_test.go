@@ -1,0 +1,246 @@
+package load
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// rawServer is a TCP server on 127.0.0.1:0 that answers every request
+// (read up to the end of its header) with respond, which owns the
+// connection from then on and returns false to close it.
+func rawServer(t *testing.T, respond func(c net.Conn) bool) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	var mu sync.Mutex
+	open := map[net.Conn]struct{}{}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			open[c] = struct{}{}
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				r := bufio.NewReader(c)
+				for {
+					for { // the request header, up to its empty line
+						line, err := r.ReadString('\n')
+						if err != nil {
+							return
+						}
+						if line == "\r\n" {
+							break
+						}
+					}
+					select {
+					case <-done:
+						return
+					default:
+					}
+					if !respond(c) {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		close(done)
+		ln.Close()
+		mu.Lock()
+		for c := range open {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return "http://" + ln.Addr().String() + "/"
+}
+
+func write(s string) func(net.Conn) bool {
+	return func(c net.Conn) bool {
+		_, err := c.Write([]byte(s))
+		return err == nil
+	}
+}
+
+// engines runs f for the event loop and the goroutine-per-connection
+// engine.
+func engines(t *testing.T, f func(t *testing.T, cfg Config)) {
+	for _, g := range []bool{false, true} {
+		name := "epoll"
+		if g {
+			name = "goroutines"
+		}
+		t.Run(name, func(t *testing.T) { f(t, Config{Mode: Closed, KeepAlive: true, goroutines: g}) })
+	}
+}
+
+// TestBadResponses: every way a server can fail a request is counted as
+// its own kind, the connection is re-dialled and the run goes on to its
+// request count, bounded by the request timeout.
+func TestBadResponses(t *testing.T) {
+	const n = 3
+	for _, c := range []struct {
+		name    string
+		respond func(net.Conn) bool
+		kind    failure
+	}{
+		{"closes mid-response", func(c net.Conn) bool {
+			_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"))
+			return false
+		}, failClosedMid},
+		{"closes before any byte", func(net.Conn) bool { return false }, failClosedBefore},
+		{"resets before any byte", func(c net.Conn) bool {
+			_ = c.(*net.TCPConn).SetLinger(0)
+			return false
+		}, failResetBefore},
+		{"malformed status line", write("HTTX/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), failStatusLine},
+		{"content-length that lies", func(c net.Conn) bool {
+			_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort"))
+			return true // and nothing more: the client times out
+		}, failTimeout},
+		{"endless chunked body", func(c net.Conn) bool {
+			if _, err := c.Write([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")); err != nil {
+				return false
+			}
+			for { // until the client gives up and closes
+				if _, err := c.Write([]byte("400\r\n" + strings.Repeat("x", 1024) + "\r\n")); err != nil {
+					return false
+				}
+			}
+		}, failTimeout},
+		{"header bigger than the read buffer", write("HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("b", 2*ReadBuffer) + "\r\n\r\n"), failLineTooLong},
+		{"nothing at all", func(net.Conn) bool { return true }, failTimeout},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			url := rawServer(t, c.respond)
+			engines(t, func(t *testing.T, cfg Config) {
+				cfg.Targets = []Target{{URL: url, Weight: 1}}
+				cfg.Level, cfg.Requests, cfg.Duration, cfg.Timeout = 1, n, time.Minute, 100*time.Millisecond
+				out, err := Run(context.Background(), cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				a := out.Acc
+				if a.Requests() != n || a.Errors()[string(c.kind)] != n || out.Dials != n {
+					t.Errorf("requests %d, dials %d, errors %v: want %d requests each failed with %q on its own connection",
+						a.Requests(), out.Dials, a.Errors(), n, c.kind)
+				}
+			})
+		})
+	}
+}
+
+func TestRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String() + "/"
+	ln.Close()
+	engines(t, func(t *testing.T, cfg Config) {
+		cfg.Targets = []Target{{URL: url, Weight: 1}}
+		cfg.Level, cfg.Requests, cfg.Duration = 2, 5, time.Minute
+		out, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := out.Acc; a.Requests() != 5 || a.Errors()[string(failRefused)] != 5 || a.Successes() != 0 {
+			t.Errorf("requests %d, errors %v: want 5, all %q", a.Requests(), a.Errors(), failRefused)
+		}
+	})
+}
+
+// TestNoRetry: a server that drops every second request on a reused
+// keep-alive connection without answering (as a reload does) shows each
+// drop as a failed request; net/http would retry them silently.
+func TestNoRetry(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[net.Conn]int{}
+	url := rawServer(t, func(c net.Conn) bool {
+		mu.Lock()
+		seen[c]++
+		k := seen[c]
+		mu.Unlock()
+		if k == 2 {
+			return false // the second request on a connection: closed unanswered
+		}
+		_, err := c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+		return err == nil
+	})
+	engines(t, func(t *testing.T, cfg Config) {
+		cfg.Targets = []Target{{URL: url, Weight: 1}}
+		cfg.Level, cfg.Requests, cfg.Duration = 1, 10, time.Minute
+		out, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := out.Acc
+		if a.Requests() != 10 || a.Successes() != 5 || a.Errors()[string(failClosedBefore)] != 5 || out.Dials != 5 {
+			t.Errorf("requests %d, successes %d, errors %v, dials %d: want 10, 5, 5 × %q, 5",
+				a.Requests(), a.Successes(), a.Errors(), out.Dials, failClosedBefore)
+		}
+	})
+}
+
+// TestRequestBytes: method, headers and body reach the server as given.
+func TestRequestBytes(t *testing.T) {
+	got := make(chan string, 1)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf := make([]byte, 4096)
+		var req []byte
+		for !strings.Contains(string(req), "\r\n\r\n{\"a\":1}") {
+			n, err := c.Read(buf)
+			if err != nil {
+				break
+			}
+			req = append(req, buf[:n]...)
+		}
+		got <- string(req)
+		_, _ = c.Write([]byte("HTTP/1.1 204 No Content\r\n\r\n"))
+	}()
+	url := fmt.Sprintf("http://%s/p?q=1", ln.Addr())
+	out, err := Run(context.Background(), Config{
+		Targets: []Target{{Method: "POST", URL: url, Weight: 1, Header: map[string][]string{"X-Token": {"t1"}, "Content-Type": {"application/json"}}, Body: []byte(`{"a":1}`)}},
+		Mode:    Closed, Level: 1, Requests: 1, Duration: time.Minute, KeepAlive: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "POST /p?q=1 HTTP/1.1\r\nHost: " + ln.Addr().String() + "\r\nUser-Agent: clusterbench\r\nContent-Type: application/json\r\nX-Token: t1\r\nContent-Length: 7\r\n\r\n{\"a\":1}"
+	if r := <-got; r != want {
+		t.Errorf("request\n%q\nwant\n%q", r, want)
+	}
+	if out.Acc.Successes() != 1 {
+		t.Errorf("successes %d, want 1", out.Acc.Successes())
+	}
+}
