@@ -70,16 +70,16 @@ func (t *leanTrial) runEpoll() (*metrics.Accumulator, time.Duration, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("load: %w", err)
 	}
-	var sa unix.Sockaddr
-	family := unix.AF_INET
-	if ip4 := addr.IP.To4(); ip4 != nil {
-		s := &unix.SockaddrInet4{Port: addr.Port}
-		copy(s.Addr[:], ip4)
-		sa = s
-	} else {
+	// one Sockaddr per loop: unix.Connect writes into it
+	sockaddr := func() (unix.Sockaddr, int) {
+		if ip4 := addr.IP.To4(); ip4 != nil {
+			s := &unix.SockaddrInet4{Port: addr.Port}
+			copy(s.Addr[:], ip4)
+			return s, unix.AF_INET
+		}
 		s := &unix.SockaddrInet6{Port: addr.Port}
 		copy(s.Addr[:], addr.IP.To16())
-		sa, family = s, unix.AF_INET6
+		return s, unix.AF_INET6
 	}
 	conns := t.cfg.Level
 	if t.open {
@@ -95,7 +95,8 @@ func (t *leanTrial) runEpoll() (*metrics.Accumulator, time.Duration, error) {
 			}
 			return nil, 0, fmt.Errorf("load: epoll: %w", err)
 		}
-		l := &epollLoop{t: t, ep: ep, sa: sa, family: family, acc: metrics.New()}
+		l := &epollLoop{t: t, ep: ep, acc: metrics.New()}
+		l.sa, l.family = sockaddr()
 		share := conns / n
 		if i < conns%n {
 			share++
@@ -229,16 +230,15 @@ func (l *epollLoop) sendDue(now time.Duration) {
 // dialClosed opens a closed-loop connection; it sends its first request
 // once connected. A connect that fails at once is a failed request.
 func (l *epollLoop) dialClosed(now time.Duration) {
+	if !l.t.claim() {
+		return
+	}
 	c, err := l.dial(now)
 	switch {
 	case c == nil:
 	case err != nil:
-		if l.t.claim() {
-			c.begin(l.t, now, now)
-			l.connectFailed(c, now, err)
-		}
-	case c.state == csIdle && !l.t.claim():
-		l.drop(c)
+		c.begin(l.t, now, now)
+		l.connectFailed(c, now, err)
 	case c.state == csIdle:
 		c.begin(l.t, now, now)
 		l.send(c, now)
@@ -336,7 +336,7 @@ func (l *epollLoop) handle(c *econn, events uint32) {
 			l.send(c, now)
 		case l.pace != nil:
 			l.idle = append(l.idle, c)
-		case now < t.end && t.claim():
+		case now < t.end: // its request was claimed when it was dialled
 			c.begin(t, now, now)
 			l.send(c, now)
 		default:
@@ -365,7 +365,7 @@ func (l *epollLoop) connectDone(c *econn, now time.Duration, err error) {
 	if pending {
 		l.busy--
 		l.connectFailed(c, now, err)
-	} else if l.pace == nil && l.t.claim() {
+	} else if l.pace == nil {
 		c.begin(l.t, now, now)
 		l.connectFailed(c, now, err)
 	}

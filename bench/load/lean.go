@@ -243,6 +243,12 @@ func runLean(ctx context.Context, cfg Config) (*Outcome, error) {
 		watcher sync.WaitGroup
 		done    = make(chan struct{})
 	)
+	cpu0, err := metrics.SelfCPU()
+	if err != nil {
+		return nil, err
+	}
+	sched0, schedErr := metrics.SelfSched()
+	t.began = time.Now()
 	watcher.Add(1)
 	go func() { // marks the interruption; owned and waited by runLean
 		defer watcher.Done()
@@ -253,14 +259,6 @@ func runLean(ctx context.Context, cfg Config) (*Outcome, error) {
 		case <-done:
 		}
 	}()
-	cpu0, err := metrics.SelfCPU()
-	if err != nil {
-		close(done)
-		watcher.Wait()
-		return nil, err
-	}
-	sched0, schedErr := metrics.SelfSched()
-	t.began = time.Now()
 	acc, last, err := t.run(ctx)
 	cpu1, _ := metrics.SelfCPU()
 	if sched1, err := metrics.SelfSched(); err == nil && schedErr == nil {
