@@ -18,6 +18,7 @@ $(BIN): $(GOFILES) go.mod go.sum
 test: build
 	$(GO) vet $(PKG)
 	$(GO) test -race -count=1 -timeout 8m $(PKG)
+	$(GO) test -count=1 -run 'TestEnginesAgree|TestCoordinatedOmission' ./bench/load
 
 # The default comparison: GET / and the calculation mix on single, pool and
 # prefork (scenarios/hello.yaml, scenarios/calc-mix.yaml); about 2 minutes
