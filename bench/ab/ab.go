@@ -86,6 +86,8 @@ type Config struct {
 	Warmup    time.Duration // per trial, before its first slice, discarded; 0 = none
 	KeepAlive bool
 	Timeout   time.Duration // per request; 0 = load's default
+	Engine    string        // load.EngineLean ("" too) or load.EngineVegeta
+	MaxConns  int           // open loop: connection bound; 0 = load's default
 
 	Pairs        int    // trials per arm; 0 = DefaultPairs
 	Rounds       int    // slices per trial; 0 = DefaultRounds
@@ -304,7 +306,7 @@ func attack(ctx context.Context, t *trial, cfg Config, d time.Duration) (*load.O
 		targets[i] = load.Target{Method: r.Method, URL: "http://" + t.addr + r.Path, Weight: r.Weight}
 	}
 	return load.Run(ctx, load.Config{Targets: targets, Mode: cfg.Mode, Level: cfg.Level, Duration: d,
-		KeepAlive: cfg.KeepAlive, Timeout: cfg.Timeout, Name: "clusterbench-ab-" + t.arm})
+		KeepAlive: cfg.KeepAlive, Timeout: cfg.Timeout, Engine: cfg.Engine, MaxConns: cfg.MaxConns, Name: "clusterbench-ab-" + t.arm})
 }
 
 // measure runs one slice against t, with the server's CPU sampled on

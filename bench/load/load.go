@@ -274,6 +274,7 @@ func (o *Outcome) Trial(server string, trial, expectedWorkers int) results.Trial
 		Errors:      a.Errors(),
 		Workers:     a.Workers(),
 		ClientCPUS:  o.ClientCPU.Seconds(),
+		Dropped:     o.Dropped,
 	}
 	if t.Requests > 0 {
 		t.SuccessRatio = float64(t.Successes) / float64(t.Requests)

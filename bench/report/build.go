@@ -87,8 +87,12 @@ func loadLine(l results.LoadInfo) string {
 	if !l.KeepAlive {
 		ka = "off"
 	}
-	return fmt.Sprintf("%s; %d trials × %s, warm-up %s; keep-alive %s",
+	line := fmt.Sprintf("%s; %d trials × %s, warm-up %s; keep-alive %s",
 		kind, l.Trials, secs(l.DurationS), secs(l.WarmupS), ka)
+	if l.Engine != "" {
+		line += "; engine " + l.Engine
+	}
+	return line
 }
 
 func secs(s float64) string {

@@ -67,13 +67,18 @@ type Environment struct {
 
 // LoadInfo is the load the scenario applied.
 type LoadInfo struct {
-	Mode      string    `json:"mode"`   // "closed" (levels = concurrency) or "open" (levels = rate/s)
-	Levels    []int     `json:"levels"` // concurrency levels or rates
-	DurationS float64   `json:"duration_s"`
-	WarmupS   float64   `json:"warmup_s"`
-	Trials    int       `json:"trials"`
-	KeepAlive bool      `json:"keepalive"`
-	Requests  []Request `json:"requests"`
+	Mode      string  `json:"mode"`   // "closed" (levels = concurrency) or "open" (levels = rate/s)
+	Levels    []int   `json:"levels"` // concurrency levels or rates
+	DurationS float64 `json:"duration_s"`
+	WarmupS   float64 `json:"warmup_s"`
+	Trials    int     `json:"trials"`
+	KeepAlive bool    `json:"keepalive"`
+	// Engine is the load generator's engine ("lean" or "vegeta"; empty in
+	// runs saved before there was a choice, which used vegeta).
+	Engine string `json:"engine,omitempty"`
+	// MaxConns bounds the connections of an open loop (0: the default).
+	MaxConns int       `json:"connections,omitempty"`
+	Requests []Request `json:"requests"`
 }
 
 // Request is one entry of the request mix.
@@ -121,6 +126,10 @@ type Trial struct {
 	TargetRate    float64 `json:"target_rate,omitempty"`
 	AchievedRate  float64 `json:"achieved_rate"`
 	RateShortfall bool    `json:"rate_shortfall,omitempty"`
+	// Dropped counts open-loop requests not sent because the generator
+	// fell more than a second behind its schedule (all connections busy,
+	// or its CPU short); they are part of the rate shortfall.
+	Dropped int64 `json:"dropped,omitempty"`
 
 	Latency     Latency          `json:"latency"`
 	StatusCodes map[string]int64 `json:"status_codes"`     // "200", "503", "0" = no response

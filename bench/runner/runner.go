@@ -257,7 +257,7 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 	for _, level := range sc.Load.Levels {
 		cfg := load.Config{
 			Targets: targets, Mode: sc.Load.Mode, Level: level, KeepAlive: sc.Load.KeepAlive,
-			Timeout: sc.Load.Timeout,
+			Timeout: sc.Load.Timeout, Engine: sc.Load.Engine, MaxConns: sc.Load.MaxConns,
 		}
 		if sc.Load.Warmup > 0 {
 			cfg.Duration, cfg.Name = sc.Load.Warmup, fmt.Sprintf("%s/%s/%d/warmup", sc.Name, s.Name, level)

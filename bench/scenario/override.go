@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/clusterbench/clusterbench/bench/load"
 )
 
 // Overrides are command-line changes to a scenario (`clusterbench run
@@ -18,6 +20,7 @@ type Overrides struct {
 	Duration    time.Duration  // 0 = keep
 	Warmup      *time.Duration // nil = keep; 0 = no warm-up
 	Trials      int            // 0 = keep
+	Engine      string         // "" = keep
 }
 
 // Override applies o to s with the rules of the file format, checking
@@ -70,6 +73,9 @@ func (s *Scenario) Override(o Overrides) error {
 	if o.Trials != 0 && (o.Trials < 1 || o.Trials > MaxTrials) {
 		bad("--trials", fmt.Sprintf("1..%d", MaxTrials), "%d is out of range", o.Trials)
 	}
+	if o.Engine != "" && o.Engine != load.EngineLean && o.Engine != load.EngineVegeta {
+		bad("--engine", load.EngineLean+", "+load.EngineVegeta, "%q is not an engine", o.Engine)
+	}
 	if len(errs) > 0 {
 		return errs
 	}
@@ -97,6 +103,9 @@ func (s *Scenario) Override(o Overrides) error {
 	}
 	if o.Trials != 0 {
 		s.Load.Trials = o.Trials
+	}
+	if o.Engine != "" {
+		s.Load.Engine = o.Engine
 	}
 	return nil
 }

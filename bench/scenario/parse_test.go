@@ -45,7 +45,7 @@ func TestParseDefaults(t *testing.T) {
 		Servers:  []Server{{Name: "pool", Model: "pool", Line: 2}},
 		Requests: []Request{{Method: "GET", Path: "/", Weight: 1}},
 		Load: Load{Mode: Closed, Levels: []int{4}, Duration: DefaultDuration, Warmup: DefaultWarmup,
-			Trials: DefaultTrials, KeepAlive: true, Timeout: DefaultTimeout},
+			Trials: DefaultTrials, KeepAlive: true, Timeout: DefaultTimeout, Engine: "lean"},
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("Parse =\n%+v\nwant\n%+v", s, want)
@@ -74,6 +74,8 @@ load:
   trials: 1
   keepalive: false
   timeout: 250ms
+  engine: vegeta
+  connections: 64
 pin:
   server: "0-1"
   client: "2,3"
@@ -92,8 +94,9 @@ pin:
 				Env: map[string]string{"NODE_CLUSTER_SCHED_POLICY": "none", "N": "3", "E": ""}, Line: 7},
 		},
 		Requests: []Request{{Method: "GET", Path: "/", Weight: 3}, {Method: "HEAD", Path: "/calc/sum?n=10", Weight: 1}},
-		Load:     Load{Mode: Open, Levels: []int{100, 200}, Duration: time.Minute, Warmup: 0, Trials: 1, KeepAlive: false, Timeout: 250 * time.Millisecond},
-		Pin:      Pin{Server: "0-1", Client: "2,3"},
+		Load: Load{Mode: Open, Levels: []int{100, 200}, Duration: time.Minute, Warmup: 0, Trials: 1, KeepAlive: false, Timeout: 250 * time.Millisecond,
+			Engine: "vegeta", MaxConns: 64},
+		Pin: Pin{Server: "0-1", Client: "2,3"},
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("Parse =\n%+v\nwant\n%+v", s, want)
@@ -237,7 +240,7 @@ func TestValidation(t *testing.T) {
 
 		// load
 		{"load not a mapping", "name: t\nservers:\n" + okServers + "requests:\n" + okRequests + "load: fast\n", []string{
-			`x.yaml:6: load: "fast" is not a mapping (allowed: mode, concurrency, rate, duration, warmup, trials, keepalive, timeout)`}},
+			`x.yaml:6: load: "fast" is not a mapping (allowed: mode, concurrency, rate, duration, warmup, trials, keepalive, timeout, engine, connections)`}},
 		{"load without levels", doc(okServers, okRequests, "  duration: 1s\n", ""), []string{
 			"x.yaml:7: load: missing concurrency or rate (allowed: concurrency: [1, 8, 64] for a closed loop, or rate: [500, 1000] for an open loop)"}},
 		{"concurrency and rate", doc(okServers, okRequests, "  concurrency: [1]\n  rate: [5]\n", ""), []string{
@@ -273,7 +276,11 @@ func TestValidation(t *testing.T) {
 		{"timeout range", doc(okServers, okRequests, okLoad+"  timeout: 2m\n", ""), []string{
 			"x.yaml:8: load.timeout: 2m is out of range (allowed: 1ms..1m, written like 500ms, 5s, 1m)"}},
 		{"load unknown field", doc(okServers, okRequests, okLoad+"  ramp: 1s\n", ""), []string{
-			"x.yaml:8: load.ramp: unknown field (allowed: mode, concurrency, rate, duration, warmup, trials, keepalive, timeout)"}},
+			"x.yaml:8: load.ramp: unknown field (allowed: mode, concurrency, rate, duration, warmup, trials, keepalive, timeout, engine, connections)"}},
+		{"engine unknown", doc(okServers, okRequests, okLoad+"  engine: wrk\n", ""), []string{
+			`x.yaml:8: load.engine: "wrk" is not an engine (allowed: lean, vegeta)`}},
+		{"connections with concurrency", doc(okServers, okRequests, okLoad+"  connections: 8\n", ""), []string{
+			"x.yaml:8: load.connections: given with load.concurrency (allowed: connections: with rate: (an open loop); a closed loop opens one per concurrency)"}},
 
 		// pin
 		{"pin bad word", doc(okServers, okRequests, okLoad, "pin: on\n"), []string{

@@ -49,6 +49,8 @@ func (s *Scenario) Info() (results.ScenarioInfo, results.LoadInfo) {
 			WarmupS:   s.Load.Warmup.Seconds(),
 			Trials:    s.Load.Trials,
 			KeepAlive: s.Load.KeepAlive,
+			Engine:    s.Load.Engine,
+			MaxConns:  s.Load.MaxConns,
 			Requests:  reqs,
 		}
 }

@@ -28,7 +28,7 @@ func TestServeArgs(t *testing.T) {
 }
 
 func TestInfo(t *testing.T) {
-	s, err := Parse("scenarios/i.yaml", []byte(doc(okServers, "  - {path: /, weight: 2}\n  - {method: HEAD, path: /healthz}\n", "  rate: [10, 20]\n  duration: 1500ms\n  warmup: 0s\n  keepalive: false\n", "description: d\n")))
+	s, err := Parse("scenarios/i.yaml", []byte(doc(okServers, "  - {path: /, weight: 2}\n  - {method: HEAD, path: /healthz}\n", "  rate: [10, 20]\n  duration: 1500ms\n  warmup: 0s\n  keepalive: false\n  connections: 16\n", "description: d\n")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestInfo(t *testing.T) {
 	if want := (results.ScenarioInfo{Name: "t", Description: "d", File: "scenarios/i.yaml"}); si != want {
 		t.Errorf("ScenarioInfo = %+v, want %+v", si, want)
 	}
-	want := results.LoadInfo{Mode: Open, Levels: []int{10, 20}, DurationS: 1.5, WarmupS: 0, Trials: DefaultTrials, KeepAlive: false,
+	want := results.LoadInfo{Mode: Open, Levels: []int{10, 20}, DurationS: 1.5, WarmupS: 0, Trials: DefaultTrials, KeepAlive: false, Engine: "lean", MaxConns: 16,
 		Requests: []results.Request{{Method: "GET", Path: "/", Weight: 2}, {Method: "HEAD", Path: "/healthz", Weight: 1}}}
 	if !reflect.DeepEqual(li, want) {
 		t.Errorf("LoadInfo = %+v, want %+v", li, want)

@@ -81,6 +81,8 @@ type Load struct {
 	Trials    int
 	KeepAlive bool          // default true
 	Timeout   time.Duration // per-request timeout; 0 = 5s
+	Engine    string        // load.EngineLean (default) or load.EngineVegeta
+	MaxConns  int           // open loop: at most this many connections; 0 = rate × timeout, ≤ 4096
 }
 
 // Pin confines the servers and the load generator to CPU lists (Linux

@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/clusterbench/clusterbench/bench/load"
 	"github.com/clusterbench/clusterbench/servers/app"
 )
 
@@ -296,8 +297,8 @@ func (p *parser) requestPath(n *yaml.Node, name string) string {
 }
 
 func (p *parser) load(n *yaml.Node) Load {
-	l := Load{Duration: DefaultDuration, Warmup: DefaultWarmup, Trials: DefaultTrials, KeepAlive: true, Timeout: DefaultTimeout}
-	var modeNode, concNode, rateNode *yaml.Node
+	l := Load{Duration: DefaultDuration, Warmup: DefaultWarmup, Trials: DefaultTrials, KeepAlive: true, Timeout: DefaultTimeout, Engine: load.EngineLean}
+	var modeNode, concNode, rateNode, connNode *yaml.Node
 	var conc, rate []int
 	p.mapping(n, "load", []field{
 		{"mode", func(v *yaml.Node) {
@@ -338,6 +339,21 @@ func (p *parser) load(n *yaml.Node) Load {
 				l.Timeout = d
 			}
 		}},
+		{"engine", func(v *yaml.Node) {
+			if e, ok := p.str(v, "load.engine"); ok {
+				if e != load.EngineLean && e != load.EngineVegeta {
+					p.errorf(v, "load.engine", load.EngineLean+", "+load.EngineVegeta, "%q is not an engine", e)
+				} else {
+					l.Engine = e
+				}
+			}
+		}},
+		{"connections", func(v *yaml.Node) {
+			connNode = v
+			if c, ok := p.intIn(v, "load.connections", 1, MaxConcurrency); ok {
+				l.MaxConns = c
+			}
+		}},
 	})
 	if n.Kind != yaml.MappingNode {
 		return l
@@ -347,6 +363,8 @@ func (p *parser) load(n *yaml.Node) Load {
 		p.errorf(rateNode, "load.rate", "concurrency: for a closed loop or rate: for an open loop, not both", "given together with load.concurrency (line %d)", concNode.Line)
 	case concNode == nil && rateNode == nil:
 		p.errorf(n, "load", "concurrency: [1, 8, 64] for a closed loop, or rate: [500, 1000] for an open loop", "missing concurrency or rate")
+	case concNode != nil && connNode != nil:
+		p.errorf(connNode, "load.connections", "connections: with rate: (an open loop); a closed loop opens one per concurrency", "given with load.concurrency")
 	case concNode != nil:
 		if l.Mode == Open {
 			p.errorf(modeNode, "load.mode", "rate: with mode open, concurrency: with mode closed", "mode open takes rate:, not concurrency:")

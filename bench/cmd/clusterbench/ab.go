@@ -222,7 +222,7 @@ func runAB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	cfg := ab.Config{
 		Base: o.baseArgv, Head: o.headArgv, Requests: reqs,
 		Mode: sc.Load.Mode, Level: level, Duration: sc.Load.Duration, Warmup: sc.Load.Warmup,
-		KeepAlive: sc.Load.KeepAlive, Timeout: sc.Load.Timeout,
+		KeepAlive: sc.Load.KeepAlive, Timeout: sc.Load.Timeout, Engine: sc.Load.Engine, MaxConns: sc.Load.MaxConns,
 		Pairs: sc.Load.Trials, Rounds: rounds(o.rounds, sc.Load.Duration), Seed: o.seed, ReadyTimeout: o.readyTimeout,
 		ServerCPUs: serverCPUs, ClientCPUs: clientCPUs,
 	}

@@ -60,6 +60,7 @@ func parseRun(stderr io.Writer, args []string) (runOptions, error) {
 	fs.DurationVar(&o.overrides.Duration, "duration", 0, "measured time per trial (e.g. 5s)")
 	fs.DurationVar(&warmup, "warmup", 0, "unmeasured load before each level (0 = none)")
 	fs.IntVar(&o.overrides.Trials, "trials", 0, "trials per server × level")
+	fs.StringVar(&o.overrides.Engine, "engine", "", "load generator engine: lean (default: raw HTTP/1.1, never retries) or vegeta (net/http, a cross-check)")
 	fs.StringVar(&o.out, "out", report.DefaultRunsDir, "directory the run directories are written under")
 	fs.StringVar(&format, "format", "table", "what to print: comma-separated "+strings.Join(report.Formats, ", "))
 	fs.BoolVar(&o.quiet, "quiet", false, "print only the run directories (no progress, no tables)")
