@@ -507,7 +507,9 @@ func (p *ProcessPool) pump(ctx context.Context, d *dispatcher, s *slot, tasks []
 				count++
 			}
 			if sent >= 0 {
-				fail = pr.bw.Flush()
+				if fail = pr.bw.Flush(); fail != nil {
+					fail = deathCause(pr, fail)
+				}
 			}
 		}
 		if fail == nil && count == 0 {
@@ -562,6 +564,21 @@ func (p *ProcessPool) pump(ctx context.Context, d *dispatcher, s *slot, tasks []
 			_ = pr.cmd.Process.Kill()
 		}
 	}
+}
+
+// deathCause is why a worker whose task pipe failed (writeErr) died: a
+// malformed frame it wrote before going says more than the broken pipe
+// (which of the two the master sees first is a race). A well-formed
+// result read here is dropped; its task is requeued with the others.
+func deathCause(pr *proc, writeErr error) error {
+	body, err := pr.fr.next()
+	if err == nil {
+		_, err = parseResult(body)
+	}
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return err
+	}
+	return writeErr
 }
 
 // recover handles the loss of pr: it reaps the process, re-queues its
