@@ -46,23 +46,24 @@ type econn struct {
 // share of the connections and its own accumulator, so the hot path takes
 // no lock. A trial runs one loop per CPU the Go scheduler runs on.
 type epollLoop struct {
-	t        *leanTrial
-	ep       int
-	sa       unix.Sockaddr
-	family   int
-	acc      *metrics.Accumulator
-	slots    []*econn // by epoll data; nil entries are free
-	free     []int
-	idle     []*econn // open loop: connected, waiting for a request
-	nconns   int      // open connections and connects in progress
-	want     int      // closed loop: connections to keep
-	maxConns int      // open loop
-	busy     int      // requests in flight
-	pace     *pace    // open loop
-	last     time.Duration
-	events   [256]unix.EpollEvent
-	check    time.Duration // next timeout check
-	err      error
+	t          *leanTrial
+	ep         int
+	sa         unix.Sockaddr
+	family     int
+	acc        *metrics.Accumulator
+	slots      []*econn // by epoll data; nil entries are free
+	free       []int
+	idle       []*econn // open loop: connected, waiting for a request
+	nconns     int      // open connections and connects in progress
+	connecting int      // connects in progress
+	want       int      // closed loop: connections to keep
+	maxConns   int      // open loop
+	busy       int      // requests in flight
+	pace       *pace    // open loop
+	last       time.Duration
+	events     [256]unix.EpollEvent
+	check      time.Duration // next timeout check
+	err        error
 }
 
 func (t *leanTrial) runEpoll() (*metrics.Accumulator, time.Duration, error) {
@@ -138,6 +139,16 @@ func (t *leanTrial) runEpoll() (*metrics.Accumulator, time.Duration, error) {
 func (l *epollLoop) run() {
 	t := l.t
 	defer l.closeAll()
+	if l.pace != nil {
+		// Open the first connections before the first send is due.
+		for range min(l.maxConns, maxConnecting) {
+			if c, err := l.dial(0); c == nil {
+				return
+			} else if err == nil && c.state == csIdle {
+				l.idle = append(l.idle, c)
+			}
+		}
+	}
 	for {
 		now := t.since()
 		if t.stop.Load() {
@@ -163,8 +174,14 @@ func (l *epollLoop) run() {
 		if l.pace == nil && sending {
 			wait = min(wait, t.end-now)
 		}
-		if l.pace != nil && !l.pace.ended && (len(l.idle) > 0 || l.nconns < l.maxConns) {
+		if l.pace != nil && !l.pace.ended && l.canSend() {
 			wait = min(wait, l.pace.next-now)
+		}
+		if wait < spinBelow {
+			// Due so soon that sleeping costs more than it saves (a timer,
+			// two context switches): poll instead. A send that still ends
+			// up late has its latency counted from the intended time.
+			wait = 0
 		}
 		n, err := epollWait(l.ep, l.events[:], wait)
 		if err != nil {
@@ -194,7 +211,7 @@ func (l *epollLoop) sendDue(now time.Duration) {
 			ps.take()
 			continue
 		}
-		if len(l.idle) == 0 && l.nconns >= l.maxConns {
+		if !l.canSend() {
 			return // every connection is busy: the hit waits, its latency counting
 		}
 		if !l.t.claim() {
@@ -225,6 +242,15 @@ func (l *epollLoop) sendDue(now time.Duration) {
 			l.send(c, now)
 		}
 	}
+}
+
+// canSend reports whether an open loop has a connection for a due
+// request: an idle one, or room to open one. Connects in progress are
+// bounded too, so that a burst does not dial hundreds of connections at
+// once (overflowing the server's accept queue, which costs a one-second
+// SYN retransmit) while a few would do.
+func (l *epollLoop) canSend() bool {
+	return len(l.idle) > 0 || (l.nconns < l.maxConns && l.connecting < maxConnecting)
 }
 
 // dialClosed opens a closed-loop connection; it sends its first request
@@ -265,6 +291,7 @@ func (l *epollLoop) dial(now time.Duration) (*econn, error) {
 		c.state = csIdle
 	case err == unix.EINPROGRESS:
 		c.state = csConnecting
+		l.connecting++
 		c.deadline = now + t.timeout
 	default:
 		_ = unix.Close(fd)
@@ -329,6 +356,7 @@ func (l *epollLoop) handle(c *econn, events uint32) {
 		}
 		_ = unix.EpollCtl(l.ep, unix.EPOLL_CTL_MOD, c.fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(c.slot)})
 		c.state = csIdle
+		l.connecting--
 		switch {
 		case c.pending:
 			c.pending = false
@@ -381,7 +409,7 @@ func (l *epollLoop) send(c *econn, now time.Duration) {
 
 func (l *epollLoop) write(c *econn, now time.Duration) {
 	for c.wpos < len(c.tgt.req) {
-		n, err := unix.Write(c.fd, c.tgt.req[c.wpos:])
+		n, err := rawWrite(c.fd, c.tgt.req[c.wpos:])
 		if err == unix.EAGAIN {
 			// the socket buffer is full (a large body): wait until writable
 			_ = unix.EpollCtl(l.ep, unix.EPOLL_CTL_MOD, c.fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP, Fd: int32(c.slot)})
@@ -400,7 +428,7 @@ func (l *epollLoop) write(c *econn, now time.Duration) {
 
 // read reads what the connection has and parses it.
 func (l *epollLoop) read(c *econn) {
-	n, err := unix.Read(c.fd, c.buf[c.w:])
+	n, err := rawRead(c.fd, c.buf[c.w:])
 	now := l.t.since()
 	switch {
 	case err == unix.EAGAIN || err == unix.EINTR:
@@ -479,6 +507,9 @@ func (l *epollLoop) drop(c *econn) {
 	l.slots[c.slot] = nil
 	l.free = append(l.free, c.slot)
 	l.nconns--
+	if c.state == csConnecting {
+		l.connecting--
+	}
 	c.state = 0
 }
 
@@ -505,8 +536,15 @@ func (l *epollLoop) closeAll() {
 // kernel has epoll_pwait2 (Linux 5.11) and millisecond resolution, rounded
 // up, where it does not.
 func epollWait(ep int, events []unix.EpollEvent, timeout time.Duration) (int, error) {
-	if timeout <= 0 {
-		return unix.EpollWait(ep, events, 0)
+	// First without blocking, as a raw system call: under load events are
+	// usually waiting, and a call that cannot block need not tell the Go
+	// scheduler it may (which costs the handoff and keeps sysmon polling).
+	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, uintptr(ep), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	if e != 0 || r > 0 || timeout <= 0 {
+		if e != 0 {
+			return 0, e
+		}
+		return int(r), nil
 	}
 	if !noPwait2.Load() {
 		ts := unix.NsecToTimespec(int64(timeout))
@@ -525,3 +563,22 @@ func epollWait(ep int, events []unix.EpollEvent, timeout time.Duration) (int, er
 
 // noPwait2 is set once epoll_pwait2 answered ENOSYS.
 var noPwait2 atomic.Bool
+
+// rawRead and rawWrite are read(2) and write(2) on a non-blocking socket:
+// they never block, so they are raw system calls, without the scheduler
+// hand-off a blocking call needs.
+func rawRead(fd int, p []byte) (int, error) {
+	r, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+func rawWrite(fd int, p []byte) (int, error) {
+	r, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}

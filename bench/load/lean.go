@@ -30,6 +30,12 @@ const (
 	MaxScheduleLag = time.Second
 	// checkEvery is how often timeouts and interruptions are checked.
 	checkEvery = 10 * time.Millisecond
+	// spinBelow: an event loop polls rather than sleeps when its next
+	// send is due sooner than this.
+	spinBelow = 20 * time.Microsecond
+	// maxConnecting bounds an open loop's connects in progress per event
+	// loop, and is how many connections it opens before its first send.
+	maxConnecting = 16
 )
 
 // leanTrial is one trial of the lean engine: what every event loop or
