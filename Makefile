@@ -105,9 +105,11 @@ calibrate: build
 	@nice=""; if nice -n $(GATE_NICE) true 2>/dev/null; then nice="nice -n $(GATE_NICE)"; fi; \
 	$$nice bin/calibrate --binary $(BIN) $(CALIBRATE_FLAGS)
 
-# The load generator's own cost against wrk (skipped when wrk is missing): req/s
-# and client CPU per request against serve --model single and a built-in epoll
-# hello server; about 1.5 minutes. GENBENCH_FLAGS e.g. --rounds 10 --engines lean,vegeta
+# The load generator's own cost against wrk (skipped when wrk is missing): req/s,
+# client CPU per request and client-bound rounds against serve --model single and
+# a built-in epoll hello server, then the lean engine open loop at 0.5, 0.8 and 1.0
+# of its closed-loop req/s; about 2m45s. GENBENCH_FLAGS e.g. --rounds 10
+# --engines lean,vegeta, --open-rounds 1, --open=false
 GENBENCH_FLAGS ?=
 bench-generator: build
 	$(GO) build -o bin/genbench ./bench/cmd/genbench

@@ -19,6 +19,24 @@
 // the fast server the generator is the limit, so the CPU/req ratio to wrk
 // is the generator's efficiency: 1.00 is parity, above it is overhead.
 // The ratios are medians of per-round ratios (same server, same round),
-// which cancel drifts of the machine between rounds. The raw rows are
-// written to results/runs/<UTC time>-generator/rounds.csv.
+// which cancel drifts of the machine between rounds. client-bound counts
+// the rounds in which bench/load flagged its engine as the likely limit
+// (it used or waited for 85% of its CPUs): expect it against the fast
+// server, rarely against single.
+//
+// Then, unless --open=false, the open loop: for each server, the lean
+// engine's median closed-loop req/s is the max, and the lean engine sends
+// at --open-fractions of it (default 0.5, 0.8, 1.0, rounded to whole
+// req/s), keep-alive, with the same warm-up, duration and pinning, for
+// --open-rounds rounds of every fraction against every server. Its table
+// gives the asked and the achieved rate, the rounds that fell short (more
+// than 5% under asked) and the requests dropped (more than a second
+// behind the schedule), the median p50 and p99 latency (from each
+// request's intended send time, so queueing counts) and CPU per request,
+// and the ratio of the open p50 to the lean engine's closed-loop p50
+// against the same server. At start genbench prints an estimate of the
+// run time: about 2m45s with the defaults.
+//
+// The raw rows, closed loop then open loop (column mode), are written to
+// results/runs/<UTC time>-generator/rounds.csv.
 package main

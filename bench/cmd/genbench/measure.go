@@ -12,11 +12,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/clusterbench/clusterbench/bench/load"
-	"github.com/clusterbench/clusterbench/bench/metrics"
 	"github.com/clusterbench/clusterbench/bench/report"
 	"github.com/clusterbench/clusterbench/bench/runner"
 	"github.com/clusterbench/clusterbench/bench/scenario"
@@ -25,9 +26,20 @@ import (
 // sample is one measurement of a generator against a server in a round.
 type sample struct {
 	round            int
+	mode             string // load.Closed or load.Open
 	server, gen      string
+	fraction         float64 // open loop: asked / the closed-loop max
+	asked            int     // open loop: the rate asked for, req/s
 	requests, errors int64
 	wall, cpu        time.Duration
+	// trial is set for a bench/load engine, whose results.Trial gives
+	// the fields below; wrk leaves them zero.
+	trial       bool
+	clientBound bool
+	achieved    float64 // req/s sent (open loop) or received (closed loop)
+	shortfall   bool    // open loop: achieved more than 5% under asked
+	dropped     int64   // open loop: requests not sent, too late
+	p50, p99    float64 // latency, ms (open loop: from the intended send time)
 }
 
 func (s sample) rps() float64       { return float64(s.requests) / s.wall.Seconds() }
@@ -58,16 +70,21 @@ func measure(ctx context.Context, w io.Writer, o options) (err error) {
 	}
 	for _, e := range o.engines {
 		gens = append(gens, generator{e, func(ctx context.Context, url string, d time.Duration) (sample, error) {
-			return runEngine(ctx, e, clientCPUs, o.conns, url, d)
+			return runEngine(ctx, clientCPUs, load.Config{Mode: load.Closed, Level: o.conns, Engine: e}, url, d)
 		}})
+	}
+	open := o.open && slices.Contains(o.engines, load.EngineLean)
+	if o.open && !open {
+		fmt.Fprintf(w, "open loop: skipped: --engines has no %s\n", load.EngineLean)
 	}
 	targets, stop, err := startServers(ctx, w, o, pin)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, stop()) }()
+	fmt.Fprintf(w, "estimate: %s\n", estimate(o, len(targets), len(gens), open))
 
-	var samples []sample
+	var closed, opened []sample
 	for r := 1; r <= o.rounds; r++ {
 		for _, t := range targets {
 			for _, g := range gens {
@@ -80,18 +97,33 @@ func measure(ctx context.Context, w io.Writer, o options) (err error) {
 				if err != nil {
 					return fmt.Errorf("round %d: %s against %s: %w", r, g.name, t.name, err)
 				}
-				s.round, s.server, s.gen = r, t.name, g.name
-				samples = append(samples, s)
-				fmt.Fprintf(w, "round %d/%d  %-6s %-6s %9.0f req/s %7.1f µs/req %d errors\n",
-					r, o.rounds, t.name, g.name, s.rps(), s.cpuPerReq(), s.errors)
+				s.round, s.mode, s.server, s.gen = r, load.Closed, t.name, g.name
+				closed = append(closed, s)
+				fmt.Fprintf(w, "round %d/%d  %-6s %-6s %9.0f req/s %7.1f µs/req %d errors%s\n",
+					r, o.rounds, t.name, g.name, s.rps(), s.cpuPerReq(), s.errors, notes(s))
 			}
 		}
 	}
+	if open {
+		if opened, err = measureOpen(ctx, w, o, clientCPUs, targets, closed); err != nil {
+			return err
+		}
+	}
+
 	doc := report.Document{
 		Title: "\ngenbench: the load generator's cost against wrk",
 		Meta: [][2]string{{"pinning", pin.String()}, {"rounds", strconv.Itoa(o.rounds)},
 			{"load", fmt.Sprintf("closed loop, %d keep-alive connections, %s after %s warm-up", o.conns, o.duration, o.warmup)}},
-		Tables: []report.Table{summarise(samples)},
+		Tables: []report.Table{summarise(closed)},
+	}
+	if open {
+		fractions := make([]string, len(o.openFractions))
+		for i, f := range o.openFractions {
+			fractions[i] = strconv.FormatFloat(f, 'f', 2, 64)
+		}
+		doc.Meta = append(doc.Meta, [2]string{"open loop", fmt.Sprintf("%s at %s × its median closed-loop req/s, keep-alive, same warm-up and duration; rounds: %d",
+			load.EngineLean, strings.Join(fractions, ", "), o.openRounds)})
+		doc.Tables = append(doc.Tables, summariseOpen(opened, closed))
 	}
 	if err := report.WriteText(w, doc); err != nil {
 		return err
@@ -101,7 +133,7 @@ func measure(ctx context.Context, w io.Writer, o options) (err error) {
 		return err
 	}
 	var csv bytes.Buffer
-	if err := report.WriteCSV(&csv, roundsTable(samples)); err != nil {
+	if err := report.WriteCSV(&csv, roundsTable(append(closed, opened...))); err != nil {
 		return err
 	}
 	path := filepath.Join(dir, "rounds.csv")
@@ -110,6 +142,18 @@ func measure(ctx context.Context, w io.Writer, o options) (err error) {
 	}
 	fmt.Fprintf(w, "\nper-round rows: %s\n", path)
 	return nil
+}
+
+// notes are the flags of a measurement in its progress line.
+func notes(s sample) string {
+	var b strings.Builder
+	if s.shortfall {
+		b.WriteString("  shortfall")
+	}
+	if s.clientBound {
+		b.WriteString("  client-bound")
+	}
+	return b.String()
 }
 
 // planPinning returns the CPUs of servers and generators, and the client
@@ -179,9 +223,10 @@ func startServers(ctx context.Context, w io.Writer, o options, pin runner.Pinnin
 	return targets, stop, nil
 }
 
-// runEngine measures a bench/load engine in this process, its threads
-// pinned to cpus (when given) with GOMAXPROCS set to match.
-func runEngine(ctx context.Context, engine string, cpus []int, conns int, url string, d time.Duration) (sample, error) {
+// runEngine measures a bench/load engine in this process for d against
+// url, keep-alive, its threads pinned to cpus (when given) with GOMAXPROCS
+// set to match; cfg gives the engine, the mode and the level.
+func runEngine(ctx context.Context, cpus []int, cfg load.Config, url string, d time.Duration) (sample, error) {
 	if len(cpus) > 0 {
 		restore, err := runner.PinThreads(cpus)
 		if err != nil {
@@ -190,78 +235,20 @@ func runEngine(ctx context.Context, engine string, cpus []int, conns int, url st
 		defer restore()
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(len(cpus)))
 	}
-	out, err := load.Run(ctx, load.Config{
-		Targets: []load.Target{{URL: url, Weight: 1}}, Mode: load.Closed, Level: conns,
-		Duration: d, KeepAlive: true, Engine: engine,
-	})
+	cfg.Targets, cfg.Duration, cfg.KeepAlive = []load.Target{{URL: url, Weight: 1}}, d, true
+	out, err := load.Run(ctx, cfg)
 	if err != nil {
 		return sample{}, err
 	}
 	if out.Interrupted {
 		return sample{}, fmt.Errorf("interrupted: %w", context.Cause(ctx))
 	}
-	n := out.Acc.Requests()
-	return sample{requests: n, errors: n - out.Acc.Successes(), wall: out.Wall, cpu: out.ClientCPU}, nil
-}
-
-// summarise gives one row per server × generator, in the order first
-// measured: medians over the rounds, and medians of the per-round ratios
-// to wrk against the same server.
-func summarise(samples []sample) report.Table {
-	type key struct{ server, gen string }
-	type values struct {
-		rps, cpu, rpsRatio, cpuRatio []float64
-		errors                       int64
-	}
-	wrk := map[key]sample{} // server and round → wrk's sample
-	for _, s := range samples {
-		if s.gen == "wrk" {
-			wrk[key{s.server, strconv.Itoa(s.round)}] = s
-		}
-	}
-	var order []key
-	byKey := map[key]*values{}
-	for _, s := range samples {
-		k := key{s.server, s.gen}
-		v := byKey[k]
-		if v == nil {
-			v = &values{}
-			byKey[k], order = v, append(order, k)
-		}
-		v.rps, v.cpu, v.errors = append(v.rps, s.rps()), append(v.cpu, s.cpuPerReq()), v.errors+s.errors
-		if b, ok := wrk[key{s.server, strconv.Itoa(s.round)}]; ok {
-			v.rpsRatio = append(v.rpsRatio, s.rps()/b.rps())
-			v.cpuRatio = append(v.cpuRatio, s.cpuPerReq()/b.cpuPerReq())
-		}
-	}
-	med := func(xs []float64, prec int) string {
-		if e := metrics.Estimate(xs); e.N > 0 {
-			return strconv.FormatFloat(e.Median, 'f', prec, 64)
-		}
-		return "-"
-	}
-	t := report.Table{
-		Title:  "median per server and generator",
-		Header: []string{"server", "generator", "req/s", "CPU µs/req", "req/s vs wrk", "CPU/req vs wrk", "errors", "rounds"},
-		Align:  []report.Align{report.Left, report.Left, report.Right, report.Right, report.Right, report.Right, report.Right, report.Right},
-		Notes:  []string{"vs wrk: median of per-round ratios against the same server (1.00 = parity; CPU/req above 1 costs more than wrk)"},
-	}
-	for _, k := range order {
-		v := byKey[k]
-		t.Rows = append(t.Rows, []string{k.server, k.gen, med(v.rps, 0), med(v.cpu, 1), med(v.rpsRatio, 2),
-			med(v.cpuRatio, 2), strconv.FormatInt(v.errors, 10), strconv.Itoa(len(v.rps))})
-	}
-	return t
-}
-
-// roundsTable is rounds.csv: one row per measurement, raw numbers.
-func roundsTable(samples []sample) report.Table {
-	t := report.Table{Title: "rounds.csv", Header: []string{"round", "server", "generator", "requests", "errors",
-		"wall_s", "cpu_s", "req_per_s", "cpu_us_per_req"}}
-	g := func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
-	for _, s := range samples {
-		t.Rows = append(t.Rows, []string{strconv.Itoa(s.round), s.server, s.gen, strconv.FormatInt(s.requests, 10),
-			strconv.FormatInt(s.errors, 10), g(s.wall.Seconds()), g(s.cpu.Seconds()), g(s.rps()), g(s.cpuPerReq())})
-	}
-	return t
+	// The server name and trial number are not read back: the caller
+	// fills them in the sample.
+	t := out.Trial("", 1, 0)
+	return sample{
+		requests: t.Requests, errors: t.Requests - t.Successes, wall: out.Wall, cpu: out.ClientCPU,
+		trial: true, clientBound: t.ClientBound, achieved: t.AchievedRate, shortfall: t.RateShortfall,
+		dropped: t.Dropped, p50: t.Latency.P50Ms, p99: t.Latency.P99Ms,
+	}, nil
 }
