@@ -56,6 +56,7 @@ type epollLoop struct {
 	idle       []*econn // open loop: connected, waiting for a request
 	nconns     int      // open connections and connects in progress
 	connecting int      // connects in progress
+	drained    bool     // the last epoll_wait returned every ready event
 	want       int      // closed loop: connections to keep
 	maxConns   int      // open loop
 	busy       int      // requests in flight
@@ -197,6 +198,7 @@ func (l *epollLoop) run() {
 				l.handle(c, ev.Events)
 			}
 		}
+		l.drained = n < len(l.events)
 	}
 }
 
@@ -250,7 +252,15 @@ func (l *epollLoop) sendDue(now time.Duration) {
 // once (overflowing the server's accept queue, which costs a one-second
 // SYN retransmit) while a few would do.
 func (l *epollLoop) canSend() bool {
-	return len(l.idle) > 0 || (l.nconns < l.maxConns && l.connecting < maxConnecting)
+	return len(l.idle) > 0 || l.canDial()
+}
+
+// canDial reports whether an open loop may open a connection for a due
+// request. Only once the last epoll_wait returned every ready event: a
+// loop that is behind has answers waiting to be read, which free
+// connections, and dialling instead would put it further behind.
+func (l *epollLoop) canDial() bool {
+	return l.drained && l.nconns < l.maxConns && l.connecting < maxConnecting
 }
 
 // dialClosed opens a closed-loop connection; it sends its first request
