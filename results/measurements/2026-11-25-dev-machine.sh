@@ -15,7 +15,7 @@
 #   make build && results/measurements/2026-11-25-dev-machine.sh
 #   ENGINE=vegeta results/measurements/2026-11-25-dev-machine.sh
 #
-# The script as it was run, with ENGINE added:
+# The script as it was run, with ENGINE added and a race fixed (marked):
 # Measurements for the README, all in one run on pinned cores: servers on
 # CPU 0, load generators (wrk -t1, clusterbench) on CPU 1. The machine is
 # shared, so every comparison is interleaved in rounds and read as a
@@ -30,6 +30,7 @@ echo "== $(date -u +%FT%TZ)  $(uptime)"
 echo "== 1. our generator vs wrk: single, GET /, 64 connections, 3 s after 1 s warm-up, 8 rounds (ABBA)"
 healthy() { for _ in $(seq 200); do curl -fs -o /dev/null "http://$1/healthz" && return 0; sleep 0.05; done; return 1; }
 wrk_round() {
+  : > $OUT/serve.log  # (added 2026-11-30: else the previous round's address may be read)
   taskset -c 0 $BIN serve --model single --addr 127.0.0.1:0 2>$OUT/serve.log & local s=$!
   local addr=""
   for _ in $(seq 200); do addr=$(sed -n 's/.*msg=listening.* addr=\([0-9.:]*\).*/\1/p' $OUT/serve.log); [ -n "$addr" ] && break; sleep 0.05; done

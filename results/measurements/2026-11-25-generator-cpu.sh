@@ -13,7 +13,7 @@
 #   make build && results/measurements/2026-11-25-generator-cpu.sh
 #   ENGINE=vegeta results/measurements/2026-11-25-generator-cpu.sh
 #
-# The script as it was run, with ENGINE added:
+# The script as it was run, with ENGINE added and a race fixed (marked):
 # Generator efficiency: CPU time per request of wrk -t1 and of clusterbench,
 # both on CPU 1, against single on CPU 0; 8 rounds, alternating which goes first.
 set -euo pipefail
@@ -24,6 +24,7 @@ OUT=$(mktemp -d)
 echo "== $(date -u +%FT%TZ)  $(uptime)"
 healthy() { for _ in $(seq 200); do curl -fs -o /dev/null "http://$1/healthz" && return 0; sleep 0.05; done; return 1; }
 wrk_round() {
+  : > $OUT/serve.log  # (added 2026-11-30: else the previous round's address may be read)
   taskset -c 0 $BIN serve --model single --addr 127.0.0.1:0 2>$OUT/serve.log & local s=$!
   local addr=""
   for _ in $(seq 200); do addr=$(sed -n 's/.*msg=listening.* addr=\([0-9.:]*\).*/\1/p' $OUT/serve.log); [ -n "$addr" ] && break; sleep 0.05; done
