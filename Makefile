@@ -11,7 +11,7 @@ all: build
 build: $(BIN)
 
 $(BIN): $(GOFILES) go.mod go.sum
-	$(GO) build -o $(BIN) ./bench/cmd/clusterbench
+	$(GO) build -buildvcs=auto -o $(BIN) ./bench/cmd/clusterbench
 
 # The whole suite, with the race detector. Multi-process tests re-execute
 # the test binary or use bin/clusterbench.

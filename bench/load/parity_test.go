@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -17,15 +18,69 @@ import (
 // engine and vegeta's attacker measure the same throughput (within 3%) and
 // latency (p50 and p99 within 5%). The two run at the same time against
 // the same server, so whatever a busy machine does to the server's timing
-// it does to both.
+// it does to both, and rounds are compared by the median of their ratios,
+// so that one round a busy machine bent does not decide while a bias of
+// either engine shows in every round. Only rounds in which the machine let
+// the server keep its service time count (its own p99 of time.Sleep(40ms)
+// within 10%): on a saturated machine the tail is the scheduler's, and the
+// client with the larger CPU cost per request (vegeta) loses throughput to
+// the starvation, not to a measuring error. Up to 5 rounds until 3 count;
+// with fewer than 2 the test is skipped and says why.
 func TestEnginesAgree(t *testing.T) {
 	skipUnderRace(t)
 	const service = 40 * time.Millisecond
+	var mu sync.Mutex
+	var slept []time.Duration
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
 		time.Sleep(service)
+		d := time.Since(start)
+		mu.Lock()
+		slept = append(slept, d)
+		mu.Unlock()
 		_, _ = w.Write([]byte("ok\n"))
 	}))
 	defer s.Close()
+	var rps, p50, p99 []float64
+	var busy []string
+	for round := 1; round <= 5 && len(rps) < 3; round++ {
+		mu.Lock()
+		slept = slept[:0]
+		mu.Unlock()
+		l, v := sideBySide(t, s.URL+"/")
+		mu.Lock()
+		slices.Sort(slept)
+		own := slept[len(slept)*99/100]
+		mu.Unlock()
+		t.Logf("round %d: lean %.1f req/s p50 %.3f p99 %.3f; vegeta %.1f req/s p50 %.3f p99 %.3f; server's own p99 %v", round,
+			l.Throughput, l.Latency.P50Ms, l.Latency.P99Ms, v.Throughput, v.Latency.P50Ms, v.Latency.P99Ms, own)
+		if own > service+service/10 {
+			busy = append(busy, own.Round(time.Millisecond).String())
+			continue
+		}
+		rps = append(rps, l.Throughput/v.Throughput)
+		p50 = append(p50, l.Latency.P50Ms/v.Latency.P50Ms)
+		p99 = append(p99, l.Latency.P99Ms/v.Latency.P99Ms)
+	}
+	if len(rps) < 2 {
+		t.Skipf("not compared: the machine was too busy for the server to keep its 40ms service time in %d of %d rounds (its own p99: %v)",
+			len(busy), len(busy)+len(rps), busy)
+	}
+	for _, c := range []struct {
+		name      string
+		ratios    []float64
+		tolerance float64
+	}{{"req/s", rps, 0.03}, {"p50", p50, 0.05}, {"p99", p99, 0.05}} {
+		slices.Sort(c.ratios)
+		if m := c.ratios[len(c.ratios)/2]; math.Abs(m-1) > c.tolerance {
+			t.Errorf("%s: lean/vegeta median ratio %.3f (rounds %.3f): differ by more than %.0f%%", c.name, m, c.ratios, 100*c.tolerance)
+		}
+	}
+}
+
+// sideBySide runs the lean engine and vegeta at the same time against url.
+func sideBySide(t *testing.T, url string) (lean, veg results.Trial) {
+	t.Helper()
 	engines := []string{EngineLean, EngineVegeta}
 	trials := make([]results.Trial, len(engines))
 	errs := make([]error, len(engines))
@@ -35,8 +90,8 @@ func TestEnginesAgree(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			out, err := Run(context.Background(), Config{
-				Targets: []Target{{URL: s.URL + "/", Weight: 1}}, Mode: Closed, Level: 32,
-				Duration: 2 * time.Second, KeepAlive: true, Engine: engine,
+				Targets: []Target{{URL: url, Weight: 1}}, Mode: Closed, Level: 32,
+				Duration: 1500 * time.Millisecond, KeepAlive: true, Engine: engine,
 			})
 			if err != nil {
 				errs[i] = err
@@ -49,42 +104,38 @@ func TestEnginesAgree(t *testing.T) {
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	l, v := trials[0], trials[1]
-	if l.SuccessRatio != 1 || v.SuccessRatio != 1 {
-		t.Fatalf("success ratios %v and %v, errors %v and %v: want all answered", l.SuccessRatio, v.SuccessRatio, l.Errors, v.Errors)
+	if trials[0].SuccessRatio != 1 || trials[1].SuccessRatio != 1 {
+		t.Fatalf("success ratios %v and %v, errors %v and %v: want all answered",
+			trials[0].SuccessRatio, trials[1].SuccessRatio, trials[0].Errors, trials[1].Errors)
 	}
-	for _, c := range []struct {
-		name      string
-		lean, veg float64
-		tolerance float64
-	}{
-		{"req/s", l.Throughput, v.Throughput, 0.03},
-		{"p50", l.Latency.P50Ms, v.Latency.P50Ms, 0.05},
-		{"p99", l.Latency.P99Ms, v.Latency.P99Ms, 0.05},
-	} {
-		if math.Abs(c.lean/c.veg-1) > c.tolerance {
-			t.Errorf("%s: lean %.3f, vegeta %.3f: differ by more than %.0f%%", c.name, c.lean, c.veg, 100*c.tolerance)
-		}
-	}
-	t.Logf("lean %.1f req/s p50 %.3f p99 %.3f; vegeta %.1f req/s p50 %.3f p99 %.3f",
-		l.Throughput, l.Latency.P50Ms, l.Latency.P99Ms, v.Throughput, v.Latency.P50Ms, v.Latency.P99Ms)
+	return trials[0], trials[1]
 }
 
 // TestCoordinatedOmission: a server that holds every request arriving in
 // the first 500 ms of each 2 s period until the period's 500 ms mark,
 // driven open loop: latency from the intended send time gives the exact
 // distribution (a quarter of the requests wait 0–500 ms, uniformly), so
-// p90 = 300 ms and p99 = 480 ms, within 5%.
+// p90 = 300 ms and p99 = 480 ms. Never less (a client that measured from
+// its actual send, or skipped sends while the server was frozen, would
+// report less): asserted always, to 5%. Not more than 5% above either when
+// the machine let the server release its held requests on time (p99 of
+// its own lateness within 10 ms); a saturated machine adds its own delay.
 func TestCoordinatedOmission(t *testing.T) {
 	skipUnderRace(t)
 	const (
 		period = 2 * time.Second
 		freeze = 500 * time.Millisecond
 	)
+	var mu sync.Mutex
+	var late []time.Duration
 	t0 := time.Now()
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if phase := time.Since(t0) % period; phase < freeze {
+			release := time.Now().Add(freeze - phase)
 			time.Sleep(freeze - phase)
+			mu.Lock()
+			late = append(late, time.Since(release))
+			mu.Unlock()
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	}))
@@ -100,16 +151,21 @@ func TestCoordinatedOmission(t *testing.T) {
 	if tr.SuccessRatio != 1 || out.Dropped != 0 {
 		t.Fatalf("success ratio %v, errors %v, dropped %d: want every request answered", tr.SuccessRatio, tr.Errors, out.Dropped)
 	}
+	mu.Lock()
+	slices.Sort(late)
+	ownLate := late[len(late)*99/100]
+	mu.Unlock()
+	quiet := ownLate <= 10*time.Millisecond
 	for _, c := range []struct {
 		name      string
 		got, want float64
 	}{{"p90", tr.Latency.P90Ms, 300}, {"p99", tr.Latency.P99Ms, 480}} {
-		if math.Abs(c.got/c.want-1) > 0.05 {
-			t.Errorf("%s %.1f ms, want %.0f ms ± 5%%", c.name, c.got, c.want)
+		if c.got < 0.95*c.want || (quiet && c.got > 1.05*c.want) {
+			t.Errorf("%s %.1f ms, want %.0f ms ± 5%% (the server released its held requests late by %v at p99)", c.name, c.got, c.want, ownLate)
 		}
 	}
-	t.Logf("requests %d, dials %d, p50 %.2f p90 %.1f p99 %.1f max %.1f ms", tr.Requests, out.Dials,
-		tr.Latency.P50Ms, tr.Latency.P90Ms, tr.Latency.P99Ms, tr.Latency.MaxMs)
+	t.Logf("requests %d, dials %d, p50 %.2f p90 %.1f p99 %.1f max %.1f ms; server's release lateness p99 %v (upper bound checked: %v)",
+		tr.Requests, out.Dials, tr.Latency.P50Ms, tr.Latency.P90Ms, tr.Latency.P99Ms, tr.Latency.MaxMs, ownLate, quiet)
 }
 
 // skipUnderRace skips a timing comparison in the race-detector build:

@@ -77,8 +77,11 @@ type LoadInfo struct {
 	// runs saved before there was a choice, which used vegeta).
 	Engine string `json:"engine,omitempty"`
 	// MaxConns bounds the connections of an open loop (0: the default).
-	MaxConns int       `json:"connections,omitempty"`
-	Requests []Request `json:"requests"`
+	MaxConns int `json:"connections,omitempty"`
+	// RequestsPerTrial: each trial stopped after this many requests (run
+	// -n); DurationS is then only its bound.
+	RequestsPerTrial int64     `json:"requests_per_trial,omitempty"`
+	Requests         []Request `json:"requests"`
 }
 
 // Request is one entry of the request mix.

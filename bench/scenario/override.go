@@ -21,6 +21,9 @@ type Overrides struct {
 	Warmup      *time.Duration // nil = keep; 0 = no warm-up
 	Trials      int            // 0 = keep
 	Engine      string         // "" = keep
+	// Requests stops each trial after this many requests (0 = keep); the
+	// trial's duration becomes MaxDuration, a bound rather than a length.
+	Requests int64
 }
 
 // Override applies o to s with the rules of the file format, checking
@@ -106,6 +109,9 @@ func (s *Scenario) Override(o Overrides) error {
 	}
 	if o.Engine != "" {
 		s.Load.Engine = o.Engine
+	}
+	if o.Requests > 0 {
+		s.Load.Requests, s.Load.Duration = o.Requests, MaxDuration
 	}
 	return nil
 }

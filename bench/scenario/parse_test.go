@@ -141,7 +141,7 @@ func TestValidation(t *testing.T) {
 		{"missing sections", "name: t\n", []string{
 			"x.yaml:1: servers: missing (allowed: a list of servers, each with model: or command:)",
 			"x.yaml:1: requests: missing (allowed: a list of requests, each with path:)",
-			"x.yaml:1: load: missing (allowed: a mapping with concurrency: or rate:, duration, warmup, trials, keepalive, timeout)"}},
+			"x.yaml:1: load: missing (allowed: a mapping with concurrency: or rate:, duration, warmup, trials, keepalive, timeout, engine, connections)"}},
 		{"bad name", "name: Hello World\n" + doc(okServers, okRequests, okLoad, "")[8:], []string{
 			`x.yaml:1: name: "Hello World" is not a valid name (allowed: lower-case letters, digits, '.', '_', '-', starting with a letter or digit, at most 64 characters)`}},
 		{"alias", "name: &a t\ndescription: *a\n" + doc(okServers, okRequests, okLoad, "")[8:], []string{

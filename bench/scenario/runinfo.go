@@ -43,14 +43,15 @@ func (s *Scenario) Info() (results.ScenarioInfo, results.LoadInfo) {
 	}
 	return results.ScenarioInfo{Name: s.Name, Description: s.Description, File: s.File},
 		results.LoadInfo{
-			Mode:      s.Load.Mode,
-			Levels:    slices.Clone(s.Load.Levels),
-			DurationS: s.Load.Duration.Seconds(),
-			WarmupS:   s.Load.Warmup.Seconds(),
-			Trials:    s.Load.Trials,
-			KeepAlive: s.Load.KeepAlive,
-			Engine:    s.Load.Engine,
-			MaxConns:  s.Load.MaxConns,
-			Requests:  reqs,
+			Mode:             s.Load.Mode,
+			Levels:           slices.Clone(s.Load.Levels),
+			DurationS:        s.Load.Duration.Seconds(),
+			WarmupS:          s.Load.Warmup.Seconds(),
+			Trials:           s.Load.Trials,
+			KeepAlive:        s.Load.KeepAlive,
+			Engine:           s.Load.Engine,
+			MaxConns:         s.Load.MaxConns,
+			RequestsPerTrial: s.Load.Requests,
+			Requests:         reqs,
 		}
 }

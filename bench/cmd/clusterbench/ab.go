@@ -12,8 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/clusterbench/clusterbench/bench/ab"
 	"github.com/clusterbench/clusterbench/bench/gate"
 	"github.com/clusterbench/clusterbench/bench/results"
@@ -27,8 +25,8 @@ type abOptions struct {
 	base, head   string
 	trials       int
 	rounds       int
-	rate         int
-	concurrency  int
+	rate         []int
+	concurrency  []int
 	duration     time.Duration
 	warmup       time.Duration
 	seed         uint64
@@ -43,27 +41,34 @@ type abOptions struct {
 	warmupSet          bool
 }
 
-func parseAB(stderr io.Writer, args []string) (abOptions, error) {
+var abHelp = cmdHelp{
+	Usage: `clusterbench ab SCENARIO --base "CMD" --head "CMD" [flags]`,
+	About: `Runs the scenario's load against two server command lines, alternating base and head
+trials in pairs (random order inside each pair), a fresh server per trial, and gates the
+per-trial samples: a one-sided test per metric (Holm-corrected), failing only a significant
+worsening beyond --threshold. Each server gets PORT and ADDR in its environment; {addr},
+{host} and {port} in a command are replaced; a clusterbench command without --addr gets
+--addr appended. Commands are split like a shell's simple command (quotes, backslash) and
+executed directly, without a shell. ab gates one load level: --concurrency or --rate takes
+one value here.`,
+	Examples: []string{
+		`clusterbench ab scenarios/gate.yaml --base "/tmp/old/clusterbench serve --model single" --head "bin/clusterbench serve --model single"`,
+		`clusterbench ab scenarios/gate.yaml --base "$OLD serve" --head "$NEW serve" -r 2000 --strict --summary "$GITHUB_STEP_SUMMARY"`,
+	},
+	Exits: []string{exitOKLine + ": no regression (or inconclusive, without --strict)", exitRegressionLine, exitUsageLine,
+		exitMeasurementLine + "; or inconclusive under --strict"},
+}
+
+func parseAB(stdout io.Writer, args []string) (abOptions, error) {
 	var o abOptions
-	fs := pflag.NewFlagSet("ab", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: clusterbench ab SCENARIO --base \"CMD\" --head \"CMD\" [flags]\n\n"+
-			"Runs the scenario's load against two server command lines, alternating base and head\n"+
-			"trials in pairs (random order inside each pair), a fresh server per trial, and gates\n"+
-			"the per-trial samples. Each server gets PORT and ADDR in its environment; {addr},\n"+
-			"{host} and {port} in a command are replaced; a clusterbench command without --addr\n"+
-			"gets --addr appended. Commands are split like a shell's simple command (quotes,\n"+
-			"backslash) and executed directly, without a shell.\n\nflags:\n")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("ab")
 	fs.StringVar(&o.base, "base", "", "command line of the base server (required)")
 	fs.StringVar(&o.head, "head", "", "command line of the head server (required)")
 	fs.IntVar(&o.trials, "trials", 0, "trials per arm, run in base/head pairs (default: the scenario's trials)")
 	fs.IntVar(&o.rounds, "rounds", 0, "cut each trial into this many slices, spread over the whole run in rounds of interleaved pairs (default: one slice per 100ms of duration, 1..5)")
-	fs.IntVar(&o.rate, "rate", 0, "open-loop rate in requests/s (overrides the scenario's load)")
-	fs.IntVar(&o.concurrency, "concurrency", 0, "closed-loop concurrency (overrides the scenario's load)")
-	fs.DurationVar(&o.duration, "duration", 0, "measured duration of each trial (default: the scenario's)")
+	fs.IntSliceVarP(&o.rate, "rate", "r", nil, "open-loop rate in requests/s (overrides the scenario's load; one level)")
+	fs.IntSliceVarP(&o.concurrency, "concurrency", "c", nil, "closed-loop concurrency (overrides the scenario's load; one level)")
+	fs.DurationVarP(&o.duration, "duration", "d", 0, "measured duration of each trial (default: the scenario's)")
 	fs.DurationVar(&o.warmup, "warmup", 0, "discarded warm-up of each trial (default: the scenario's)")
 	fs.Uint64Var(&o.seed, "seed", 0, "seed of the order inside each pair (0 = random; the seed used is printed)")
 	fs.StringVar(&o.serverCPUs, "server-cpus", "", "pin servers to this CPU list (default: the scenario's pin, auto = CPU 0 of ≥ 2)")
@@ -71,13 +76,10 @@ func parseAB(stderr io.Writer, args []string) (abOptions, error) {
 	fs.BoolVar(&o.noPin, "no-pin", false, "do not pin servers or load generator")
 	fs.BoolVar(&o.confirm, "confirm", false, "when the gate fails, re-run all trials and fail only if the same metrics regress again")
 	fs.DurationVar(&o.readyTimeout, "ready-timeout", ab.DefaultReadyTimeout, "how long a server may take to answer /healthz")
-	fs.BoolVar(&o.quiet, "quiet", false, "no per-trial progress on stderr")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no per-trial progress on stderr")
 	addGateFlags(fs, &o.gate)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return o, err
-		}
-		return o, usageError("%v", err)
+	if err := parseFlags(fs, abHelp, stdout, args); err != nil {
+		return o, err
 	}
 	o.warmupSet = fs.Changed("warmup")
 	switch {
@@ -89,7 +91,11 @@ func parseAB(stderr io.Writer, args []string) (abOptions, error) {
 		return o, usageError("--trials %d out of range (allowed: 1..%d)", o.trials, ab.MaxPairs)
 	case o.rounds < 0 || o.rounds > 100:
 		return o, usageError("--rounds %d out of range (allowed: 1..100, 0 = auto)", o.rounds)
-	case o.rate < 0 || o.concurrency < 0:
+	case len(o.rate) > 1 || len(o.concurrency) > 1:
+		return o, usageError("--rate and --concurrency take one level in ab (got %v%v; allowed: one value: ab gates one level, run it once per level)", o.rate, o.concurrency)
+	case len(o.rate) > 0 && len(o.concurrency) > 0:
+		return o, usageError("--rate and --concurrency together (allowed: one of them)")
+	case slices.ContainsFunc(append(slices.Clone(o.rate), o.concurrency...), func(v int) bool { return v < 1 }):
 		return o, usageError("--rate and --concurrency must be positive")
 	case o.readyTimeout <= 0:
 		return o, usageError("--ready-timeout %s out of range (allowed: > 0)", o.readyTimeout)
@@ -114,12 +120,7 @@ func (o *abOptions) loadScenario() (*scenario.Scenario, error) {
 		return nil, usageError("%v", err)
 	}
 	var ov scenario.Overrides
-	if o.rate > 0 {
-		ov.Rate = []int{o.rate}
-	}
-	if o.concurrency > 0 {
-		ov.Concurrency = []int{o.concurrency}
-	}
+	ov.Rate, ov.Concurrency = o.rate, o.concurrency
 	ov.Duration = o.duration
 	if o.warmupSet {
 		ov.Warmup = &o.warmup
@@ -189,7 +190,7 @@ func randomSeed() uint64 {
 }
 
 func runAB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	o, err := parseAB(stderr, args)
+	o, err := parseAB(stdout, args)
 	if err != nil {
 		return err
 	}

@@ -14,8 +14,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/spf13/pflag"
-
 	"github.com/clusterbench/clusterbench/bench/calcreport"
 	"github.com/clusterbench/clusterbench/servers/calc"
 )
@@ -44,10 +42,23 @@ type calcOptions struct {
 	nodeBin   string
 }
 
-func parseCalc(stderr io.Writer, args []string) (calcOptions, error) {
+var calcHelp = cmdHelp{
+	Usage: "clusterbench calc [flags]",
+	About: `Hands calculation tasks (factorial, sum, primes, fibonacci) from a master to workers and
+collects the results, the way the Node.js cluster example's master hands work to its workers
+over IPC: inline (no workers), a goroutine pool, or a process pool over pipes. Several
+executors run interleaved, trial by trial; prints tasks/s, latency and per-worker shares.`,
+	Examples: []string{
+		"clusterbench calc --model goroutine,process --workers 1,2 --kind fibonacci --n 27",
+		"clusterbench calc --model process --kill-worker-after 500   # show a crashed worker's recovery",
+		"clusterbench calc --model process --node servers/node/worker-calculation.js",
+	},
+	Exits: []string{exitOKLine, exitUsageLine, exitMeasurementLine},
+}
+
+func parseCalc(stdout io.Writer, args []string) (calcOptions, error) {
 	o := calcOptions{}
-	fs := pflag.NewFlagSet("calc", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("calc")
 	fs.StringSliceVar(&o.models, "model", []string{DefaultCalcModel}, "executor(s), comma-separated: "+strings.Join(calc.Models, ", ")+" (several run interleaved, trial by trial)")
 	fs.IntSliceVar(&o.workers, "workers", []int{runtime.GOMAXPROCS(0)}, "worker goroutines or processes, comma-separated for several (inline always has 1)")
 	fs.StringVar(&o.kind, "kind", DefaultCalcKind, "calculation: factorial, sum, primes, fibonacci, or mix (the four in turn)")
@@ -59,11 +70,8 @@ func parseCalc(stderr io.Writer, args []string) (calcOptions, error) {
 	fs.BoolVar(&o.json, "json", false, "print the reports as JSON instead of tables")
 	fs.StringVar(&o.node, "node", "", "also run the Node.js original (path to servers/node/worker-calculation.js) with the same tasks, interleaved")
 	fs.StringVar(&o.nodeBin, "node-bin", "node", "the node executable for --node")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return o, err
-		}
-		return o, usageError("%v", err)
+	if err := parseFlags(fs, calcHelp, stdout, args); err != nil {
+		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, usageError("unexpected argument %q (calc takes flags only)", fs.Arg(0))
@@ -131,7 +139,7 @@ func runCalc(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	if calc.IsWorker(os.Getenv) {
 		return calc.RunWorker(os.Getenv)
 	}
-	o, err := parseCalc(stderr, args)
+	o, err := parseCalc(stdout, args)
 	if err != nil {
 		return err
 	}

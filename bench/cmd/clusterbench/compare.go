@@ -12,8 +12,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/spf13/pflag"
-
 	"github.com/clusterbench/clusterbench/bench/gate"
 	"github.com/clusterbench/clusterbench/bench/results"
 )
@@ -27,22 +25,26 @@ type compareOptions struct {
 	head string
 }
 
-func parseCompare(stderr io.Writer, args []string) (compareOptions, error) {
+var compareHelp = cmdHelp{
+	Usage: "clusterbench compare BASE HEAD [flags]",
+	About: `Gates the per-trial samples of two saved runs of the same scenario. BASE and HEAD are run
+directories, summary.json files, or names of committed baselines under ` + BaselineDir + `/.
+Two runs measured apart follow the machine's load as much as the code: prefer
+'clusterbench ab', which interleaves the two on the same machine.`,
+	Examples: []string{
+		"clusterbench compare results/runs/20261130T160000Z-hello results/runs/20261130T170000Z-hello",
+		"clusterbench compare gate-baseline results/runs/20261130T170000Z-gate --metrics cpu",
+	},
+	Exits: []string{exitOKLine + ": no regression (or inconclusive, without --strict)", exitRegressionLine, exitUsageLine,
+		exitMeasurementLine + "; or inconclusive under --strict"},
+}
+
+func parseCompare(stdout io.Writer, args []string) (compareOptions, error) {
 	var o compareOptions
-	fs := pflag.NewFlagSet("compare", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: clusterbench compare BASE HEAD [flags]\n\n"+
-			"Gates the per-trial samples of two saved runs. BASE and HEAD are run directories,\n"+
-			"summary.json files, or names of committed baselines under %s/.\n\nflags:\n", BaselineDir)
-		fs.PrintDefaults()
-	}
+	fs := newFlags("compare")
 	addGateFlags(fs, &o.gate)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return o, err
-		}
-		return o, usageError("%v", err)
+	if err := parseFlags(fs, compareHelp, stdout, args); err != nil {
+		return o, err
 	}
 	if fs.NArg() != 2 {
 		return o, usageError("compare takes two arguments, BASE and HEAD (got %d)", fs.NArg())
@@ -52,7 +54,7 @@ func parseCompare(stderr io.Writer, args []string) (compareOptions, error) {
 }
 
 func runCompare(_ context.Context, stdout, stderr io.Writer, args []string) error {
-	o, err := parseCompare(stderr, args)
+	o, err := parseCompare(stdout, args)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 
@@ -51,16 +52,22 @@ func main() {
 // Main runs the command line args and returns the exit code.
 func Main(ctx context.Context, stdout, stderr io.Writer, args []string) int {
 	cmds := commands()
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	switch {
+	case len(args) == 0:
 		usage(stderr, cmds)
-		if len(args) == 0 {
-			return ExitUsage
-		}
+		return ExitUsage
+	case args[0] == "-h" || args[0] == "--help" || (args[0] == "help" && len(args) == 1):
+		usage(stdout, cmds)
+		return ExitOK
+	case args[0] == "help":
+		args = []string{args[1], "--help"} // help CMD is CMD --help
+	case args[0] == "--version" || args[0] == "version":
+		fmt.Fprintln(stdout, version(debug.ReadBuildInfo()))
 		return ExitOK
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "clusterbench: unknown command %q (allowed: %s)\n", args[0], strings.Join(names(cmds), ", "))
+		fmt.Fprintf(stderr, "clusterbench: unknown command %q (allowed: %s, help, version)\n", args[0], strings.Join(names(cmds), ", "))
 		return ExitUsage
 	}
 	err := cmd.run(ctx, stdout, stderr, args[1:])
@@ -84,9 +91,12 @@ func names(cmds map[string]command) []string {
 }
 
 func usage(w io.Writer, cmds map[string]command) {
-	fmt.Fprintln(w, "usage: clusterbench COMMAND [flags]\n\ncommands:")
+	fmt.Fprintln(w, "usage: clusterbench COMMAND [flags]\n\nBenchmarks server concurrency models: serves them, drives them with load, reports and gates.\n\ncommands:")
 	for _, n := range names(cmds) {
 		fmt.Fprintf(w, "  %-8s %s\n", n, cmds[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'clusterbench COMMAND --help' for a command's flags.")
+	fmt.Fprintf(w, "  %-8s %s\n", "help", "help CMD prints a command's help (as CMD --help)")
+	fmt.Fprintf(w, "  %-8s %s\n", "version", "print the module version, commit and Go version (also --version)")
+	fmt.Fprintln(w, "\nexit codes: 0 ok, 1 regression or failed threshold, 2 usage error, 3 measurement failed.")
+	fmt.Fprintln(w, "Run 'clusterbench COMMAND --help' for a command's flags and examples.")
 }

@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"strings"
-
-	"github.com/spf13/pflag"
 
 	"github.com/clusterbench/clusterbench/bench/report"
 )
@@ -19,24 +16,28 @@ type reportOptions struct {
 	formats []string
 }
 
-func parseReport(stderr io.Writer, args []string) (reportOptions, error) {
+var reportHelp = cmdHelp{
+	Usage: "clusterbench report RUN_DIR|summary.json [flags]",
+	About: `Renders a saved run (results/runs/<UTC time>-<scenario>/) again. Formats:
+  table    terminal tables (default)
+  md       Markdown, as report.md
+  csv      summary.csv
+  workers  workers.csv
+  json     summary.json`,
+	Examples: []string{
+		"clusterbench report results/runs/20261130T170000Z-hello",
+		"clusterbench report results/runs/20261130T170000Z-hello/summary.json --format csv,workers",
+	},
+	Exits: []string{exitOKLine, exitUsageLine + "; or no such path", "3  the file is not a readable run"},
+}
+
+func parseReport(stdout io.Writer, args []string) (reportOptions, error) {
 	var o reportOptions
 	var format string
-	fs := pflag.NewFlagSet("report", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: clusterbench report RUN_DIR|summary.json [--format %s]\n\n", strings.Join(report.Formats, ","))
-		fmt.Fprintln(stderr, "Renders a saved run (results/runs/<UTC time>-<scenario>/) again. Formats:")
-		fmt.Fprintln(stderr, "  table    terminal tables (default)\n  md       Markdown, as report.md\n  csv      summary.csv\n  workers  workers.csv\n  json     summary.json")
-		fmt.Fprintln(stderr, "\nFlags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("report")
 	fs.StringVar(&format, "format", "table", "comma-separated output formats: "+strings.Join(report.Formats, ", "))
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return o, err
-		}
-		return o, usageError("%v", err)
+	if err := parseFlags(fs, reportHelp, stdout, args); err != nil {
+		return o, err
 	}
 	if fs.NArg() != 1 {
 		return o, usageError("want one run directory or summary.json, got %d arguments (usage: clusterbench report RUN_DIR|summary.json [--format table,md,csv,workers,json])", fs.NArg())
@@ -53,7 +54,7 @@ func parseReport(stderr io.Writer, args []string) (reportOptions, error) {
 // other on stdout, separated by a blank line. A path that does not exist is
 // a usage error (exit 2); a file that is not a valid run is exit 3.
 func runReport(_ context.Context, stdout, stderr io.Writer, args []string) error {
-	o, err := parseReport(stderr, args)
+	o, err := parseReport(stdout, args)
 	if err != nil {
 		return err
 	}

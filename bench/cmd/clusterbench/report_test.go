@@ -96,8 +96,8 @@ func TestReportErrors(t *testing.T) {
 }
 
 func TestReportHelp(t *testing.T) {
-	_, errs, code := runMain("report", "--help")
-	if code != 0 || !strings.Contains(errs, "usage: clusterbench report RUN_DIR|summary.json") {
-		t.Errorf("--help: exit %d, stderr %q", code, errs)
+	out, errs, code := runMain("report", "--help")
+	if code != 0 || !strings.Contains(out, "usage: clusterbench report RUN_DIR|summary.json") || errs != "" {
+		t.Errorf("--help: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 }

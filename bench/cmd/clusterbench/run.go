@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
 	"github.com/clusterbench/clusterbench/bench/report"
@@ -41,35 +40,48 @@ type runOptions struct {
 	startTimeout time.Duration
 }
 
-func parseRun(stderr io.Writer, args []string) (runOptions, error) {
+var runHelp = cmdHelp{
+	Usage: "clusterbench run SCENARIO... [flags]",
+	About: `Runs each scenario (a YAML file, or NAME for scenarios/NAME.yaml): starts every server,
+warms it up, measures every level × trial, stops it; prints the tables and writes
+results/runs/<UTC time>-<scenario>/ (summary.json, summary.csv, workers.csv, report.md).
+Flags override the file; scenarios/example.yaml documents every field. The load generator
+and the servers are pinned to different CPUs when there are two or more. Ctrl-C stops at
+once and keeps what was measured, marked incomplete.`,
+	Examples: []string{
+		"clusterbench run hello                        # scenarios/hello.yaml",
+		"clusterbench run hello -c 1,64 -d 3s --servers single,prefork",
+		"clusterbench run scenarios/calc-mix.yaml -r 500,1000 -o /tmp/runs",
+		"clusterbench run hello --engine vegeta -q     # cross-check with vegeta; print only the run directory",
+	},
+	Exits: []string{exitOKLine, exitUsageLine, exitMeasurementLine + " (what was measured is still written)"},
+}
+
+func parseRun(stdout io.Writer, args []string) (runOptions, error) {
 	var o runOptions
 	var format string
 	var warmup time.Duration
-	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: clusterbench run SCENARIO... [flags]")
-		fmt.Fprintln(stderr, "\nRuns each scenario (a YAML file, or NAME for scenarios/NAME.yaml): starts every server,")
-		fmt.Fprintln(stderr, "warms it up, measures every level × trial, stops it; prints the tables and writes")
-		fmt.Fprintln(stderr, "results/runs/<UTC time>-<scenario>/. Flags override the file.\n\nFlags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("run")
 	fs.StringSliceVar(&o.overrides.Servers, "servers", nil, "run only these servers of the scenario (names, comma-separated)")
-	fs.IntSliceVar(&o.overrides.Concurrency, "concurrency", nil, "closed loop at these concurrency levels (e.g. 1,8,64)")
-	fs.IntSliceVar(&o.overrides.Rate, "rate", nil, "open loop at these rates, requests/s (e.g. 500,1000)")
-	fs.DurationVar(&o.overrides.Duration, "duration", 0, "measured time per trial (e.g. 5s)")
+	fs.IntSliceVarP(&o.overrides.Concurrency, "concurrency", "c", nil, "closed loop at these concurrency levels (e.g. 1,8,64)")
+	fs.IntSliceVarP(&o.overrides.Rate, "rate", "r", nil, "open loop at these rates, requests/s (e.g. 500,1000)")
+	fs.DurationVarP(&o.overrides.Duration, "duration", "d", 0, "measured time per trial (e.g. 5s)")
+	fs.Int64VarP(&o.overrides.Requests, "requests", "n", 0, "stop each trial after this many requests (not with --duration; the trial is then bounded by 1h)")
 	fs.DurationVar(&warmup, "warmup", 0, "unmeasured load before each level (0 = none)")
 	fs.IntVar(&o.overrides.Trials, "trials", 0, "trials per server × level")
 	fs.StringVar(&o.overrides.Engine, "engine", "", "load generator engine: lean (default: raw HTTP/1.1, never retries) or vegeta (net/http, a cross-check)")
-	fs.StringVar(&o.out, "out", report.DefaultRunsDir, "directory the run directories are written under")
+	fs.StringVarP(&o.out, "out", "o", report.DefaultRunsDir, "directory the run directories are written under")
 	fs.StringVar(&format, "format", "table", "what to print: comma-separated "+strings.Join(report.Formats, ", "))
-	fs.BoolVar(&o.quiet, "quiet", false, "print only the run directories (no progress, no tables)")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print only the run directories (no progress, no tables)")
 	fs.DurationVar(&o.startTimeout, "start-timeout", runner.DefaultStartTimeout, "how long a server may take to answer /healthz")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return o, err
-		}
-		return o, usageError("%v", err)
+	if err := parseFlags(fs, runHelp, stdout, args); err != nil {
+		return o, err
+	}
+	if fs.Changed("requests") && fs.Changed("duration") {
+		return o, usageError("--requests and --duration together (allowed: one of them: a trial stops after N requests, or after a duration)")
+	}
+	if fs.Changed("requests") && o.overrides.Requests < 1 {
+		return o, usageError("--requests: %d is out of range (allowed: ≥ 1)", o.overrides.Requests)
 	}
 	if fs.Changed("warmup") {
 		o.overrides.Warmup = &warmup
@@ -121,7 +133,7 @@ func scenarioPath(arg string) string {
 // before anything starts; a server that fails, or an interruption, still
 // writes what was measured (marked incomplete) and then exits 3.
 func runRun(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	o, err := parseRun(stderr, args)
+	o, err := parseRun(stdout, args)
 	if err != nil {
 		return err
 	}

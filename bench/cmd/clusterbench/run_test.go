@@ -428,14 +428,6 @@ func TestRunBadInput(t *testing.T) {
 	}
 }
 
-func TestRunHelp(t *testing.T) {
-	var stdout, stderr bytes.Buffer
-	if code := Main(context.Background(), &stdout, &stderr, []string{"run", "--help"}); code != ExitOK {
-		t.Fatalf("run --help: exit %d", code)
-	}
-	golden.Check(t, "testdata/run-help.golden", stderr.Bytes())
-}
-
 func TestShortDuration(t *testing.T) {
 	for d, want := range map[time.Duration]string{
 		100 * time.Millisecond: "100ms", time.Hour: "1h", 10 * time.Minute: "10m",

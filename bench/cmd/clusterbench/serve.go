@@ -15,8 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/clusterbench/clusterbench/servers/app"
 	"github.com/clusterbench/clusterbench/servers/pool"
 	"github.com/clusterbench/clusterbench/servers/prefork"
@@ -44,10 +42,26 @@ type serveOptions struct {
 	burn       time.Duration
 }
 
-func parseServe(stderr io.Writer, args []string) (serveOptions, error) {
+var serveHelp = cmdHelp{
+	Usage: "clusterbench serve [flags]",
+	About: `Serves the HTTP API of the systems under test in one concurrency model until SIGTERM or
+SIGINT (then drains within --grace): GET / (names the worker in X-Worker-Id and
+X-Worker-Pid), GET /calc/{factorial|sum|primes|fibonacci}?n=N, GET /healthz.
+  single   one process, a goroutine per connection
+  pool     one process; handlers hand the work to --workers goroutines through a bounded queue
+  prefork  a master and --workers child processes sharing the port (--balance); the master
+           restarts crashed children, SIGHUP replaces them one at a time`,
+	Examples: []string{
+		"clusterbench serve --model single --addr 127.0.0.1:3000",
+		"clusterbench serve --model prefork --workers 4 --balance roundrobin",
+		"clusterbench serve --model pool --workers 2 --queue 64 --burn 200us",
+	},
+	Exits: []string{"0  stopped by SIGTERM or SIGINT after draining", exitUsageLine, "1  the server failed (could not listen, a crash loop)"},
+}
+
+func parseServe(stdout io.Writer, args []string) (serveOptions, error) {
 	o := serveOptions{}
-	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("serve")
 	fs.StringVar(&o.model, "model", "single", "server model: "+strings.Join(Models, ", "))
 	fs.StringVar(&o.addr, "addr", DefaultAddr, "listen address HOST:PORT (port 0 picks a free port, logged on stderr)")
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "pool worker goroutines or prefork child processes")
@@ -57,11 +71,8 @@ func parseServe(stderr io.Writer, args []string) (serveOptions, error) {
 	fs.DurationVar(&o.grace, "grace", DefaultGrace, "drain deadline on SIGTERM/SIGINT before in-flight requests are cut")
 	fs.BoolVar(&o.faults, "faults", false, "enable the fault hooks /fault/exit, /fault/stall?d=, /fault/panic")
 	fs.DurationVar(&o.burn, "burn", 0, "busy-spin this much CPU in every request (inject a known regression)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return o, err
-		}
-		return o, usageError("%v", err)
+	if err := parseFlags(fs, serveHelp, stdout, args); err != nil {
+		return o, err
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -87,8 +98,8 @@ func parseServe(stderr io.Writer, args []string) (serveOptions, error) {
 	return o, nil
 }
 
-func runServe(ctx context.Context, _, stderr io.Writer, args []string) error {
-	o, err := parseServe(stderr, args)
+func runServe(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+	o, err := parseServe(stdout, args)
 	if err != nil {
 		return err
 	}
