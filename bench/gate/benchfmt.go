@@ -5,6 +5,7 @@ import (
 	"io"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 
 	"golang.org/x/perf/benchfmt"
@@ -28,7 +29,7 @@ func benchName(l Labels) string {
 // config `arm: base|head`, with `Unit … better=` metadata for every unit,
 // so `benchstat -col /arm FILE` (or `benchstat -col arm`) reads it.
 func WriteBenchfmt(w io.Writer, rep Report, l Labels) error {
-	for _, kv := range l.Config {
+	for _, kv := range slices.Concat(l.Config, l.BaseConfig, l.HeadConfig) {
 		if !configKey.MatchString(kv[0]) {
 			return fmt.Errorf("benchfmt config key %q is not lower-case without spaces", kv[0])
 		}
@@ -63,7 +64,11 @@ func WriteBenchfmt(w io.Writer, rep Report, l Labels) error {
 					Values: []benchfmt.Value{{Value: v * r.BenchMul, Unit: r.BenchUnit}}}
 				res.Config = append(res.Config, benchfmt.Config{Key: "goos", Value: []byte(runtime.GOOS), File: true},
 					benchfmt.Config{Key: "goarch", Value: []byte(runtime.GOARCH), File: true})
-				for _, kv := range l.Config {
+				armConfig := l.BaseConfig
+				if arm == "head" {
+					armConfig = l.HeadConfig
+				}
+				for _, kv := range slices.Concat(l.Config, armConfig) {
 					res.Config = append(res.Config, benchfmt.Config{Key: kv[0], Value: []byte(kv[1]), File: true})
 				}
 				res.Config = append(res.Config, benchfmt.Config{Key: "arm", Value: []byte(arm), File: true})

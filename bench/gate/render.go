@@ -22,6 +22,10 @@ type Labels struct {
 	// Config is written as file-level `key: value` lines in the Go
 	// benchmark format (keys: lower-case, no spaces).
 	Config [][2]string
+	// BaseConfig and HeadConfig are written, in the Go benchmark format,
+	// before the samples of their arm only (e.g. each arm's own scenario
+	// and commit).
+	BaseConfig, HeadConfig [][2]string
 }
 
 // formatValue prints a metric value with 4 significant digits and no

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/clusterbench/clusterbench/bench/gate"
 	"github.com/clusterbench/clusterbench/bench/results"
@@ -20,9 +21,10 @@ import (
 const BaselineDir = "results"
 
 type compareOptions struct {
-	gate gateOptions
-	base string
-	head string
+	gate           gateOptions
+	base           string
+	head           string
+	allowDifferent bool
 }
 
 var compareHelp = cmdHelp{
@@ -42,6 +44,7 @@ Two runs measured apart follow the machine's load as much as the code: prefer
 func parseCompare(stdout io.Writer, args []string) (compareOptions, error) {
 	var o compareOptions
 	fs := newFlags("compare")
+	fs.BoolVar(&o.allowDifferent, "allow-different", false, "compare runs of different scenarios anyway; every output names the differences")
 	addGateFlags(fs, &o.gate)
 	if err := parseFlags(fs, compareHelp, stdout, args); err != nil {
 		return o, err
@@ -66,7 +69,7 @@ func runCompare(_ context.Context, stdout, stderr io.Writer, args []string) erro
 	if err != nil {
 		return err
 	}
-	metrics, notes, err := pairRuns(base, head, o.gate.defs(base.Load.Mode))
+	metrics, notes, err := pairRuns(base, head, o.gate.defs(base.Load.Mode), o.allowDifferent)
 	if err != nil {
 		return err
 	}
@@ -75,12 +78,16 @@ func runCompare(_ context.Context, stdout, stderr io.Writer, args []string) erro
 		return measurementError(err)
 	}
 	l := gate.Labels{
-		Title:  fmt.Sprintf("compare %s (scenario %s)", head.Scenario.Name, base.Scenario.Name),
-		Bench:  "Compare/scenario=" + base.Scenario.Name,
-		Base:   describeRun(basePath, base),
-		Head:   describeRun(headPath, head),
-		Notes:  notes,
-		Config: [][2]string{{"scenario", base.Scenario.Name}},
+		Title:      fmt.Sprintf("compare %s (scenario %s)", head.Scenario.Name, base.Scenario.Name),
+		Bench:      "Compare/scenario=" + base.Scenario.Name,
+		Base:       describeRun(basePath, base),
+		Head:       describeRun(headPath, head),
+		Notes:      notes,
+		BaseConfig: armConfig(base),
+		HeadConfig: armConfig(head),
+	}
+	if d := scenarioDiffs(base, head); len(d) > 0 {
+		l.Config = append(l.Config, [2]string{"different-scenarios", strings.Join(d, "; ")})
 	}
 	if base.Scenario.Name == head.Scenario.Name {
 		l.Title = "compare scenario " + base.Scenario.Name
@@ -134,6 +141,20 @@ func loadRun(arg string) (results.Run, string, error) {
 	return run, path, nil
 }
 
+// armConfig labels one side of a comparison in the Go benchmark format:
+// its own scenario and commit.
+func armConfig(r results.Run) [][2]string {
+	c := [][2]string{{"scenario", r.Scenario.Name}}
+	if r.Env.GitCommit != "" {
+		commit := r.Env.GitCommit
+		if r.Env.GitDirty {
+			commit += "+dirty"
+		}
+		c = append(c, [2]string{"commit", commit})
+	}
+	return c
+}
+
 func describeRun(path string, r results.Run) string {
 	s := fmt.Sprintf("%s (%s, %d trials", path, r.Started.UTC().Format("2006-01-02 15:04Z"), len(r.Trials))
 	if r.Env.GitCommit != "" {
@@ -167,20 +188,98 @@ func groupTrials(ts []results.Trial) (map[groupKey][]results.Trial, []groupKey) 
 	return m, order
 }
 
+// scenarioDiffs lists, one line each, what differs between the
+// scenarios two runs measured: servers, requests and weights, load mode,
+// levels, keep-alive, durations, engine. Their names may differ.
+func scenarioDiffs(b, h results.Run) []string {
+	var d []string
+	diff := func(what string, bv, hv any) {
+		if fmt.Sprint(bv) != fmt.Sprint(hv) {
+			d = append(d, fmt.Sprintf("%s: base %v, head %v", what, bv, hv))
+		}
+	}
+	servers := func(r results.Run) []string {
+		var out []string
+		for _, s := range r.Servers {
+			x := s.Name
+			if s.Model != "" {
+				x += fmt.Sprintf("(model %s", s.Model)
+				if s.Workers > 0 {
+					x += fmt.Sprintf(", %d workers", s.Workers)
+				}
+				if s.Balance != "" {
+					x += ", balance " + s.Balance
+				}
+				x += ")"
+			}
+			if len(s.Env) > 0 {
+				x += fmt.Sprintf(" env %v", s.Env)
+			}
+			out = append(out, x)
+		}
+		return out
+	}
+	requests := func(r results.Run) []string {
+		var out []string
+		for _, q := range r.Load.Requests {
+			out = append(out, fmt.Sprintf("%s %s ×%d", q.Method, q.Path, q.Weight))
+		}
+		return out
+	}
+	engine := func(r results.Run) string {
+		if r.Load.Engine == "" {
+			return "vegeta" // runs saved before the lean engine
+		}
+		return r.Load.Engine
+	}
+	if b.Complete && h.Complete {
+		// An incomplete run lacks the servers that failed: only complete
+		// runs say which servers their scenario had.
+		diff("servers", servers(b), servers(h))
+	} else {
+		for _, bs := range b.Servers {
+			for _, hs := range h.Servers {
+				if bs.Name == hs.Name {
+					diff("server "+bs.Name, servers(results.Run{Servers: []results.Server{bs}}), servers(results.Run{Servers: []results.Server{hs}}))
+				}
+			}
+		}
+	}
+	diff("requests", requests(b), requests(h))
+	diff("load mode", b.Load.Mode, h.Load.Mode)
+	diff("levels", b.Load.Levels, h.Load.Levels)
+	diff("keep-alive", b.Load.KeepAlive, h.Load.KeepAlive)
+	diff("duration", secs(b.Load.DurationS), secs(h.Load.DurationS))
+	diff("warm-up", secs(b.Load.WarmupS), secs(h.Load.WarmupS))
+	diff("requests per trial", b.Load.RequestsPerTrial, h.Load.RequestsPerTrial)
+	diff("engine", engine(b), engine(h))
+	return d
+}
+
+func secs(s float64) time.Duration {
+	return time.Duration(s * float64(time.Second)).Round(time.Millisecond)
+}
+
 // pairRuns matches the servers × levels of two runs and builds the
 // metrics to gate, with notes on anything that weakens the comparison.
 // Servers match by name; when each run has exactly one server, they
 // match whatever their names.
-func pairRuns(base, head results.Run, defs []gate.Def) ([]gate.Metric, []string, error) {
+func pairRuns(base, head results.Run, defs []gate.Def, allowDifferent bool) ([]gate.Metric, []string, error) {
 	notes := machineNotes(base.Env, head.Env)
+	if diffs := scenarioDiffs(base, head); len(diffs) > 0 {
+		if !allowDifferent {
+			return nil, nil, usageError("base and head measured different scenarios; their figures are not comparable (allowed: two runs of the same scenario, or --allow-different to compare anyway):\n  %s",
+				strings.Join(diffs, "\n  "))
+		}
+		notes = append([]string{"DIFFERENT SCENARIOS (--allow-different): " + strings.Join(diffs, "; ")}, notes...)
+	}
 	if base.Load.Mode != head.Load.Mode {
 		// Level 400 is a rate in one and a concurrency in the other.
 		return nil, nil, usageError("base was measured in %s loop and head in %s loop: their levels are not comparable (allowed: two runs of the same load mode)",
 			base.Load.Mode, head.Load.Mode)
 	}
-	if base.Load.DurationS != head.Load.DurationS || !slices.Equal(base.Load.Levels, head.Load.Levels) {
-		notes = append(notes, fmt.Sprintf("the runs applied different loads (base %s %v for %gs, head %s %v for %gs): only matching levels are compared",
-			base.Load.Mode, base.Load.Levels, base.Load.DurationS, head.Load.Mode, head.Load.Levels, head.Load.DurationS))
+	if !slices.Equal(base.Load.Levels, head.Load.Levels) {
+		notes = append(notes, "only the levels both runs measured are compared")
 	}
 	for _, r := range []struct {
 		arm string
@@ -255,29 +354,30 @@ func keysString(ks []groupKey) string {
 	return strings.Join(s, ", ")
 }
 
-// machineNotes says plainly when two runs come from different machines.
+// machineNotes says plainly when two runs come from different machines
+// or environments, naming each difference: hostname, CPU model, CPUs,
+// kernel, Go version, the generator's GOMAXPROCS, and the pinning.
 func machineNotes(b, h results.Environment) []string {
 	var diffs []string
-	if b.Hostname != h.Hostname {
-		diffs = append(diffs, fmt.Sprintf("hostname %q vs %q", b.Hostname, h.Hostname))
+	diff := func(what string, bv, hv any) {
+		if bv != hv {
+			diffs = append(diffs, fmt.Sprintf("%s %q vs %q", what, fmt.Sprint(bv), fmt.Sprint(hv)))
+		}
 	}
-	if b.CPUModel != h.CPUModel {
-		diffs = append(diffs, fmt.Sprintf("CPU %q vs %q", b.CPUModel, h.CPUModel))
-	}
-	if b.CPUs != h.CPUs {
-		diffs = append(diffs, fmt.Sprintf("%d vs %d CPUs", b.CPUs, h.CPUs))
-	}
+	diff("hostname", b.Hostname, h.Hostname)
+	diff("CPU", b.CPUModel, h.CPUModel)
+	diff("CPUs", b.CPUs, h.CPUs)
+	diff("kernel", b.Kernel, h.Kernel)
+	diff("Go", b.GoVersion, h.GoVersion)
+	diff("GOMAXPROCS", b.GOMAXPROCS, h.GOMAXPROCS)
 	var notes []string
 	if len(diffs) > 0 {
-		notes = append(notes, "base and head come from DIFFERENT MACHINES ("+strings.Join(diffs, "; ")+
-			"): machine-to-machine differences are often 5-10% or more and look like regressions, so this comparison is weak; "+
+		notes = append(notes, "base and head come from DIFFERENT MACHINES OR ENVIRONMENTS ("+strings.Join(diffs, "; ")+
+			"): such differences are often 5-10% or more and look like regressions, so this comparison is weak; "+
 			"measure both on one machine with `clusterbench ab`")
 	} else {
-		notes = append(notes, "base and head were measured separately on the same machine, not interleaved: "+
+		notes = append(notes, "base and head were measured separately on the same machine (hostname, CPU, CPUs, kernel, Go, GOMAXPROCS alike), not interleaved: "+
 			"drift between the two runs counts as a change (`clusterbench ab` interleaves)")
-	}
-	if b.GoVersion != h.GoVersion {
-		notes = append(notes, fmt.Sprintf("Go versions differ: %s vs %s", b.GoVersion, h.GoVersion))
 	}
 	// The CPU lists decide; the free-text Pinning description may differ
 	// between versions for the same lists.

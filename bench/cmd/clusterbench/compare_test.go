@@ -81,6 +81,12 @@ func compareFixtures(t *testing.T) {
 	two.Servers = append(two.Servers, results.Server{Name: "pool"})
 	two.Trials = append(two.Trials, pool.Trials...)
 	writeRun(t, "testdata/compare/two-servers.json", two)
+	lost := fakeRun(8, "box", 80, 10) // the same two-server scenario; pool failed to start
+	lost.Complete, lost.Incomplete = false, "server pool: not healthy after 20s"
+	writeRun(t, "testdata/compare/lost-pool.json", lost)
+	kernel := fakeRun(9, "box", 80, 10)
+	kernel.Env.Kernel = "6.99"
+	writeRun(t, "testdata/compare/other-kernel.json", kernel)
 	closed := fakeRun(7, "box", 80, 10)
 	closed.Load.Mode = "closed"
 	writeRun(t, "testdata/compare/closed.json", closed)
@@ -104,9 +110,17 @@ func TestCompare(t *testing.T) {
 		{"bad-threshold", []string{"--threshold", "five", "testdata/compare/base", "testdata/compare/same.json"}, ExitUsage, []string{"not a percentage"}},
 		{"bad-alpha", []string{"--alpha", "0.9", "testdata/compare/base", "testdata/compare/same.json"}, ExitUsage, []string{"alpha"}},
 		{"bad-metric", []string{"--metrics", "cpu,speed", "testdata/compare/base", "testdata/compare/same.json"}, ExitUsage, []string{"unknown metric"}},
-		{"head-lacks-a-server", []string{"testdata/compare/two-servers.json", "testdata/compare/same.json"}, ExitMeasurement,
-			[]string{"head has no trials of pool@400", "pool@400 server CPU/req", "no head trials: nothing to compare", "ERROR: the measurement failed"}},
-		{"other-mode", []string{"testdata/compare/base", "testdata/compare/closed.json"}, ExitUsage, []string{"base was measured in open loop and head in closed loop"}},
+		{"head-lacks-a-server", []string{"testdata/compare/two-servers.json", "testdata/compare/lost-pool.json"}, ExitMeasurement,
+			[]string{"head has no trials of pool@400", "pool@400 server CPU/req", "no head trials: nothing to compare", "ERROR: the measurement failed", "the head run is incomplete"}},
+		{"different-scenarios", []string{"testdata/compare/two-servers.json", "testdata/compare/same.json"}, ExitUsage,
+			[]string{"measured different scenarios", "servers: base [single pool], head [single]", "--allow-different"}},
+		{"allow-different", []string{"--allow-different", "testdata/compare/two-servers.json", "testdata/compare/same.json"}, ExitMeasurement,
+			[]string{"DIFFERENT SCENARIOS (--allow-different): servers: base [single pool], head [single]", "head has no trials of pool@400"}},
+		{"other-mode", []string{"testdata/compare/base", "testdata/compare/closed.json"}, ExitUsage, []string{"load mode: base open, head closed"}},
+		{"other-mode-allowed", []string{"--allow-different", "testdata/compare/base", "testdata/compare/closed.json"}, ExitUsage,
+			[]string{"base was measured in open loop and head in closed loop"}},
+		{"other-kernel", []string{"testdata/compare/base", "testdata/compare/other-kernel.json"}, ExitOK,
+			[]string{"DIFFERENT MACHINES OR ENVIRONMENTS (kernel \"\" vs \"6.99\")"}},
 		{"not-json", []string{"testdata/compare/base", "compare_test.go"}, ExitMeasurement, []string{"not a clusterbench run"}},
 	}
 	for _, tt := range tests {
@@ -207,7 +221,7 @@ func FuzzLoadRun(f *testing.F) {
 		}
 		if err == nil {
 			defs, _ := gate.ParseMetrics("cpu,throughput,p50,p99")
-			if ms, _, err := pairRuns(run, run, defs); err == nil {
+			if ms, _, err := pairRuns(run, run, defs, false); err == nil {
 				if _, err := gate.Evaluate(ms, gate.Options{}); err != nil {
 					t.Errorf("evaluate: %v", err)
 				}
