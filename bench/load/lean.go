@@ -162,10 +162,10 @@ func (c *conn) begin(t *leanTrial, now, origin time.Duration) {
 func (c *conn) parse() (done bool, f failure) {
 	n, f := c.p.feed(c.buf[c.r:c.w])
 	c.r += n
-	if f != "" || c.p.done() {
-		return c.p.done(), f
+	if f != "" {
+		return false, f
 	}
-	if c.r == c.w {
+	if c.r == c.w { // everything parsed: the next read starts at the front
 		c.r, c.w = 0, 0
 	} else if c.w == len(c.buf) {
 		if c.r == 0 {
@@ -174,7 +174,7 @@ func (c *conn) parse() (done bool, f failure) {
 		c.w = copy(c.buf, c.buf[c.r:c.w])
 		c.r = 0
 	}
-	return false, ""
+	return c.p.done(), ""
 }
 
 // readFailure names how a read that ended the connection failed the

@@ -244,3 +244,27 @@ func TestRequestBytes(t *testing.T) {
 		t.Errorf("successes %d, want 1", out.Acc.Successes())
 	}
 }
+
+// TestResponsesFillTheBuffer: responses whose size divides the read
+// buffer, many on one connection, so that one ends exactly at the end of
+// the buffer (a read into an empty slice once panicked, and would spin).
+func TestResponsesFillTheBuffer(t *testing.T) {
+	const head = "HTTP/1.1 200 OK\r\nContent-Length: %02d\r\n\r\n" // 39 bytes written out
+	resp := fmt.Sprintf(head, 25) + strings.Repeat("x", 25)
+	if len(resp) != 64 || ReadBuffer%len(resp) != 0 {
+		t.Fatalf("response of %d bytes: want 64, a divisor of %d", len(resp), ReadBuffer)
+	}
+	url := rawServer(t, write(resp))
+	const n = 3 * ReadBuffer / 64
+	engines(t, func(t *testing.T, cfg Config) {
+		cfg.Targets = []Target{{URL: url, Weight: 1}}
+		cfg.Level, cfg.Requests, cfg.Duration = 1, n, time.Minute
+		out, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := out.Acc; a.Successes() != n || out.Dials != 1 {
+			t.Errorf("successes %d of %d, dials %d, errors %v: want all on one connection", a.Successes(), n, out.Dials, a.Errors())
+		}
+	})
+}

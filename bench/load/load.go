@@ -1,20 +1,3 @@
-// Package load drives one trial of a scenario against a running server with
-// vegeta as a library, and returns what the trial measured.
-//
-// Closed loop: Rate{0} with Workers(N) and MaxWorkers(N), so exactly N
-// requests are in flight. Open loop: a constant rate with workers added as
-// needed (capped at rate × timeout, enough to keep the schedule with every
-// request taking the whole timeout); latency is measured from each request's
-// intended send time, so a slow server cannot hide queueing (no coordinated
-// omission), and the achieved rate is compared with the asked one.
-//
-// Each call to Run builds a fresh vegeta Attacker (an Attacker is single-use)
-// over its own http.Transport, so trials share no connections. Every trial
-// is bounded in time (its duration) and in count (MaxRequestsPerSecond ×
-// duration). Cancelling the context stops the attack at once: in-flight
-// requests are cut by closing their connections, and the results received
-// before the cancellation are kept. Run is safe for concurrent use; the
-// Outcome it returns belongs to the caller.
 package load
 
 import (

@@ -65,7 +65,8 @@ type worker struct {
 	lat      *hdrhistogram.Histogram
 }
 
-// Accumulator tallies the vegeta results of one trial: an HdrHistogram of
+// Accumulator tallies the requests of one trial (vegeta results or the
+// lean engine's samples): an HdrHistogram of
 // latency, status codes, a small normalised error set, and per-server-worker
 // tallies (requests, errors, new connections, distinct pids, a latency
 // histogram each). Add is O(1) and does not allocate once every worker ID

@@ -1,7 +1,7 @@
 // Package metrics turns what a run measured into figures. Two halves:
 //
-//   - Measuring (accumulator.go, cpu.go): an Accumulator fed by every vegeta
-//     result of a trial (HdrHistogram latency, status codes, a normalised
+//   - Measuring (accumulator.go, cpu.go): an Accumulator fed by every request
+//     of a trial (a sample of the lean engine or a vegeta result) (HdrHistogram latency, status codes, a normalised
 //     error set, per-server-worker tallies) in O(1) without allocation, and
 //     the CPU time of this process and of a server's process group. An
 //     Accumulator belongs to one goroutine.

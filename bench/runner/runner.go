@@ -1,7 +1,7 @@
 // Package runner runs a scenario: for each server it starts the process in
 // its own process group (pinned to the server CPUs, killed if this process
 // dies), waits for /healthz, warms up, measures every level × trial with a
-// fresh vegeta attacker (bench/load), stops the server (SIGTERM, grace,
+// fresh load engine (bench/load), stops the server (SIGTERM, grace,
 // SIGKILL) and checks that no process of it is left. It returns the run as
 // bench/results records it.
 //

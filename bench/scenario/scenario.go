@@ -6,7 +6,8 @@
 // is valid and defaulted; the runner never re-validates. Override applies
 // command-line overrides with the same rules. Validation errors read
 // `file:line: field: problem (allowed: ...)`, all of them at once (Errors).
-// README.md (Scenario files) and scenarios/example.yaml describe the file format.
+// scenarios/example.yaml (every field, with its default) and
+// scenarios/REFERENCE.md describe the file format.
 //
 // Everything here is pure or reads one file; a Scenario is plain data,
 // safe to share read-only across goroutines.
@@ -68,7 +69,7 @@ type Request struct {
 
 // Load modes.
 const (
-	Closed = "closed" // Levels are concurrency (vegeta workers)
+	Closed = "closed" // Levels are concurrency (connections, each a request at a time)
 	Open   = "open"   // Levels are rates per second
 )
 
