@@ -268,3 +268,44 @@ func TestResponsesFillTheBuffer(t *testing.T) {
 		}
 	})
 }
+
+// TestMixedResponses: responses of every size from 1 byte to twice the
+// read buffer, by Content-Length and chunked in turn, on keep-alive
+// connections: each is read whole and none is mistaken for another.
+func TestMixedResponses(t *testing.T) {
+	var mu sync.Mutex
+	k := 0
+	url := rawServer(t, func(c net.Conn) bool {
+		mu.Lock()
+		k++
+		n := (k * 97) % (2 * ReadBuffer)
+		chunked := k%2 == 0
+		mu.Unlock()
+		body := strings.Repeat("b", n)
+		var resp string
+		if chunked {
+			resp = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Worker-Id: c\r\n\r\n"
+			if n > 0 {
+				resp += fmt.Sprintf("%x\r\n%s\r\n", n, body)
+			}
+			resp += "0\r\n\r\n"
+		} else {
+			resp = fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\nX-Worker-Id: l\r\n\r\n%s", n, body)
+		}
+		_, err := c.Write([]byte(resp))
+		return err == nil
+	})
+	const n = 2000
+	engines(t, func(t *testing.T, cfg Config) {
+		cfg.Targets = []Target{{URL: url, Weight: 1}}
+		cfg.Level, cfg.Requests, cfg.Duration = 2, n, time.Minute
+		out, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := out.Acc; a.Successes() != n || out.Dials != 2 || len(out.Trial("s", 1, 0).Workers) != 2 {
+			t.Errorf("successes %d of %d, dials %d, errors %v, workers %+v: want all, on 2 connections, from workers c and l",
+				a.Successes(), n, out.Dials, a.Errors(), out.Trial("s", 1, 0).Workers)
+		}
+	})
+}
