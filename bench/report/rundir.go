@@ -104,6 +104,47 @@ func WriteRun(parent string, run *results.Run) (dir string, err error) {
 	return "", fmt.Errorf("report: %s: 100 run directories of that name exist already", filepath.Join(parent, name))
 }
 
+// CheckDir makes sure runs can be written under parent: it creates parent
+// if it is missing, then creates and removes a probe file in it. Call it
+// before measuring, so that a bad output directory costs nothing.
+func CheckDir(parent string) error {
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("%s: cannot create the output directory: %w", parent, err)
+	}
+	f, err := os.CreateTemp(parent, ".probe-")
+	if err != nil {
+		return fmt.Errorf("%s: cannot write in the output directory: %w", parent, err)
+	}
+	name := f.Name()
+	err = errors.Join(f.Close(), os.Remove(name))
+	if err != nil {
+		return fmt.Errorf("%s: %w", parent, err)
+	}
+	return nil
+}
+
+// FallbackDir is where SaveRun writes a run that could not be written
+// where it was asked to be: clusterbench-runs in the system's temporary
+// directory ($TMPDIR).
+func FallbackDir() string { return filepath.Join(os.TempDir(), "clusterbench-runs") }
+
+// SaveRun writes the run under parent (WriteRun). When that fails (a full
+// disk, permissions changed during the run), it writes the run under
+// FallbackDir instead and returns that directory with the first error, so
+// that nothing measured is lost; dir is "" only when both failed. err is
+// nil only when the run is where it was asked to be.
+func SaveRun(parent string, run *results.Run) (dir string, err error) {
+	dir, err = WriteRun(parent, run)
+	if err == nil {
+		return dir, nil
+	}
+	fb, fbErr := WriteRun(FallbackDir(), run)
+	if fbErr != nil {
+		return "", fmt.Errorf("%w; the fallback %s failed too: %w", err, FallbackDir(), fbErr)
+	}
+	return fb, err
+}
+
 func writeFile(path string, rep Reporter) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {

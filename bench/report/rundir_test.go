@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -188,5 +189,84 @@ func TestJSONRefusesNonFinite(t *testing.T) {
 	err := JSON(run)(&bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "run.trials[2].workers[1].p99_ms") {
 		t.Errorf("JSON error = %v, want the Inf's path", err)
+	}
+}
+
+func TestCheckDir(t *testing.T) {
+	dir := t.TempDir()
+	ok := filepath.Join(dir, "new", "runs")
+	if err := CheckDir(ok); err != nil {
+		t.Errorf("CheckDir(%s): %v", ok, err)
+	}
+	if ents, _ := os.ReadDir(ok); len(ents) != 0 {
+		t.Errorf("CheckDir left %d entries in %s", len(ents), ok)
+	}
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckDir(filepath.Join(file, "runs")); err == nil || !strings.Contains(err.Error(), file) {
+		t.Errorf("CheckDir under a file: %v, want an error naming %s", err, file)
+	}
+}
+
+// TestSaveRunFallsBack: a run that cannot be written where asked is
+// written whole under FallbackDir, and the error says why.
+func TestSaveRunFallsBack(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	file := filepath.Join(tmp, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := closedFixture()
+	dir, err := SaveRun(filepath.Join(file, "runs"), run)
+	if err == nil || dir == "" || filepath.Dir(dir) != FallbackDir() || !strings.HasPrefix(FallbackDir(), tmp) {
+		t.Fatalf("SaveRun = %q, %v: want a directory under %s and the error", dir, err, FallbackDir())
+	}
+	if back, err := ReadRun(dir); err != nil || !reflect.DeepEqual(back, run) {
+		t.Errorf("the fallback run reads back as %v, %v", back, err)
+	}
+}
+
+// TestSaveRunFullDisk: on a full filesystem (a 64 KiB tmpfs, mounted by
+// the test when it may) the run directory is absent, not half-written, and
+// the run is in the fallback directory.
+func TestSaveRunFullDisk(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	fs := filepath.Join(tmp, "tiny")
+	if err := os.Mkdir(fs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", fs).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here (%v: %s); TestSaveRunFallsBack covers the fallback with another write error", err, bytes.TrimSpace(out))
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", fs).Run() })
+	parent := filepath.Join(fs, "runs")
+	if err := CheckDir(parent); err != nil {
+		t.Fatal(err)
+	}
+	// Fill it: the check passed, the run cannot fit.
+	fill, err := os.Create(filepath.Join(fs, "fill"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := fill.Write(make([]byte, 4096)); err != nil {
+			break
+		}
+	}
+	fill.Close()
+	run := closedFixture()
+	dir, err := SaveRun(parent, run)
+	if err == nil || !strings.Contains(err.Error(), "no space") || filepath.Dir(dir) != FallbackDir() {
+		t.Fatalf("SaveRun = %q, %v: want the fallback and a no-space error", dir, err)
+	}
+	if ents, _ := os.ReadDir(parent); len(ents) != 0 {
+		t.Errorf("the full filesystem holds %d entries under %s, want none (whole or absent)", len(ents), parent)
+	}
+	if _, err := ReadRun(dir); err != nil {
+		t.Errorf("fallback run: %v", err)
 	}
 }

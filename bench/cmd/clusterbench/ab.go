@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"syscall"
 	"time"
 
 	"github.com/clusterbench/clusterbench/bench/ab"
 	"github.com/clusterbench/clusterbench/bench/gate"
+	"github.com/clusterbench/clusterbench/bench/report"
 	"github.com/clusterbench/clusterbench/bench/results"
 	"github.com/clusterbench/clusterbench/bench/runner"
 	"github.com/clusterbench/clusterbench/bench/scenario"
@@ -197,6 +199,14 @@ func runAB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	sc, err := o.loadScenario()
 	if err != nil {
 		return err
+	}
+	for _, f := range []struct{ flag, path string }{{"--summary", o.gate.summary}, {"--benchfmt", o.gate.benchfmt}, {"--junit", o.gate.junit}} {
+		if f.path == "" {
+			continue
+		}
+		if err := report.CheckDir(filepath.Dir(f.path)); err != nil {
+			return usageError("%s %s: %v (nothing was measured)", f.flag, f.path, err)
+		}
 	}
 	serverCPUs, clientCPUs, pinDesc, err := o.pinning(sc)
 	if err != nil {

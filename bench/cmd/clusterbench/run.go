@@ -153,6 +153,9 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	if len(bad) > 0 {
 		return usageError("%s", strings.Join(bad, "\n"))
 	}
+	if err := report.CheckDir(o.out); err != nil {
+		return usageError("--out: %v (nothing was measured)", err)
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return measurementError(fmt.Errorf("find the clusterbench binary for `serve`: %w", err))
@@ -181,9 +184,13 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		if err != nil {
 			return measurementError(fmt.Errorf("%s: %w", sc.Name, err))
 		}
-		dir, werr := report.WriteRun(o.out, out.Run)
-		if werr != nil {
+		dir, werr := report.SaveRun(o.out, out.Run)
+		if dir == "" {
 			return measurementError(fmt.Errorf("%s: save the run: %w", sc.Name, werr))
+		}
+		if werr != nil {
+			failures = append(failures, fmt.Errorf("%s: the run could not be written under %s (%w); it was saved to %s instead", sc.Name, o.out, werr, dir))
+			fmt.Fprintf(stderr, "clusterbench run: %s: could not write under %s: %v\nclusterbench run: %s: the run was saved to %s instead\n", sc.Name, o.out, werr, sc.Name, dir)
 		}
 		if err := printRun(stdout, o, out, dir); err != nil {
 			return err

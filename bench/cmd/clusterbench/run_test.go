@@ -438,3 +438,77 @@ func TestShortDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestRunUnwritableOut: an --out that cannot be written fails with exit 2
+// before any server starts (the scenario's server would leave a marker).
+func TestRunUnwritableOut(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "server-started")
+	sc := writeScenario(t, dir, "marker", fmt.Sprintf(`name: marker
+servers:
+  - name: touch
+    command: [touch, %q]
+requests:
+  - path: /
+load:
+  concurrency: [1]
+  duration: 200ms
+  warmup: 0s
+  trials: 1
+`, marker))
+	file := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(file, "runs")
+	var stdout, stderr bytes.Buffer
+	code := Main(context.Background(), &stdout, &stderr, []string{"run", sc, "--out", out})
+	if code != ExitUsage || !strings.Contains(stderr.String(), out) || !strings.Contains(stderr.String(), "nothing was measured") {
+		t.Errorf("exit %d, stderr %q: want %d naming %s", code, stderr.String(), ExitUsage, out)
+	}
+	if _, err := os.Stat(marker); !errors.Is(err, os.ErrNotExist) {
+		t.Error("the server was started although the output directory was unwritable")
+	}
+}
+
+// TestRunWriteFailsAfterMeasuring: the output directory passes the check
+// but has no room for the run (a full 64 KiB tmpfs the test mounts when
+// it may): the run is measured, saved whole under the fallback directory,
+// the path is printed, and the exit code is 3.
+func TestRunWriteFailsAfterMeasuring(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", dir)
+	fs := filepath.Join(dir, "tiny")
+	if err := os.Mkdir(fs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", fs).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here (%v: %s); bench/report's TestSaveRunFallsBack covers the fallback", err, bytes.TrimSpace(out))
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", fs).Run() })
+	fill, err := os.Create(filepath.Join(fs, "fill"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for { // every block taken; an empty file (the check's probe) still fits
+		if _, err := fill.Write(make([]byte, 4096)); err != nil {
+			break
+		}
+	}
+	fill.Close()
+	sc := writeScenario(t, dir, "one", "name: one\nservers:\n  - model: single\nrequests:\n  - path: /\nload:\n  concurrency: [1]\n  duration: 200ms\n  warmup: 0s\n  trials: 1\n")
+	cmd, _, stderr := clusterbench(t, dir, "run", sc, "--out", filepath.Join(fs, "runs"), "--quiet")
+	code := exitCodeOf(t, cmd.Run()) // the binary's TMPDIR is this test's
+	fallback := report.FallbackDir()
+	if code != ExitMeasurement || !strings.Contains(stderr.String(), "saved to "+fallback) {
+		t.Fatalf("exit %d, stderr %q: want %d and the fallback %s named", code, stderr.String(), ExitMeasurement, fallback)
+	}
+	dirs := runDirs(t, fallback)
+	if len(dirs) != 1 {
+		t.Fatalf("fallback holds %v, want one run", dirs)
+	}
+	run, err := report.ReadRun(dirs[0])
+	if err != nil || len(run.Trials) != 1 || run.Trials[0].Requests == 0 {
+		t.Errorf("fallback run %v: %v; want the measured trial", dirs[0], err)
+	}
+}
