@@ -258,6 +258,7 @@ func (o *Outcome) Trial(server string, trial, expectedWorkers int) results.Trial
 		Workers:     a.Workers(),
 		ClientCPUS:  o.ClientCPU.Seconds(),
 		Dropped:     o.Dropped,
+		Cut:         o.Interrupted,
 	}
 	if t.Requests > 0 {
 		t.SuccessRatio = float64(t.Successes) / float64(t.Requests)

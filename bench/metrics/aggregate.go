@@ -100,7 +100,30 @@ func Summarize(trials []results.Trial, servers []results.Server) []results.Summa
 	return out
 }
 
-func summarizeOne(server string, level int, ts []results.Trial, expected int) results.Summary {
+// Measured returns the trials that ran to the end: the trials cut short
+// by an interruption are left out, unless every trial was cut (then all
+// are returned, so that the figures are theirs rather than none).
+func Measured(ts []results.Trial) []results.Trial {
+	whole := make([]results.Trial, 0, len(ts))
+	for _, t := range ts {
+		if !t.Cut {
+			whole = append(whole, t)
+		}
+	}
+	if len(whole) == 0 {
+		return ts
+	}
+	return whole
+}
+
+func summarizeOne(server string, level int, all []results.Trial, expected int) results.Summary {
+	ts := Measured(all)
+	cut := 0
+	for _, t := range all {
+		if t.Cut {
+			cut++
+		}
+	}
 	pick := func(f func(results.Trial) float64) results.Estimate {
 		v := make([]float64, len(ts))
 		for i, t := range ts {
@@ -112,6 +135,8 @@ func summarizeOne(server string, level int, ts []results.Trial, expected int) re
 		Server:            server,
 		Level:             level,
 		Trials:            len(ts),
+		CutTrials:         cut,
+		OnlyCut:           cut > 0 && cut == len(all),
 		Throughput:        pick(func(t results.Trial) float64 { return t.Throughput }),
 		AchievedRate:      pick(func(t results.Trial) float64 { return t.AchievedRate }),
 		P50Ms:             pick(func(t results.Trial) float64 { return t.Latency.P50Ms }),

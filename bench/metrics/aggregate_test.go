@@ -136,3 +136,25 @@ func TestSummarizeUnknownServerCountsSeenWorkers(t *testing.T) {
 		t.Fatalf("fairness = %+v, want %+v", got, want)
 	}
 }
+
+// TestSummarizeLeavesOutCutTrials: a trial cut short by an interruption
+// does not enter the medians when whole trials exist; when every trial
+// was cut, the figures are theirs and say so.
+func TestSummarizeLeavesOutCutTrials(t *testing.T) {
+	tr := func(n int, rps float64, cut bool) results.Trial {
+		return results.Trial{Server: "s", Level: 1, Trial: n, Throughput: rps, SuccessRatio: 1, Cut: cut}
+	}
+	s := Summarize([]results.Trial{tr(1, 100, false), tr(2, 110, false), tr(3, 7, true)}, nil)[0]
+	if s.Trials != 2 || s.CutTrials != 1 || s.OnlyCut || s.Throughput.Median != 105 {
+		t.Errorf("two whole trials and a cut one: trials %d, cut %d, only cut %v, median %v; want 2, 1, false, 105",
+			s.Trials, s.CutTrials, s.OnlyCut, s.Throughput.Median)
+	}
+	s = Summarize([]results.Trial{tr(1, 7, true)}, nil)[0]
+	if s.Trials != 1 || s.CutTrials != 1 || !s.OnlyCut || s.Throughput.Median != 7 {
+		t.Errorf("only a cut trial: trials %d, cut %d, only cut %v, median %v; want 1, 1, true, 7",
+			s.Trials, s.CutTrials, s.OnlyCut, s.Throughput.Median)
+	}
+	if got := Measured([]results.Trial{tr(1, 1, true), tr(2, 2, false)}); len(got) != 1 || got[0].Trial != 2 {
+		t.Errorf("Measured = %+v, want trial 2 only", got)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clusterbench/clusterbench/bench/metrics"
 	"github.com/clusterbench/clusterbench/bench/results"
 )
 
@@ -142,6 +143,7 @@ const (
 	FlagClientBound = "C" // the load generator was likely the bottleneck
 	FlagShortfall   = "R" // open loop: achieved rate >5% below the asked one
 	FlagErrors      = "E" // success ratio below 1
+	FlagCut         = "X" // every trial of the row was cut short by an interruption
 )
 
 func summaryTable(run *results.Run) Table {
@@ -151,6 +153,7 @@ func summaryTable(run *results.Run) Table {
 		Align:  []Align{Left, Right, Right, Right, Right, Right, Right, Right, Right, Right, Left},
 	}
 	seen := map[string]bool{}
+	var cutNotes []string
 	for _, s := range run.Summary {
 		var flags []string
 		if s.ClientBound {
@@ -161,6 +164,12 @@ func summaryTable(run *results.Run) Table {
 		}
 		if s.SuccessRatio.N > 0 && s.SuccessRatio.Min < 1 {
 			flags = append(flags, FlagErrors)
+		}
+		if s.OnlyCut {
+			flags = append(flags, FlagCut)
+		} else if s.CutTrials > 0 {
+			cutNotes = append(cutNotes, fmt.Sprintf("%s at %s: %d trial(s) cut short by the interruption, left out of the figures",
+				s.Server, levelName(run.Load.Mode, s.Level), s.CutTrials))
 		}
 		for _, f := range flags {
 			seen[f] = true
@@ -175,6 +184,7 @@ func summaryTable(run *results.Run) Table {
 	if len(t.Rows) == 0 {
 		t.Notes = append(t.Notes, "no measurements: the run recorded no trials.")
 	}
+	t.Notes = append(t.Notes, cutNotes...)
 	t.Notes = append(t.Notes,
 		"req/s: successful responses per second, median across trials, then its spread: ±x% = half-width of",
 		"  the 95% confidence interval of the median (6 or more trials), ~x% = half the min-max range (2 to 5).",
@@ -185,6 +195,7 @@ func summaryTable(run *results.Run) Table {
 			{FlagClientBound, "client-bound: the load generator was likely the bottleneck"},
 			{FlagShortfall, "rate shortfall: achieved rate more than 5% below the asked rate"},
 			{FlagErrors, "errors: some responses were not 2xx"},
+			{FlagCut, "cut short: the interruption cut every trial of the row; its figures cover only part of a trial"},
 		} {
 			if seen[f.flag] {
 				t.Notes = append(t.Notes, "flag "+f.flag+" = "+f.text+".")
@@ -224,7 +235,12 @@ func workerTables(run *results.Run) []Table {
 			Header: []string{levelHeader(run.Load.Mode), "worker", "pids", "requests", "conns", "share", "p50 ms", "p99 ms", "errors"},
 			Align:  []Align{Right, Right, Left, Right, Right, Right, Right, Right, Right},
 		}
+		reported := false
 		for _, s := range byServer[name] {
+			if !reportsWorkers(s.Workers) {
+				continue
+			}
+			reported = true
 			for _, w := range s.Workers {
 				pids := make([]string, len(w.Pids))
 				for i, p := range w.Pids {
@@ -240,12 +256,23 @@ func workerTables(run *results.Run) []Table {
 			t.Notes = append(t.Notes, fmt.Sprintf("%s: workers answering %d, max/mean %.2f, Jain's index %.3f (1 = even)",
 				levelName(run.Load.Mode, s.Level), f.Workers, f.MaxOverMean, f.Jain))
 		}
-		if len(t.Rows) == 0 {
-			t.Notes = append([]string{"no per-worker data (the server sent no X-Worker-Id)"}, t.Notes...)
+		if !reported {
+			t.Rows, t.Notes = nil, []string{"the server reports no worker ids (no X-Worker-Id header): no per-worker figures"}
 		}
 		out = append(out, t)
 	}
 	return out
+}
+
+// reportsWorkers reports whether any response named its worker: tallies
+// other than the catch-alls for responses without an id.
+func reportsWorkers(ws []results.Worker) bool {
+	for _, w := range ws {
+		if w.ID != metrics.UnknownWorker && w.ID != metrics.OtherWorker {
+			return true
+		}
+	}
+	return false
 }
 
 // fmtMs prints milliseconds with about three significant digits.

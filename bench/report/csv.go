@@ -25,6 +25,8 @@ import (
 //	mean_ms                          trial rows only
 //	client_bound, rate_shortfall     true/false (aggregate rows: in any trial)
 //	workers_seen, max_over_mean, jain  fairness (aggregate rows: over all trials' tallies)
+//	cut                              trial rows: true when an interruption cut the trial short;
+//	                                 aggregate rows: how many cut trials were left out (or, if all were cut, used)
 var SummaryColumns = []string{
 	"scenario", "server", "mode", "level", "row", "trial", "n", "ci_confidence",
 	"duration_s", "requests", "successes", "success_ratio",
@@ -32,6 +34,7 @@ var SummaryColumns = []string{
 	"p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms", "mean_ms",
 	"server_cpu_per_req_us", "client_cpu_util",
 	"client_bound", "rate_shortfall", "workers_seen", "max_over_mean", "jain",
+	"cut",
 }
 
 // WorkerColumns are the columns of workers.csv, in order (stable, append
@@ -87,6 +90,7 @@ func trialRow(run *results.Run, tr results.Trial) []string {
 		num(tr.ServerCPUPerReqUs), num(tr.ClientCPUUtil),
 		strconv.FormatBool(tr.ClientBound), strconv.FormatBool(tr.RateShortfall),
 		strconv.Itoa(tr.Fairness.Workers), num(tr.Fairness.MaxOverMean), num(tr.Fairness.Jain),
+		strconv.FormatBool(tr.Cut),
 	}
 }
 
@@ -118,6 +122,7 @@ func aggregateRows(run *results.Run, s *results.Summary) [][]string {
 			pick(s.ServerCPUPerReqUs), pick(s.ClientCPUUtil),
 			strconv.FormatBool(s.ClientBound), strconv.FormatBool(s.RateShortfall),
 			strconv.Itoa(s.Fairness.Workers), num(s.Fairness.MaxOverMean), num(s.Fairness.Jain),
+			strconv.Itoa(s.CutTrials),
 		})
 	}
 	return rows

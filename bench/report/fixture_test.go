@@ -132,6 +132,9 @@ func openFixture() *results.Run {
 	t.ClientBound = true
 	t.Fairness = metrics.Fairness([]int64{t.Workers[0].Requests, t.Workers[1].Requests}, 3) // the third child never answered
 	run.Trials = append(run.Trials, t)
+	cut := fixtureTrial("prefork-rr", 2000, 2, 900, 9, []float64{0.5, 0.5}, []int{6001, 6002}) // the interrupted trial
+	cut.TargetRate, cut.DurationS, cut.Cut = 2000, 0.2, true
+	run.Trials = append(run.Trials, cut)
 	run.Summary = metrics.Summarize(run.Trials, run.Servers)
 	return run
 }

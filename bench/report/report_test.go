@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/clusterbench/clusterbench/bench/internal/golden"
+	"github.com/clusterbench/clusterbench/bench/metrics"
 	"github.com/clusterbench/clusterbench/bench/results"
 )
 
@@ -145,5 +146,26 @@ func TestParseFormats(t *testing.T) {
 	}
 	if _, err := For("xml", closedFixture()); err == nil {
 		t.Error("For(xml) succeeded")
+	}
+}
+
+// TestNoWorkerIDs: a server whose responses carry no X-Worker-Id gets one
+// line saying so, not a fairness index of 0.
+func TestNoWorkerIDs(t *testing.T) {
+	run := closedFixture()
+	for i := range run.Trials {
+		run.Trials[i].Workers = []results.Worker{{ID: metrics.UnknownWorker, Requests: run.Trials[i].Requests, Share: 1}}
+		run.Trials[i].Fairness = metrics.WorkerFairness(run.Trials[i].Workers, 0)
+	}
+	run.Summary = metrics.Summarize(run.Trials, nil)
+	var b strings.Builder
+	for _, tbl := range workerTables(run) {
+		if len(tbl.Rows) != 0 || len(tbl.Notes) != 1 || !strings.Contains(tbl.Notes[0], "reports no worker ids") {
+			t.Errorf("%s: rows %v, notes %q; want no rows and the one note", tbl.Title, tbl.Rows, tbl.Notes)
+		}
+		b.WriteString(strings.Join(tbl.Notes, "\n"))
+	}
+	if strings.Contains(b.String(), "Jain") {
+		t.Errorf("a fairness figure for a server without worker ids: %s", b.String())
 	}
 }

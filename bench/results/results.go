@@ -133,6 +133,10 @@ type Trial struct {
 	// fell more than a second behind its schedule (all connections busy,
 	// or its CPU short); they are part of the rate shortfall.
 	Dropped int64 `json:"dropped,omitempty"`
+	// Cut: the trial was cut short by an interruption (Ctrl-C); it ran
+	// DurationS instead of the asked duration. Summaries, intervals and
+	// the gate leave cut trials out unless nothing else was measured.
+	Cut bool `json:"cut,omitempty"`
 
 	Latency     Latency          `json:"latency"`
 	StatusCodes map[string]int64 `json:"status_codes"`     // "200", "503", "0" = no response
@@ -212,8 +216,13 @@ type Summary struct {
 	SuccessRatio      Estimate `json:"success_ratio"`
 	ServerCPUPerReqUs Estimate `json:"server_cpu_per_req_us"`
 	ClientCPUUtil     Estimate `json:"client_cpu_util"`
-	ClientBound       bool     `json:"client_bound,omitempty"`   // in any trial
-	RateShortfall     bool     `json:"rate_shortfall,omitempty"` // in any trial
+	// CutTrials counts the trials cut short: left out of the figures
+	// above (and of Trials) when others exist; when every trial was cut,
+	// the figures are theirs and OnlyCut is set.
+	CutTrials     int  `json:"cut_trials,omitempty"`
+	OnlyCut       bool `json:"only_cut,omitempty"`
+	ClientBound   bool `json:"client_bound,omitempty"`   // in any trial
+	RateShortfall bool `json:"rate_shortfall,omitempty"` // in any trial
 	// Workers merges the per-worker tallies of every trial at this level.
 	Workers  []Worker `json:"workers"`
 	Fairness Fairness `json:"fairness"`

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/clusterbench/clusterbench/bench/gate"
+	"github.com/clusterbench/clusterbench/bench/metrics"
 	"github.com/clusterbench/clusterbench/bench/results"
 )
 
@@ -314,7 +315,7 @@ func pairRuns(base, head results.Run, defs []gate.Def, allowDifferent bool) ([]g
 		// A group that head lacks (its server did not start, the run was
 		// cut short) gets no head samples: its metrics are failed, never
 		// left out of the gate.
-		for _, m := range gate.FromTrials(defs, bg[bk], ht) {
+		for _, m := range gate.FromTrials(defs, metrics.Measured(bg[bk]), metrics.Measured(ht)) {
 			m.Group = group
 			ms = append(ms, m)
 		}
