@@ -4,7 +4,7 @@ BIN      := bin/clusterbench
 PKG      := ./...
 GOFILES  := $(shell find . -name '*.go' -not -path './.git/*')
 
-.PHONY: all build test test-short lint clean bench bench-quick bench-node check calibrate bench-generator
+.PHONY: all build test test-stress test-short lint clean bench bench-quick bench-node check calibrate bench-generator
 
 all: build
 
@@ -19,6 +19,22 @@ test: build
 	$(GO) vet $(PKG)
 	$(GO) test -race -count=1 -timeout 8m $(PKG)
 	$(GO) test -count=1 -run 'TestEnginesAgree|TestCoordinatedOmission' ./bench/load
+
+# make test $(STRESS_RUNS) times in a row while every CPU is kept busy by
+# stress-ng --cpu 4 (Debian's stress-ng; without it, 4 busy shell loops):
+# the suite must not depend on a quiet machine. About 5 minutes a run on 2
+# cores.
+STRESS_RUNS ?= 5
+test-stress: build
+	@set -e; \
+	if command -v stress-ng >/dev/null 2>&1; then stress-ng --cpu 4 --timeout 0 >/dev/null 2>&1 & load="stress-ng --cpu 4"; \
+	else for i in 1 2 3 4; do sh -c 'while :; do :; done' & done; load="4 busy shell loops"; fi; \
+	trap 'kill $$(jobs -p) 2>/dev/null; wait 2>/dev/null' EXIT INT TERM; \
+	for i in $$(seq $(STRESS_RUNS)); do \
+		echo "test-stress: run $$i of $(STRESS_RUNS) under $$load"; \
+		$(MAKE) --no-print-directory test || { echo "test-stress: run $$i of $(STRESS_RUNS) FAILED under $$load"; exit 1; }; \
+	done; \
+	echo "test-stress: $(STRESS_RUNS) of $(STRESS_RUNS) passed under $$load"
 
 # The default comparison: GET / and the calculation mix on single, pool and
 # prefork (scenarios/hello.yaml, scenarios/calc-mix.yaml); about 2 minutes
