@@ -12,8 +12,11 @@
 // corrected p ≤ alpha AND it worsened by more than the threshold. A result
 // that cannot be decided is Inconclusive with the reason (too few samples
 // for the alpha, identical zero samples, a confidence interval too wide to
-// rule out a regression), never a silent pass; a metric whose trials all
-// failed is Failed.
+// rule out a regression), never a silent pass, and with what would decide
+// it, computed from the data (the trials per side the test needs, or an
+// estimate of those the noise calls for); a metric whose trials all
+// failed is Failed. Every renderer prints an inconclusive metric as a
+// warning.
 //
 // Evaluate is a pure function of its inputs: no I/O, no clocks, no
 // randomness beyond a fixed-seed bootstrap; safe for concurrent use.
@@ -165,6 +168,11 @@ type Result struct {
 	P, PAdj, PBetter, PBetterAdj float64
 	Verdict                      Verdict
 	Reason                       string
+	// ToDecide says, for an Inconclusive metric, what would decide it,
+	// computed from the data: the trials per side the test needs, an
+	// estimate of the trials the noise calls for, or what stands in the
+	// way. Empty for every other verdict.
+	ToDecide string
 }
 
 // RowLabel is the metric's row label: its Label, prefixed by the group.
@@ -318,7 +326,7 @@ func Evaluate(metrics []Metric, o Options) (Report, error) {
 	for j, i := range family {
 		r := &rep.Results[i]
 		r.PAdj, r.PBetterAdj = adj[j], adjBetter[j]
-		r.Verdict, r.Reason = decide(*r, rep.K, o)
+		r.Verdict, r.Reason, r.ToDecide = decide(*r, rep.K, o)
 	}
 	return rep, nil
 }
@@ -340,21 +348,22 @@ func failedReason(m Metric) string {
 	return strings.Join(parts, "; ") + ": nothing to compare"
 }
 
-// decide turns one metric's statistics into a verdict and its reason.
-// Trials that failed only in head may be the regression itself (a head
-// that crashes or errors now and then): left out, they would let the
-// trials that worked pass, so such a metric is at best inconclusive.
-func decide(r Result, k int, o Options) (Verdict, string) {
-	v, why := decideSamples(r, k, o)
+// decide turns one metric's statistics into a verdict, its reason and,
+// for Inconclusive, what would decide it. Trials that failed only in head
+// may be the regression itself (a head that crashes or errors now and
+// then): left out, they would let the trials that worked pass, so such a
+// metric is at best inconclusive.
+func decide(r Result, k int, o Options) (v Verdict, why, toDecide string) {
+	v, why, toDecide = decideSamples(r, k, o)
 	if (v == NoChange || v == Improved) && r.HeadFailed > r.BaseFailed {
 		return Inconclusive, fmt.Sprintf("head lost more trials than base (%d vs %d failed): the failures may be the regression; "+
-			"in the trials that worked, %s: %s", r.HeadFailed, r.BaseFailed, v, why)
+			"in the trials that worked, %s: %s", r.HeadFailed, r.BaseFailed, v, why), lostTrialsToDecide(r.Metric)
 	}
-	return v, why
+	return v, why, toDecide
 }
 
 // decideSamples is decide on the valid samples alone.
-func decideSamples(r Result, k int, o Options) (Verdict, string) {
+func decideSamples(r Result, k int, o Options) (Verdict, string, string) {
 	nb, nh := len(r.Base), len(r.Head)
 	note := failedNote(r.Metric)
 
@@ -364,53 +373,59 @@ func decideSamples(r Result, k int, o Options) (Verdict, string) {
 		need := neededPerArm(k, o.Alpha)
 		return Inconclusive, fmt.Sprintf("too few samples: with n=%d+%d the smallest possible one-sided p is %s, "+
 			"but α=%s over K=%d metrics (Holm) needs p ≤ %s: need ≥ %d valid trials per arm%s",
-			nb, nh, formatP(minP), formatFloat(o.Alpha), k, formatP(o.Alpha/float64(k)), need, note)
+			nb, nh, formatP(minP), formatFloat(o.Alpha), k, formatP(o.Alpha/float64(k)), need, note), tooFewToDecide(nb, nh, k, o)
 	}
 	if identical(r.Base, r.Head) {
 		if r.Base[0] == 0 {
-			return Inconclusive, fmt.Sprintf("every value is 0 in both arms: the metric was not measured%s", note)
+			return Inconclusive, fmt.Sprintf("every value is 0 in both arms: the metric was not measured%s", note), zeroToDecide
 		}
-		return NoChange, fmt.Sprintf("all %d values identical in both arms (zero variance)%s", nb+nh, note)
+		return NoChange, fmt.Sprintf("all %d values identical in both arms (zero variance)%s", nb+nh, note), ""
 	}
 	worse := r.Worsening()
 	// A hair of slack so that a ratio of 1.05 is not "beyond 5%" by a
 	// rounding error.
-	th := o.Threshold + 1e-9
+	th := o.Threshold + thresholdSlack
 	switch {
 	case r.PAdj <= o.Alpha && worse > th:
 		return Regressed, fmt.Sprintf("worse by %s (p=%s ≤ α=%s), beyond the %s threshold%s",
-			formatPct(worse), formatP(r.PAdj), formatFloat(o.Alpha), formatPct(o.Threshold), note)
+			formatPct(worse), formatP(r.PAdj), formatFloat(o.Alpha), formatPct(o.Threshold), note), ""
 	case r.PBetterAdj <= o.Alpha && -worse > th:
 		return Improved, fmt.Sprintf("better by %s (p=%s ≤ α=%s)%s",
-			formatPct(-worse), formatP(r.PBetterAdj), formatFloat(o.Alpha), note)
+			formatPct(-worse), formatP(r.PBetterAdj), formatFloat(o.Alpha), note), ""
 	case r.PAdj <= o.Alpha:
 		return NoChange, fmt.Sprintf("worse by %s (p=%s), significant but within the %s threshold%s",
-			formatPct(worse), formatP(r.PAdj), formatPct(o.Threshold), note)
+			formatPct(worse), formatP(r.PAdj), formatPct(o.Threshold), note), ""
 	case r.PBetterAdj <= o.Alpha:
 		return NoChange, fmt.Sprintf("better by %s (p=%s), significant but within the %s threshold%s",
-			formatPct(-worse), formatP(r.PBetterAdj), formatPct(o.Threshold), note)
+			formatPct(-worse), formatP(r.PBetterAdj), formatPct(o.Threshold), note), ""
 	}
 	// Not significant. If the interval of the change still reaches past
 	// the threshold on the worse side, the data cannot rule a regression
 	// out: say so instead of passing silently.
-	worstRatio := r.RatioHi
-	if r.Better == HigherIsBetter {
-		worstRatio = r.RatioLo
-	}
-	worstCase := worstRatio - 1
-	if r.Better == HigherIsBetter {
-		worstCase = 1 - worstRatio
-	}
+	_, worstCase := r.worseInterval()
 	// The percentile bootstrap interval need not contain the point
 	// estimate: a median worse beyond the threshold is never "no change".
 	worstCase = max(worstCase, worse)
 	if worstCase > th {
 		return Inconclusive, fmt.Sprintf("not significant (p=%s) but too noisy to rule out a regression: "+
 			"the %s interval of the change reaches %s worse, beyond the %s threshold%s",
-			formatP(r.ShownP()), formatPct(o.Confidence), formatPct(worstCase), formatPct(o.Threshold), note)
+			formatP(r.ShownP()), formatPct(o.Confidence), formatPct(worstCase), formatPct(o.Threshold), note), noisyToDecide(r, k, o)
 	}
 	return NoChange, fmt.Sprintf("no significant change (p=%s); the change is at most %s worse at %s confidence%s",
-		formatP(r.ShownP()), formatPct(max(worstCase, 0)), formatPct(o.Confidence), note)
+		formatP(r.ShownP()), formatPct(max(worstCase, 0)), formatPct(o.Confidence), note), ""
+}
+
+// thresholdSlack keeps a ratio of exactly 1+threshold from counting as
+// beyond the threshold by a rounding error.
+const thresholdSlack = 1e-9
+
+// worseInterval is the interval of the change in the "worse" direction
+// (positive = worse, as Worsening): its best and its worst end.
+func (r Result) worseInterval() (best, worst float64) {
+	if r.Better == HigherIsBetter {
+		return 1 - r.RatioHi, 1 - r.RatioLo
+	}
+	return r.RatioLo - 1, r.RatioHi - 1
 }
 
 func failedNote(m Metric) string {

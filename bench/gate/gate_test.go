@@ -383,14 +383,14 @@ func TestUTestMatchesPermutation(t *testing.T) {
 func TestDecideWorseMedianNeverPasses(t *testing.T) {
 	m := Metric{Def: def(t, CPU), Base: noisy(1, 10, 100, 0.01), Head: noisy(2, 10, 100, 0.01)}
 	r := Result{Metric: m, Ratio: 1.08, RatioLo: 0.99, RatioHi: 1.04, P: 0.2, PAdj: 0.2, PBetter: 0.8, PBetterAdj: 0.8}
-	v, why := decide(r, 1, Options{}.withDefaults())
+	v, why, _ := decide(r, 1, Options{}.withDefaults())
 	if v != Inconclusive || !strings.Contains(why, "reaches 8% worse") || !strings.Contains(why, "p=0.20") {
 		t.Errorf("verdict %v: %s", v, why)
 	}
 	// Median better, interval reaching past the threshold on the worse
 	// side: the reason cites the p of the direction the median moved.
 	r = Result{Metric: m, Ratio: 0.98, RatioLo: 0.9, RatioHi: 1.07, P: 0.84, PAdj: 0.84, PBetter: 0.62, PBetterAdj: 0.62}
-	v, why = decide(r, 1, Options{}.withDefaults())
+	v, why, _ = decide(r, 1, Options{}.withDefaults())
 	if v != Inconclusive || !strings.Contains(why, "p="+formatP(r.ShownP())) {
 		t.Errorf("verdict %v: %s (table p %s)", v, why, formatP(r.ShownP()))
 	}

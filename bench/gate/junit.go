@@ -48,7 +48,8 @@ type junitProblem struct {
 }
 
 // WriteJUnit writes JUnit XML: one testcase per metric; a regression is a
-// failure, a failed measurement an error, an inconclusive metric skipped.
+// failure, a failed measurement an error, an inconclusive metric skipped
+// (its message says what would decide it, its body the reason).
 // The text table goes in the suite's system-out.
 func WriteJUnit(w io.Writer, rep Report, l Labels) error {
 	var text strings.Builder
@@ -74,7 +75,7 @@ func WriteJUnit(w io.Writer, rep Report, l Labels) error {
 			c.Error = &junitProblem{Type: "measurement", Message: msg}
 			suite.Errors++
 		case Inconclusive:
-			c.Skipped = &junitProblem{Message: "inconclusive: " + msg}
+			c.Skipped = &junitProblem{Message: "inconclusive, a regression is not ruled out: " + r.toDecide(), Body: r.Reason}
 			suite.Skipped++
 		default:
 			c.Out = r.Verdict.String() + ": " + msg

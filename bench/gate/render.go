@@ -26,6 +26,10 @@ type Labels struct {
 	// before the samples of their arm only (e.g. each arm's own scenario
 	// and commit).
 	BaseConfig, HeadConfig [][2]string
+	// OnInconclusive says what the caller does when the overall verdict
+	// is Inconclusive (e.g. "exit status 0 all the same"); it ends the
+	// warning every renderer prints then. "" = nothing said.
+	OnInconclusive string
 }
 
 // formatValue prints a metric value with 4 significant digits and no
@@ -81,11 +85,21 @@ func formatShownP(r Result) string {
 	return formatP(r.ShownP())
 }
 
-// WriteText renders the terminal form: the one-line verdict, what was
-// compared, notes, a table and the reason for every metric.
+// WriteText renders the terminal form: the one-line verdict, a WARNING
+// line for inconclusive metrics and one per such metric saying what would
+// decide it, what was compared, notes, a table and the reason for every
+// metric.
 func WriteText(w io.Writer, rep Report, l Labels) error {
 	var b strings.Builder
 	b.WriteString(rep.Headline() + "\n")
+	if warn := inconclusiveWarning(rep, l); warn != "" {
+		fmt.Fprintf(&b, "WARNING: %s\n", warn)
+		for _, r := range rep.Results {
+			if r.Verdict == Inconclusive {
+				fmt.Fprintf(&b, "WARNING: %s inconclusive: %s\n", r.RowLabel(), r.toDecide())
+			}
+		}
+	}
 	if l.Title != "" {
 		fmt.Fprintf(&b, "gate: %s\n", l.Title)
 	}
@@ -130,12 +144,23 @@ func mdEscape(s string) string {
 }
 
 // WriteMarkdown renders GitHub-flavoured Markdown for a step summary
-// ($GITHUB_STEP_SUMMARY): the verdict first, then the table, then the
-// reasons folded in a <details>.
+// ($GITHUB_STEP_SUMMARY): the verdict first, then a warning alert when
+// some metric is inconclusive (what would decide each), then the table,
+// then the reasons folded in a <details>.
 func WriteMarkdown(w io.Writer, rep Report, l Labels) error {
 	var b strings.Builder
 	v := rep.Verdict()
 	fmt.Fprintf(&b, "### %s %s\n\n", verdictIcon[v], mdEscape(rep.Headline()))
+	if warn := inconclusiveWarning(rep, l); warn != "" {
+		// A GitHub alert: rendered as a yellow "Warning" box.
+		fmt.Fprintf(&b, "> [!WARNING]\n> **%s** What would decide:\n>\n", mdEscape(strings.ToUpper(warn[:1])+warn[1:]+"."))
+		for _, r := range rep.Results {
+			if r.Verdict == Inconclusive {
+				fmt.Fprintf(&b, "> - **%s**: %s\n", mdEscape(r.RowLabel()), mdEscape(r.toDecide()))
+			}
+		}
+		b.WriteString("\n")
+	}
 	if l.Title != "" {
 		fmt.Fprintf(&b, "**gate:** %s  \n", mdEscape(l.Title))
 	}
@@ -183,7 +208,8 @@ const MaxAnnotations = 10
 
 // WriteAnnotations writes GitHub Actions workflow commands: ::error for a
 // regression or a failed measurement, ::warning for an inconclusive
-// metric, worst regression first, at most MaxAnnotations of each.
+// metric (saying what would decide it), worst regression first, at most
+// MaxAnnotations of each.
 func WriteAnnotations(w io.Writer, rep Report, l Labels) error {
 	var errs, warns []Result
 	for _, r := range rep.Results {
@@ -208,8 +234,13 @@ func WriteAnnotations(w io.Writer, rep Report, l Labels) error {
 					annotationEscape(fmt.Sprintf("%d more not shown; see the step summary", len(rs)-MaxAnnotations)))
 				break
 			}
-			msg := fmt.Sprintf("%s %s: %s", r.RowLabel(), r.Verdict, r.Reason)
-			if r.Verdict != Failed {
+			var msg string
+			switch r.Verdict {
+			case Failed:
+				msg = fmt.Sprintf("%s %s: %s", r.RowLabel(), r.Verdict, r.Reason)
+			case Inconclusive:
+				msg = fmt.Sprintf("%s inconclusive, a regression is not ruled out: %s", r.RowLabel(), r.toDecide())
+			default:
 				msg = fmt.Sprintf("%s %s %s (p=%s): %s", r.RowLabel(), r.Verdict, formatSignedPct(r.Delta()), formatP(r.ShownP()), r.Reason)
 			}
 			fmt.Fprintf(&b, "::%s title=%s::%s\n", kind, annotationPropEscape(title), annotationEscape(msg))

@@ -52,11 +52,28 @@ func passing(t *testing.T) (Report, Labels) {
 	return rep, Labels{Title: "compare a b"}
 }
 
+// undecided is a report that is inconclusive overall: CPU per request 8%
+// worse but not significant (the trials advised are estimated), p50
+// latency whose interval reaches past the threshold, p99 unchanged.
+func undecided(t *testing.T) (Report, Labels) {
+	t.Helper()
+	ms := []Metric{
+		{Def: def(t, CPU), Base: noisy(44, 10, 80, 0.05), Head: noisy(45, 10, 86.4, 0.05)},
+		{Def: def(t, P50), Base: noisy(150, 10, 0.42, 0.04), Head: noisy(151, 10, 0.42, 0.04)},
+		{Def: def(t, P99), Base: noisy(244, 10, 3.1, 0.02), Head: noisy(245, 10, 3.1, 0.02)},
+	}
+	rep, err := Evaluate(ms, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep, Labels{Title: "ab scenarios/gate.yaml @ 400 req/s", OnInconclusive: "exit status 0 all the same (--strict makes it 3)"}
+}
+
 func TestGolden(t *testing.T) {
 	renderers := map[string]func(io.Writer, Report, Labels) error{
 		"txt": WriteText, "md": WriteMarkdown, "benchfmt": WriteBenchfmt, "junit.xml": WriteJUnit, "annotations": WriteAnnotations,
 	}
-	reports := map[string]func(*testing.T) (Report, Labels){"mixed": fixture, "pass": passing}
+	reports := map[string]func(*testing.T) (Report, Labels){"mixed": fixture, "pass": passing, "inconclusive": undecided}
 	for rname, mk := range reports {
 		for ext, render := range renderers {
 			t.Run(rname+"."+ext, func(t *testing.T) {

@@ -98,6 +98,10 @@ func (o *gateOptions) defs(mode string) []gate.Def {
 // verdict into the command's error (and so its exit code): regression 1,
 // failed measurement 3, inconclusive under --strict 3, else nil.
 func (o *gateOptions) emit(stdout io.Writer, rep gate.Report, l gate.Labels) error {
+	l.OnInconclusive = "exit status 0 all the same (--strict makes it 3)"
+	if o.strict {
+		l.OnInconclusive = "exit status 3 (--strict)"
+	}
 	if err := gate.WriteText(stdout, rep, l); err != nil {
 		return err
 	}
