@@ -35,7 +35,7 @@ func addGateFlags(fs *pflag.FlagSet, o *gateOptions) {
 	fs.Float64Var(&o.confidence, "confidence", gate.DefaultConfidence, "level of the confidence intervals printed")
 	fs.StringVar(&o.metrics, "metrics", "", "metrics to gate, comma-separated: "+strings.Join(gate.MetricNames(), ", ")+
 		" (default: cpu,p50,p99 for open loop, cpu,throughput for closed loop)")
-	fs.BoolVar(&o.strict, "strict", false, "exit 3 when any metric is inconclusive (too few samples, too noisy)")
+	fs.BoolVar(&o.strict, "strict", false, "exit 3 when any metric is inconclusive (too few samples, too noisy); without it an inconclusive gate exits 0 with a WARNING saying what would decide it")
 	fs.StringVar(&o.summary, "summary", "", "write a Markdown summary to `FILE` (appended to when FILE is $GITHUB_STEP_SUMMARY)")
 	fs.StringVar(&o.benchfmt, "benchfmt", "", "write every sample in the Go benchmark format to `FILE` (benchstat -col arm FILE)")
 	fs.StringVar(&o.junit, "junit", "", "write JUnit XML to `FILE`")
