@@ -26,10 +26,11 @@ test: build
 # cores.
 STRESS_RUNS ?= 5
 test-stress: build
-	@set -e; \
-	if command -v stress-ng >/dev/null 2>&1; then stress-ng --cpu 4 --timeout 0 >/dev/null 2>&1 & load="stress-ng --cpu 4"; \
-	else for i in 1 2 3 4; do sh -c 'while :; do :; done' & done; load="4 busy shell loops"; fi; \
-	trap 'kill $$(jobs -p) 2>/dev/null; wait 2>/dev/null' EXIT INT TERM; \
+	@set -e; pids=""; \
+	if command -v stress-ng >/dev/null 2>&1; then \
+		stress-ng --cpu 4 --timeout $$(( $(STRESS_RUNS) * 900 ))s >/dev/null 2>&1 & pids=$$!; load="stress-ng --cpu 4"; \
+	else for i in 1 2 3 4; do sh -c 'while :; do :; done' & pids="$$pids $$!"; done; load="4 busy shell loops"; fi; \
+	trap 'kill $$pids 2>/dev/null; wait $$pids 2>/dev/null || true' EXIT; trap 'exit 130' INT TERM; \
 	for i in $$(seq $(STRESS_RUNS)); do \
 		echo "test-stress: run $$i of $(STRESS_RUNS) under $$load"; \
 		$(MAKE) --no-print-directory test || { echo "test-stress: run $$i of $(STRESS_RUNS) FAILED under $$load"; exit 1; }; \
