@@ -86,15 +86,18 @@ type LoadInfo struct {
 
 // Request is one entry of the request mix.
 type Request struct {
-	Method string `json:"method"`
-	Path   string `json:"path"`
-	Weight int    `json:"weight"`
+	Method    string              `json:"method"`
+	Path      string              `json:"path"`
+	Weight    int                 `json:"weight"`
+	Headers   map[string][]string `json:"headers,omitempty"`
+	BodyBytes int                 `json:"body_bytes,omitempty"` // the body itself is not saved
 }
 
 // Server is a system under test as the run started it.
 type Server struct {
 	Name    string   `json:"name"`
-	Command []string `json:"command"` // argv as started
+	Target  string   `json:"target,omitempty"` // a server the user runs: its URL base; not started by the runner
+	Command []string `json:"command"`          // argv as started
 	Model   string   `json:"model,omitempty"`
 	Workers int      `json:"workers,omitempty"`
 	Balance string   `json:"balance,omitempty"`

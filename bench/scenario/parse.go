@@ -51,8 +51,9 @@ func Parse(file string, data []byte) (*Scenario, error) {
 }
 
 type parser struct {
-	file string
-	errs Errors
+	file     string
+	errs     Errors
+	calcErrs Errors // /calc paths out of bounds: errors unless every server is a target:
 }
 
 func (p *parser) add(line int, field, allowed, format string, args ...any) {
@@ -129,6 +130,12 @@ func (p *parser) parse(data []byte) *Scenario {
 	}
 	if s.Name == "" {
 		s.Name = defaultName(p.file)
+	}
+	for _, sv := range s.Servers {
+		if !sv.IsTarget() { // the /calc bounds hold for the project's servers
+			p.errs = append(p.errs, p.calcErrs...)
+			break
+		}
 	}
 	return s
 }

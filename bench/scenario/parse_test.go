@@ -154,11 +154,11 @@ func TestValidation(t *testing.T) {
 		{"servers not a list", "servers: single\nrequests:\n" + okRequests + "load:\n" + okLoad, []string{
 			`x.yaml:1: servers: "single" is not a list (allowed: a list of servers, each with model: or command:)`}},
 		{"server not a mapping", doc("  - single\n", okRequests, okLoad, ""), []string{
-			`x.yaml:3: servers[0]: "single" is not a mapping (allowed: name, model, workers, balance, gomaxprocs, burn, queue, command, env)`}},
+			`x.yaml:3: servers[0]: "single" is not a mapping (allowed: name, model, workers, balance, gomaxprocs, burn, queue, command, env, health, ready_timeout, target, pid)`}},
 		{"server unknown field", doc("  - {model: single, threads: 2}\n", okRequests, okLoad, ""), []string{
-			"x.yaml:3: servers[0].threads: unknown field (allowed: name, model, workers, balance, gomaxprocs, burn, queue, command, env)"}},
+			"x.yaml:3: servers[0].threads: unknown field (allowed: name, model, workers, balance, gomaxprocs, burn, queue, command, env, health, ready_timeout, target, pid)"}},
 		{"neither model nor command", doc("  - name: a\n", okRequests, okLoad, ""), []string{
-			"x.yaml:3: servers[0]: missing model or command (allowed: model: single|pool|prefork, or command: [argv...])"}},
+			"x.yaml:3: servers[0]: missing model, command or target (allowed: model: single|pool|prefork, command: [argv...], or target: URL)"}},
 		{"both model and command", doc("  - {name: a, model: single, command: [x]}\n", okRequests, okLoad, ""), []string{
 			"x.yaml:3: servers[0]: has both model and command (allowed: either model: (a Go model) or command: (an external server))"}},
 		{"bad model", doc("  - model: cluster\n", okRequests, okLoad, ""), []string{
@@ -217,10 +217,22 @@ func TestValidation(t *testing.T) {
 		// requests
 		{"request missing path", doc(okServers, "  - weight: 2\n", okLoad, ""), []string{
 			"x.yaml:5: requests[0].path: missing (allowed: a path such as / or /calc/fibonacci?n=20)"}},
-		{"request unknown field", doc(okServers, "  - {path: /, body: x}\n", okLoad, ""), []string{
-			"x.yaml:5: requests[0].body: unknown field (allowed: method, path, weight)"}},
-		{"request bad method", doc(okServers, "  - {path: /, method: POST}\n", okLoad, ""), []string{
-			`x.yaml:5: requests[0].method: "POST" is not a method (allowed: GET, HEAD)`}},
+		{"request unknown field", doc(okServers, "  - {path: /, data: x}\n", okLoad, ""), []string{
+			"x.yaml:5: requests[0].data: unknown field (allowed: method, path, weight, headers, body, body_file)"}},
+		{"request bad method", doc(okServers, "  - {path: /, method: FETCH}\n", okLoad, ""), []string{
+			`x.yaml:5: requests[0].method: "FETCH" is not a method (allowed: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS)`}},
+		{"request body and body_file", doc(okServers, "  - {path: /, body: x, body_file: b.json}\n", okLoad, ""), []string{
+			"x.yaml:5: requests[0].body_file: stat b.json: no such file or directory (allowed: a file, relative to the scenario's directory)", "x.yaml:5: requests[0].body_file: given with body: (line 5) (allowed: body: (text) or body_file: (a file beside the scenario), not both)"}},
+		{"request bad header", doc(okServers, "  - {path: /, headers: {\"a b\": x}}\n", okLoad, ""), []string{
+			`x.yaml:5: requests[0].headers: "a b" is not a header name (allowed: header names of letters, digits and !#$%&'*+-.^_` + "`" + `|~)`}},
+		{"target and model", doc("  - {target: \"http://127.0.0.1:1\", model: single}\n", okRequests, okLoad, ""), []string{
+			"x.yaml:3: servers[0]: target: with model: or command: (allowed: one of model: (a Go model), command: (a server the runner starts), target: (a URL of a server you run))"}},
+		{"target bad scheme", doc("  - {target: \"ftp://127.0.0.1:1\"}\n", okRequests, okLoad, ""), []string{
+			`x.yaml:3: servers[0].target: "ftp://127.0.0.1:1": scheme "ftp" is not supported (allowed: http, https) (allowed: a URL such as http://127.0.0.1:8080)`}},
+		{"pid without target", doc("  - {model: single, pid: 12}\n", okRequests, okLoad, ""), []string{
+			"x.yaml:3: servers[0].pid: only for target: (allowed: pid: with target: (the process of a server the runner does not start))"}},
+		{"health on a model", doc("  - {model: single, health: none}\n", okRequests, okLoad, ""), []string{
+			"x.yaml:3: servers[0].health: only for command: (allowed: command: servers (the runner starts them and waits for them))"}},
 		{"request weight", doc(okServers, "  - {path: /, weight: 0}\n", okLoad, ""), []string{
 			"x.yaml:5: requests[0].weight: 0 is out of range (allowed: 1..1000000)"}},
 		{"path not absolute", doc(okServers, "  - path: calc\n", okLoad, ""), []string{
@@ -450,5 +462,42 @@ func TestParseWithoutFileName(t *testing.T) {
 	_, err := Parse("", []byte("name: [x]\n"))
 	if err == nil || !strings.HasPrefix(err.Error(), "-:1: name: ") {
 		t.Errorf("error %v, want it to start with -:1: name:", err)
+	}
+}
+
+// TestTargetAndRequests: a target: server, a POST with headers and a body
+// read from a file beside the scenario, and /calc paths not checked
+// against the project's bounds when every server is a target.
+func TestTargetAndRequests(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "body.json"), []byte(`{"a":1}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := `servers:
+  - target: "http://127.0.0.1:8080/"
+    pid: 42
+requests:
+  - method: POST
+    path: /items
+    headers: {Content-Type: application/json, X-Token: t}
+    body_file: body.json
+  - path: /calc/fibonacci?n=99
+load:
+  concurrency: [2]
+`
+	s, err := Parse(filepath.Join(dir, "t.yaml"), []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sv := s.Servers[0]; sv.Target != "http://127.0.0.1:8080" || sv.Pid != 42 || sv.Name != "target" || !sv.IsTarget() {
+		t.Errorf("server %+v", sv)
+	}
+	r := s.Requests[0]
+	if r.Method != "POST" || string(r.Body) != `{"a":1}` || r.Headers.Get("Content-Type") != "application/json" || r.Headers.Get("X-Token") != "t" {
+		t.Errorf("request %+v", r)
+	}
+	// The same /calc path is an error for the project's own servers.
+	if _, err := Parse("m.yaml", []byte(strings.Replace(src, "  - target: \"http://127.0.0.1:8080/\"\n    pid: 42\n", "  - model: single\n", 1))); err == nil || !strings.Contains(err.Error(), "fibonacci") {
+		t.Errorf("a /calc path out of bounds for a Go model: %v", err)
 	}
 }

@@ -39,7 +39,7 @@ func (s Server) ServeArgs(addr string) []string {
 func (s *Scenario) Info() (results.ScenarioInfo, results.LoadInfo) {
 	reqs := make([]results.Request, len(s.Requests))
 	for i, r := range s.Requests {
-		reqs[i] = results.Request{Method: r.Method, Path: r.Path, Weight: r.Weight}
+		reqs[i] = results.Request{Method: r.Method, Path: r.Path, Weight: r.Weight, Headers: r.Headers, BodyBytes: len(r.Body)}
 	}
 	return results.ScenarioInfo{Name: s.Name, Description: s.Description, File: s.File},
 		results.LoadInfo{

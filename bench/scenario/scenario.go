@@ -13,7 +13,10 @@
 // safe to share read-only across goroutines.
 package scenario
 
-import "time"
+import (
+	"net/http"
+	"time"
+)
 
 // Defaults applied when a scenario file leaves a field out.
 const (
@@ -51,6 +54,19 @@ type Server struct {
 	// External command (Command != nil): gets PORT and ADDR in its env.
 	Command []string
 	Env     map[string]string
+	// Health is the path the runner polls until it answers 200 before
+	// measuring a command: server ("" = /healthz); HealthNone waits only
+	// until the port accepts a connection. ReadyTimeout bounds the wait
+	// (0 = the runner's default).
+	Health       string
+	ReadyTimeout time.Duration
+
+	// Target (a URL's scheme and host, e.g. http://127.0.0.1:8080): a
+	// server the user runs. The runner neither starts nor stops it; it
+	// checks that it accepts connections first, and measures its CPU only
+	// when Pid names its process.
+	Target string
+	Pid    int
 
 	// Line is where the server is declared, for later error messages.
 	Line int
@@ -59,12 +75,20 @@ type Server struct {
 // External reports whether s is an external command rather than a Go model.
 func (s Server) External() bool { return len(s.Command) > 0 }
 
+// IsTarget reports whether s is a server the user runs (target:).
+func (s Server) IsTarget() bool { return s.Target != "" }
+
+// HealthNone as a server's health: ready once its port accepts a connection.
+const HealthNone = "none"
+
 // Request is one entry of the request mix: sent with probability
 // Weight / sum(Weights).
 type Request struct {
-	Method string // GET (default)
-	Path   string // starts with '/', e.g. "/calc/fibonacci?n=25"
-	Weight int    // ≥ 1, default 1
+	Method  string // GET (default)
+	Path    string // starts with '/', e.g. "/calc/fibonacci?n=25"
+	Weight  int    // ≥ 1, default 1
+	Headers http.Header
+	Body    []byte // from body: or body_file: (read when the scenario is loaded)
 }
 
 // Load modes.

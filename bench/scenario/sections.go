@@ -2,7 +2,10 @@ package scenario
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -23,28 +26,31 @@ var (
 )
 
 // Methods a request may use.
-var Methods = []string{"GET", "HEAD"}
+var Methods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 // Bounds of the numbers a scenario may ask for. They keep every load loop
 // bounded in count and time.
 const (
-	MaxWorkers     = 1024
-	MaxGOMAXPROCS  = 1024
-	MaxQueue       = 1 << 20
-	MaxBurn        = time.Second
-	MaxWeight      = 1_000_000
-	MaxConcurrency = 10_000
-	MaxRate        = 1_000_000
-	MaxLevels      = 32
-	MinDuration    = 100 * time.Millisecond
-	MaxDuration    = time.Hour
-	MaxWarmup      = 10 * time.Minute
-	MaxTrials      = 100
-	MinTimeout     = time.Millisecond
-	MaxTimeout     = time.Minute
-	MaxServers     = 64
-	MaxRequests    = 1024
-	MaxArgs        = 256
+	MaxWorkers      = 1024
+	MaxGOMAXPROCS   = 1024
+	MaxQueue        = 1 << 20
+	MaxBurn         = time.Second
+	MaxWeight       = 1_000_000
+	MaxConcurrency  = 10_000
+	MaxRate         = 1_000_000
+	MaxLevels       = 32
+	MinDuration     = 100 * time.Millisecond
+	MaxDuration     = time.Hour
+	MaxWarmup       = 10 * time.Minute
+	MaxTrials       = 100
+	MinTimeout      = time.Millisecond
+	MaxTimeout      = time.Minute
+	MaxServers      = 64
+	MaxRequests     = 1024
+	MaxArgs         = 256
+	MaxBody         = 16 << 20 // bytes of a request body
+	MaxHeaders      = 64       // headers per request
+	MaxReadyTimeout = 10 * time.Minute
 )
 
 func (p *parser) servers(n *yaml.Node) []Server {
@@ -87,7 +93,8 @@ func (p *parser) server(n *yaml.Node, path string) (Server, bool) {
 	}
 	var goOnly []set // Go-model fields given, to refuse with command:
 	note := func(v *yaml.Node, key string) { goOnly = append(goOnly, set{v.Line, key}) }
-	var nameNode, modelNode *yaml.Node
+	var nameNode, modelNode, targetNode, pidNode *yaml.Node
+	var cmdOnly []set // command-only fields given
 	p.mapping(n, path, []field{
 		{"name", func(v *yaml.Node) { nameNode = v; s.Name = p.name(v, path+".name") }},
 		{"model", func(v *yaml.Node) {
@@ -128,15 +135,64 @@ func (p *parser) server(n *yaml.Node, path string) (Server, bool) {
 			}
 		}},
 		{"env", func(v *yaml.Node) { s.Env = p.env(v, path+".env") }},
+		{"health", func(v *yaml.Node) {
+			cmdOnly = append(cmdOnly, set{v.Line, "health"})
+			h, ok := p.str(v, path+".health")
+			if ok && h != HealthNone && !strings.HasPrefix(h, "/") {
+				p.errorf(v, path+".health", "a path such as /healthz, or none (ready when the port accepts a connection)", "%q is not a path", h)
+			}
+			s.Health = h
+		}},
+		{"ready_timeout", func(v *yaml.Node) {
+			cmdOnly = append(cmdOnly, set{v.Line, "ready_timeout"})
+			s.ReadyTimeout, _ = p.durIn(v, path+".ready_timeout", time.Millisecond, MaxReadyTimeout)
+		}},
+		{"target", func(v *yaml.Node) {
+			targetNode = v
+			t, ok := p.str(v, path+".target")
+			if !ok {
+				return
+			}
+			base, err := TargetBase(t)
+			if err != nil {
+				p.errorf(v, path+".target", "a URL such as http://127.0.0.1:8080", "%v", err)
+				s.Target = "?"
+				return
+			}
+			s.Target = base
+		}},
+		{"pid", func(v *yaml.Node) { pidNode = v; s.Pid, _ = p.intIn(v, path+".pid", 1, 1<<22) }},
 	})
 	if n.Kind != yaml.MappingNode {
 		return s, false
 	}
+	if s.Target == "" {
+		if pidNode != nil {
+			p.errorf(pidNode, path+".pid", "pid: with target: (the process of a server the runner does not start)", "only for target:")
+		}
+	}
+	if s.Command == nil {
+		for _, c := range cmdOnly {
+			p.add(c.line, path+"."+c.key, "command: servers (the runner starts them and waits for them)", "only for command:")
+		}
+	}
 	switch {
+	case s.Target != "" && (s.Model != "" || s.Command != nil):
+		p.errorf(targetNode, path, "one of model: (a Go model), command: (a server the runner starts), target: (a URL of a server you run)", "target: with model: or command:")
+	case s.Target != "":
+		for _, g := range goOnly {
+			p.add(g.line, path+"."+g.key, "name, target, pid", "only for Go models (model:), not for target:")
+		}
+		if s.Env != nil {
+			p.errorf(n, path+".env", "env only with command:", "environment is only passed to external commands")
+		}
+		if s.Name == "" && nameNode == nil {
+			s.Name = "target"
+		}
 	case s.Model != "" && s.Command != nil:
 		p.errorf(modelNode, path, "either model: (a Go model) or command: (an external server)", "has both model and command")
 	case s.Model == "" && s.Command == nil:
-		p.errorf(n, path, "model: "+strings.Join(Models, "|")+", or command: [argv...]", "missing model or command")
+		p.errorf(n, path, "model: "+strings.Join(Models, "|")+", command: [argv...], or target: URL", "missing model, command or target")
 	case s.Command != nil:
 		for _, g := range goOnly {
 			p.add(g.line, path+"."+g.key, "name, command, env", "only for Go models (model:), not for command:")
@@ -251,6 +307,7 @@ func (p *parser) requests(n *yaml.Node) []Request {
 		r := Request{Method: "GET", Weight: 1}
 		errs := len(p.errs)
 		hasPath := false
+		var bodyNode, fileNode *yaml.Node
 		p.mapping(item, path, []field{
 			{"method", func(v *yaml.Node) {
 				m, ok := p.str(v, path+".method")
@@ -261,7 +318,23 @@ func (p *parser) requests(n *yaml.Node) []Request {
 			}},
 			{"path", func(v *yaml.Node) { hasPath = true; r.Path = p.requestPath(v, path+".path") }},
 			{"weight", func(v *yaml.Node) { r.Weight, _ = p.intIn(v, path+".weight", 1, MaxWeight) }},
+			{"headers", func(v *yaml.Node) { r.Headers = p.headers(v, path+".headers") }},
+			{"body", func(v *yaml.Node) {
+				bodyNode = v
+				if b, ok := p.str(v, path+".body"); ok {
+					r.Body = []byte(b)
+				}
+			}},
+			{"body_file", func(v *yaml.Node) {
+				fileNode = v
+				if f, ok := p.str(v, path+".body_file"); ok {
+					r.Body = p.bodyFile(v, path+".body_file", f)
+				}
+			}},
 		})
+		if bodyNode != nil && fileNode != nil {
+			p.errorf(fileNode, path+".body_file", "body: (text) or body_file: (a file beside the scenario), not both", "given with body: (line %d)", bodyNode.Line)
+		}
 		if item.Kind == yaml.MappingNode && !hasPath {
 			p.errorf(item, path+".path", "a path such as / or /calc/fibonacci?n=20", "missing")
 		}
@@ -289,11 +362,68 @@ func (p *parser) requestPath(n *yaml.Node, name string) string {
 	}
 	if kind, ok := strings.CutPrefix(u.Path, "/calc/"); ok {
 		if _, _, err := app.ParseCalc(kind, u.RawQuery); err != nil {
-			p.errorf(n, name, "", "%q: %v", v, err)
-			return ""
+			// Checked against the project's servers only (not a target:
+			// server's own /calc/): kept until the servers are known.
+			p.calcErrs = append(p.calcErrs, &Error{File: p.file, Line: n.Line, Field: name, Problem: fmt.Sprintf("%q: %v", v, err)})
 		}
 	}
 	return v
+}
+
+// headers reads a mapping of header names to values.
+func (p *parser) headers(n *yaml.Node, path string) http.Header {
+	if !p.plain(n, path) {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, path, "a mapping of Header-Name: value", "%s is not a mapping", describe(n))
+		return nil
+	}
+	if len(n.Content)/2 > MaxHeaders {
+		p.errorf(n, path, fmt.Sprintf("at most %d headers", MaxHeaders), "too many headers")
+		return nil
+	}
+	h := http.Header{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode || !headerName.MatchString(k.Value) {
+			p.errorf(k, path, "header names of letters, digits and !#$%&'*+-.^_`|~", "%s is not a header name", describe(k))
+			continue
+		}
+		val, ok := p.str(v, path+"."+k.Value)
+		if ok && strings.ContainsAny(val, "\r\n") {
+			p.errorf(v, path+"."+k.Value, "one line of text", "a header value may not contain a line break")
+			continue
+		}
+		h.Add(k.Value, val)
+	}
+	return h
+}
+
+var headerName = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+
+// bodyFile reads a request body from a file named relative to the
+// scenario file's directory.
+func (p *parser) bodyFile(n *yaml.Node, name, f string) []byte {
+	path := f
+	if !filepath.IsAbs(path) && p.file != "-" {
+		path = filepath.Join(filepath.Dir(p.file), f)
+	}
+	st, err := os.Stat(path)
+	switch {
+	case err != nil:
+		p.errorf(n, name, "a file, relative to the scenario's directory", "%v", err)
+		return nil
+	case st.Size() > MaxBody:
+		p.errorf(n, name, fmt.Sprintf("at most %d bytes", MaxBody), "%s has %d bytes", path, st.Size())
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		p.errorf(n, name, "a readable file", "%v", err)
+		return nil
+	}
+	return b
 }
 
 func (p *parser) load(n *yaml.Node) Load {
