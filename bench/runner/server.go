@@ -111,6 +111,13 @@ func (p *Proc) Exited() bool {
 // exits, ctx ends or timeout passes; the error then carries the tail of
 // the server's output.
 func (p *Proc) WaitReady(ctx context.Context, timeout time.Duration) error {
+	return p.WaitHealthy(ctx, timeout, "/healthz")
+}
+
+// WaitHealthy is WaitReady with another health path; HealthNone
+// (scenario.HealthNone, "none") waits only until the port accepts a TCP
+// connection.
+func (p *Proc) WaitHealthy(ctx context.Context, timeout time.Duration, health string) error {
 	client := &http.Client{
 		Timeout:   time.Second,
 		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
@@ -118,21 +125,38 @@ func (p *Proc) WaitReady(ctx context.Context, timeout time.Duration) error {
 	defer client.CloseIdleConnections()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
-	url := "http://" + p.spec.Addr + "/healthz"
-	backoff := 10 * time.Millisecond
-	var last error
-	for {
+	url := "http://" + p.spec.Addr + health
+	probe := func() error {
+		if health == "none" {
+			c, err := net.DialTimeout("tcp", p.spec.Addr, time.Second)
+			if err == nil {
+				c.Close()
+			}
+			return err
+		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			return err
 		}
 		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %s", health, resp.Status)
+		}
+		return nil
+	}
+	if health == "none" {
+		url = "tcp " + p.spec.Addr
+	}
+	backoff := 10 * time.Millisecond
+	var last error
+	for {
+		err := probe()
 		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("GET /healthz: %s", resp.Status)
+			return nil
 		}
 		last = err
 		poll := time.NewTimer(backoff)
