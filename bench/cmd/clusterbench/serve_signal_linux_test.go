@@ -56,8 +56,10 @@ func TestServeSecondSignalKills(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
+	var stallWritten time.Time
 	select {
 	case <-wrote:
+		stallWritten = time.Now()
 	case <-stalled:
 		t.Fatal("the stall request failed before it was written")
 	case <-time.After(30 * time.Second):
@@ -90,6 +92,11 @@ func TestServeSecondSignalKills(t *testing.T) {
 	case <-waited:
 		t.Fatalf("serve exited (%v) after one SIGINT while a 30s stall was in flight: %s", waitErr, stderr)
 	default:
+	}
+	if d := time.Since(stallWritten); d > 20*time.Second {
+		// The stall ends 30s after it was written; from then on a drain
+		// that ends by itself is what the code should do.
+		t.Skipf("the machine took %v to get here: too close to the end of the 30s stall to tell a kill from a finished drain", d.Round(time.Second))
 	}
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
