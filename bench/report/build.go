@@ -1,8 +1,10 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +28,9 @@ func Build(run *results.Run) Document {
 		d.Warnings = append([]string{"INCOMPLETE run: " + why}, d.Warnings...)
 	}
 	d.Tables = append(d.Tables, summaryTable(run))
+	if t, ok := statusTable(run); ok {
+		d.Tables = append(d.Tables, t)
+	}
 	d.Tables = append(d.Tables, workerTables(run)...)
 	d.Tables = append(d.Tables, calcTables(run)...)
 	return d
@@ -262,6 +267,91 @@ func workerTables(run *results.Run) []Table {
 		out = append(out, t)
 	}
 	return out
+}
+
+// statusTable breaks down the responses of every server × level where
+// anything but 2xx came back: counts by status class, then the status
+// codes and failure kinds, most frequent first (trials cut short left out
+// as in the summary). ok is false when every response was 2xx.
+func statusTable(run *results.Run) (Table, bool) {
+	t := Table{
+		Title:  fmt.Sprintf("%s: responses other than 2xx", run.Scenario.Name),
+		Header: []string{"server", levelHeader(run.Load.Mode), "requests", "2xx", "3xx", "4xx", "5xx", "failed", "codes and failures"},
+		Align:  []Align{Left, Right, Right, Right, Right, Right, Right, Right, Left},
+	}
+	for _, s := range run.Summary {
+		var mine []results.Trial
+		for _, tr := range run.Trials {
+			if tr.Server == s.Server && tr.Level == s.Level {
+				mine = append(mine, tr)
+			}
+		}
+		var reqs int64
+		var class [6]int64 // by first digit; 0 = no response
+		detail := map[string]int64{}
+		for _, tr := range metrics.Measured(mine) {
+			reqs += tr.Requests
+			for code, n := range tr.StatusCodes {
+				c, err := strconv.Atoi(code)
+				if err != nil || c < 100 || c > 599 {
+					if code != "0" {
+						class[0] += n
+						detail["code "+code] += n
+					}
+					continue
+				}
+				class[c/100] += n
+				if c/100 != 2 {
+					detail[code] += n
+				}
+			}
+			for kind, n := range tr.Errors {
+				if statusText(kind) {
+					continue // vegeta's "503 Service Unavailable": counted by its code
+				}
+				detail[kind] += n
+			}
+			class[0] += tr.StatusCodes["0"]
+		}
+		if class[0]+class[1]+class[3]+class[4]+class[5] == 0 {
+			continue
+		}
+		keys := make([]string, 0, len(detail))
+		for k := range detail {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, func(a, b string) int {
+			if detail[a] != detail[b] {
+				return cmp.Compare(detail[b], detail[a])
+			}
+			return cmp.Compare(a, b)
+		})
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%s ×%d", k, detail[k])
+		}
+		t.Rows = append(t.Rows, []string{
+			s.Server, strconv.Itoa(s.Level), strconv.FormatInt(reqs, 10),
+			strconv.FormatInt(class[2], 10), strconv.FormatInt(class[3], 10), strconv.FormatInt(class[4], 10),
+			strconv.FormatInt(class[5], 10), strconv.FormatInt(class[0], 10), strings.Join(parts, ", "),
+		})
+	}
+	t.Notes = []string{"failed: no response (refused, reset, closed, timed out, malformed); all trials of the row"}
+	return t, len(t.Rows) > 0
+}
+
+// statusText reports whether an error kind is a status line ("503 Service
+// Unavailable"), which the status codes already count.
+func statusText(kind string) bool {
+	if len(kind) < 3 || (len(kind) > 3 && kind[3] != ' ') {
+		return false
+	}
+	for _, c := range kind[:3] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // reportsWorkers reports whether any response named its worker: tallies

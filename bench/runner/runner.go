@@ -24,6 +24,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
+	"net/url"
 	"os"
 	"runtime"
 	"slices"
@@ -90,7 +92,7 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 		return nil, err
 	}
 	for _, s := range sc.Servers {
-		if !s.External() && r.Binary == "" {
+		if s.Model != "" && r.Binary == "" {
 			return nil, fmt.Errorf("server %s is a Go model but the clusterbench binary is unknown", s.Name)
 		}
 	}
@@ -198,6 +200,13 @@ func (r *Runner) startServer(ctx context.Context, s scenario.Server, pin Pinning
 	if timeout == 0 {
 		timeout = DefaultStartTimeout
 	}
+	if s.ReadyTimeout > 0 {
+		timeout = s.ReadyTimeout
+	}
+	health := "/healthz"
+	if s.Health != "" {
+		health = s.Health
+	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		addr, err := FreeAddr()
@@ -209,7 +218,7 @@ func (r *Runner) startServer(ctx context.Context, s scenario.Server, pin Pinning
 		if err != nil {
 			return nil, rec, err
 		}
-		err = p.WaitReady(ctx, timeout)
+		err = p.WaitHealthy(ctx, timeout, health)
 		if err == nil {
 			return p, rec, nil
 		}
@@ -231,12 +240,73 @@ func (r *Runner) grace() time.Duration {
 	return r.StopGrace
 }
 
+// server is what a trial needs of a server: where to send requests, its
+// CPU time (an error when not measured), whether it died, and how to stop
+// it (nothing to do for a target: the user runs it).
+type server struct {
+	base   string // scheme://host:port the requests' paths are appended to
+	cpu    func() (time.Duration, error)
+	exited func() bool
+	note   func() string // the tail of its output, for an error message
+	stop   func() error
+}
+
+// Reachable checks that the server at a target URL accepts a TCP
+// connection (within 3s), naming the address when it does not.
+func Reachable(target string) error {
+	u, err := url.Parse(target)
+	if err != nil {
+		return err
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+	}
+	c, err := net.DialTimeout("tcp", addr, 3*time.Second)
+	if err != nil {
+		return fmt.Errorf("target %s does not accept connections: %w", target, err)
+	}
+	return c.Close()
+}
+
+// errNoPid: a target server's CPU is measured only when its pid is given.
+var errNoPid = errors.New("no pid: server CPU not measured")
+
+// reach starts server s (a Go model or a command) and waits until it is
+// ready, or, for a target: server, checks that it accepts connections.
+func (r *Runner) reach(ctx context.Context, sc *scenario.Scenario, s scenario.Server, pin Pinning) (*server, results.Server, error) {
+	if s.IsTarget() {
+		r.progress("%s: measuring %s at %s (not started by clusterbench)\n", sc.Name, s.Name, s.Target)
+		rec := results.Server{Name: s.Name, Target: s.Target}
+		if err := Reachable(s.Target); err != nil {
+			return nil, rec, err
+		}
+		h := &server{base: s.Target, exited: func() bool { return false }, note: func() string { return "" },
+			stop: func() error { return nil }, cpu: func() (time.Duration, error) { return 0, errNoPid }}
+		if s.Pid > 0 {
+			h.cpu = func() (time.Duration, error) { return metrics.TreeCPU(s.Pid) }
+		}
+		return h, rec, nil
+	}
+	r.progress("%s: starting %s\n", sc.Name, s.Name)
+	p, rec, err := r.startServer(ctx, s, pin)
+	if err != nil {
+		return nil, rec, err
+	}
+	return &server{
+		base:   "http://" + p.spec.Addr,
+		cpu:    func() (time.Duration, error) { return metrics.TreeCPU(p.Pid()) },
+		exited: p.Exited,
+		note:   p.outputNote,
+		stop:   func() error { return p.Stop(r.grace()) },
+	}, rec, nil
+}
+
 // runServer measures one server at every level and trial, appending to
 // out.Run; its error says why the server failed (the trials measured
 // before are kept).
 func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenario.Server, pin Pinning, out *Outcome) (err error) {
-	r.progress("%s: starting %s\n", sc.Name, s.Name)
-	p, rec, err := r.startServer(ctx, s, pin)
+	h, rec, err := r.reach(ctx, sc, s, pin)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil // interrupted while starting: not the server's fault
@@ -245,14 +315,14 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 	}
 	out.Run.Servers = append(out.Run.Servers, rec)
 	defer func() {
-		if stopErr := p.Stop(r.grace()); stopErr != nil {
+		if stopErr := h.stop(); stopErr != nil {
 			err = errors.Join(err, stopErr)
 		}
 	}()
 	expected := metrics.ExpectedWorkers(rec)
 	targets := make([]load.Target, len(sc.Requests))
 	for i, q := range sc.Requests {
-		targets[i] = load.Target{Method: q.Method, URL: "http://" + p.spec.Addr + q.Path, Weight: q.Weight}
+		targets[i] = load.Target{Method: q.Method, URL: h.base + q.Path, Weight: q.Weight, Header: q.Headers, Body: q.Body}
 	}
 	for _, level := range sc.Load.Levels {
 		cfg := load.Config{
@@ -271,12 +341,12 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 				return nil
 			}
 			cfg.Duration, cfg.Name = sc.Load.Duration, fmt.Sprintf("%s/%s/%d/%d", sc.Name, s.Name, level, trial)
-			cpu0, cpuErr0 := metrics.TreeCPU(p.Pid())
+			cpu0, cpuErr0 := h.cpu()
 			o, err := load.Run(ctx, cfg)
 			if err != nil {
 				return err
 			}
-			cpu1, cpuErr1 := metrics.TreeCPU(p.Pid())
+			cpu1, cpuErr1 := h.cpu()
 			t := o.Trial(s.Name, trial, expected)
 			if cpuErr0 == nil && cpuErr1 == nil && cpu1 >= cpu0 {
 				t.ServerCPUS = (cpu1 - cpu0).Seconds()
@@ -291,8 +361,8 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 			if o.Interrupted {
 				return nil
 			}
-			if p.Exited() {
-				return fmt.Errorf("exited during level %d trial %d%s", level, trial, p.outputNote())
+			if h.exited() {
+				return fmt.Errorf("exited during level %d trial %d%s", level, trial, h.note())
 			}
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/clusterbench/clusterbench/bench/threshold"
 )
 
 // MaxFileSize bounds a scenario file; anything larger is refused unread.
@@ -115,6 +117,19 @@ func (p *parser) parse(data []byte) *Scenario {
 		{"load", func(n *yaml.Node) { seen.load = true; s.Load = p.load(n) }},
 		{"pin", func(n *yaml.Node) { s.Pin = p.pin(n) }},
 		{"calc", func(n *yaml.Node) { s.Calc = p.calcs(n) }},
+		{"thresholds", func(n *yaml.Node) {
+			p.list(n, "thresholds", threshold.Allowed, func(i int, item *yaml.Node) {
+				name := fmt.Sprintf("thresholds[%d]", i)
+				if e, ok := p.str(item, name); ok {
+					t, err := threshold.Parse(e)
+					if err != nil {
+						p.errorf(item, name, threshold.Allowed, "%v", err)
+						return
+					}
+					s.Thresholds = append(s.Thresholds, t)
+				}
+			})
+		}},
 	})
 	if root.Kind != yaml.MappingNode {
 		return s

@@ -16,6 +16,8 @@ package scenario
 import (
 	"net/http"
 	"time"
+
+	"github.com/clusterbench/clusterbench/bench/threshold"
 )
 
 // Defaults applied when a scenario file leaves a field out.
@@ -36,6 +38,8 @@ type Scenario struct {
 	Load        Load
 	Pin         Pin
 	Calc        []Calc // the calc: section; empty when absent
+	// Thresholds fail the run (exit 1) when a figure breaks them.
+	Thresholds []threshold.Threshold
 }
 
 // Server is a system under test: either a Go model of `clusterbench serve`

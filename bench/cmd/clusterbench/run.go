@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/clusterbench/clusterbench/bench/report"
 	"github.com/clusterbench/clusterbench/bench/runner"
 	"github.com/clusterbench/clusterbench/bench/scenario"
+	"github.com/clusterbench/clusterbench/bench/threshold"
 )
 
 // GeneratorGCPercent is the garbage collector's target for `clusterbench
@@ -38,6 +40,7 @@ type runOptions struct {
 	formats      []string
 	quiet        bool
 	startTimeout time.Duration
+	thresholds   []threshold.Threshold // --fail-on, besides the scenario's
 }
 
 var runHelp = cmdHelp{
@@ -74,8 +77,17 @@ func parseRun(stdout io.Writer, args []string) (runOptions, error) {
 	fs.StringVar(&format, "format", "table", "what to print: comma-separated "+strings.Join(report.Formats, ", "))
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print only the run directories (no progress, no tables)")
 	fs.DurationVar(&o.startTimeout, "start-timeout", runner.DefaultStartTimeout, "how long a server may take to answer /healthz")
+	var failOn []string
+	fs.StringArrayVar(&failOn, "fail-on", nil, "threshold, e.g. 'p99<200ms', 'errors<0.1%', 'rps>5000', 'NAME:p50<1ms' (repeatable): exit 1 when broken")
 	if err := parseFlags(fs, runHelp, stdout, args); err != nil {
 		return o, err
+	}
+	for _, e := range failOn {
+		t, err := threshold.Parse(e)
+		if err != nil {
+			return o, usageError("--fail-on: %v", err)
+		}
+		o.thresholds = append(o.thresholds, t)
 	}
 	if fs.Changed("requests") && fs.Changed("duration") {
 		return o, usageError("--requests and --duration together (allowed: one of them: a trial stops after N requests, or after a duration)")
@@ -153,6 +165,13 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	if len(bad) > 0 {
 		return usageError("%s", strings.Join(bad, "\n"))
 	}
+	return runScenarios(ctx, stdout, stderr, o, scs, append([]string{"clusterbench", "run"}, args...))
+}
+
+// runScenarios measures each scenario in turn (run and load): it checks
+// the output directory first, then runs, prints and saves each, and
+// turns failures into exit codes; argv is recorded in the run.
+func runScenarios(ctx context.Context, stdout, stderr io.Writer, o runOptions, scs []*scenario.Scenario, argv []string) error {
 	if err := report.CheckDir(o.out); err != nil {
 		return usageError("--out: %v (nothing was measured)", err)
 	}
@@ -172,13 +191,13 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	r := &runner.Runner{
 		Binary:       exe,
 		Dir:          runner.RepoRoot(ctx, cwd),
-		Args:         append([]string{"clusterbench", "run"}, args...),
+		Args:         argv,
 		StartTimeout: o.startTimeout,
 	}
 	if !o.quiet && isTerminal(stderr) {
 		r.Progress = stderr
 	}
-	var failures []error
+	var failures, broken []error
 	for _, sc := range scs {
 		out, err := r.Run(ctx, sc)
 		if err != nil {
@@ -195,6 +214,13 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		if err := printRun(stdout, o, out, dir); err != nil {
 			return err
 		}
+		violations, unknown := threshold.Check(append(slices.Clone(sc.Thresholds), o.thresholds...), out.Run)
+		for _, u := range unknown {
+			broken = append(broken, errors.New(u))
+		}
+		for _, v := range violations {
+			broken = append(broken, fmt.Errorf("%s: %s", sc.Name, v))
+		}
 		if runErr := out.Err(); runErr != nil {
 			failures = append(failures, fmt.Errorf("%s: %w (what was measured is in %s, marked incomplete)", sc.Name, runErr, dir))
 		}
@@ -203,7 +229,10 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		}
 	}
 	if len(failures) > 0 {
-		return measurementError(errors.Join(failures...))
+		return measurementError(errors.Join(append(failures, broken...)...))
+	}
+	if len(broken) > 0 {
+		return regressionError(errors.Join(broken...))
 	}
 	return nil
 }
