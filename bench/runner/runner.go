@@ -27,6 +27,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -174,8 +175,11 @@ func (r *Runner) progress(format string, args ...any) {
 }
 
 // procSpec is how to start server s on addr.
-func (r *Runner) procSpec(s scenario.Server, addr string, pin Pinning) (ProcSpec, results.Server) {
+func (r *Runner) procSpec(s scenario.Server, dir, addr string, pin Pinning) (ProcSpec, results.Server) {
 	spec := ProcSpec{Name: s.Name, Addr: addr, Dir: r.Dir, CPUs: pin.Server}
+	if s.External() && dir != "" {
+		spec.Dir = dir // a command's relative paths are the scenario file's
+	}
 	rec := results.Server{Name: s.Name, Model: s.Model, Workers: s.Workers, Balance: s.Balance}
 	if s.External() {
 		_, port, _ := strings.Cut(addr, ":")
@@ -195,7 +199,7 @@ func (r *Runner) procSpec(s scenario.Server, addr string, pin Pinning) (ProcSpec
 
 // startServer starts s on a free port and waits until it is healthy,
 // retrying with another port when the first was taken meanwhile.
-func (r *Runner) startServer(ctx context.Context, s scenario.Server, pin Pinning) (*Proc, results.Server, error) {
+func (r *Runner) startServer(ctx context.Context, s scenario.Server, dir string, pin Pinning) (*Proc, results.Server, error) {
 	timeout := r.StartTimeout
 	if timeout == 0 {
 		timeout = DefaultStartTimeout
@@ -213,7 +217,10 @@ func (r *Runner) startServer(ctx context.Context, s scenario.Server, pin Pinning
 		if err != nil {
 			return nil, results.Server{}, err
 		}
-		spec, rec := r.procSpec(s, addr, pin)
+		spec, rec := r.procSpec(s, dir, addr, pin)
+		if err := missingFiles(spec); err != nil {
+			return nil, rec, err
+		}
 		p, err := StartProc(spec)
 		if err != nil {
 			return nil, rec, err
@@ -269,6 +276,24 @@ func Reachable(target string) error {
 	return c.Close()
 }
 
+// missingFiles checks the arguments of an external command that name
+// files by a relative path (a "/" in them, no "://", not a flag): each
+// must exist beside the scenario (the command's directory), else the
+// error names where it was looked for.
+func missingFiles(spec ProcSpec) error {
+	for _, a := range spec.Argv[1:] {
+		if strings.HasPrefix(a, "-") || !strings.Contains(a, "/") || strings.Contains(a, "://") || filepath.IsAbs(a) {
+			continue
+		}
+		p := filepath.Join(spec.Dir, a)
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("%s not found (looked for %s; a command's relative paths are taken from the scenario file's directory, or the current directory for a scenario built into the binary: run it from a clone of the repository, or give the path)",
+				a, p)
+		}
+	}
+	return nil
+}
+
 // errNoPid: a target server's CPU is measured only when its pid is given.
 var errNoPid = errors.New("no pid: server CPU not measured")
 
@@ -289,7 +314,7 @@ func (r *Runner) reach(ctx context.Context, sc *scenario.Scenario, s scenario.Se
 		return h, rec, nil
 	}
 	r.progress("%s: starting %s\n", sc.Name, s.Name)
-	p, rec, err := r.startServer(ctx, s, pin)
+	p, rec, err := r.startServer(ctx, s, sc.Dir, pin)
 	if err != nil {
 		return nil, rec, err
 	}

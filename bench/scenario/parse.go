@@ -40,6 +40,9 @@ func LoadFile(path string) (*Scenario, error) {
 // messages and in Scenario.File ("-" when empty). The returned Scenario is fully defaulted
 // (see the Default constants) and every field is valid. On failure the
 // error is Errors, listing every problem found, ordered by line.
+// EmbeddedPrefix starts the File of a scenario built into the binary.
+const EmbeddedPrefix = "(built in) "
+
 func Parse(file string, data []byte) (*Scenario, error) {
 	if file == "" {
 		file = "-" // errors always carry file:line:
@@ -48,6 +51,9 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	s := p.parse(data)
 	if len(p.errs) > 0 {
 		return nil, p.errs.sorted()
+	}
+	if file != "-" && !strings.HasPrefix(file, EmbeddedPrefix) {
+		s.Dir = filepath.Dir(file)
 	}
 	return s, nil
 }

@@ -33,11 +33,15 @@ type Scenario struct {
 	Name        string
 	Description string
 	File        string // path it was read from
-	Servers     []Server
-	Requests    []Request // at least one
-	Load        Load
-	Pin         Pin
-	Calc        []Calc // the calc: section; empty when absent
+	// Dir is the directory the scenario's relative paths (command:,
+	// body_file:) are taken from: the file's; "" for a scenario built into
+	// the binary or made from flags (then the current directory).
+	Dir      string
+	Servers  []Server
+	Requests []Request // at least one
+	Load     Load
+	Pin      Pin
+	Calc     []Calc // the calc: section; empty when absent
 	// Thresholds fail the run (exit 1) when a figure breaks them.
 	Thresholds []threshold.Threshold
 }

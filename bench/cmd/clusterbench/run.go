@@ -20,6 +20,7 @@ import (
 	"github.com/clusterbench/clusterbench/bench/runner"
 	"github.com/clusterbench/clusterbench/bench/scenario"
 	"github.com/clusterbench/clusterbench/bench/threshold"
+	"github.com/clusterbench/clusterbench/scenarios"
 )
 
 // GeneratorGCPercent is the garbage collector's target for `clusterbench
@@ -41,11 +42,13 @@ type runOptions struct {
 	quiet        bool
 	startTimeout time.Duration
 	thresholds   []threshold.Threshold // --fail-on, besides the scenario's
+	scenariosDir string
 }
 
 var runHelp = cmdHelp{
 	Usage: "clusterbench run SCENARIO... [flags]",
-	About: `Runs each scenario (a YAML file, or NAME for scenarios/NAME.yaml): starts every server,
+	About: `Runs each scenario (a YAML file, or a NAME: ./scenarios/NAME.yaml, then --scenarios DIR,
+then the scenarios built into the binary): starts every server,
 warms it up, measures every level × trial, stops it; prints the tables and writes
 results/runs/<UTC time>-<scenario>/ (summary.json, summary.csv, workers.csv, report.md).
 Flags override the file; scenarios/example.yaml documents every field. The load generator
@@ -77,6 +80,7 @@ func parseRun(stdout io.Writer, args []string) (runOptions, error) {
 	fs.StringVar(&format, "format", "table", "what to print: comma-separated "+strings.Join(report.Formats, ", "))
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print only the run directories (no progress, no tables)")
 	fs.DurationVar(&o.startTimeout, "start-timeout", runner.DefaultStartTimeout, "how long a server may take to answer /healthz")
+	fs.StringVar(&o.scenariosDir, "scenarios", "", "directory searched for a scenario NAME after ./scenarios (default $"+EnvScenarios+"), before the built-in ones")
 	var failOn []string
 	fs.StringArrayVar(&failOn, "fail-on", nil, "threshold, e.g. 'p99<200ms', 'errors<0.1%', 'rps>5000', 'NAME:p50<1ms' (repeatable): exit 1 when broken")
 	if err := parseFlags(fs, runHelp, stdout, args); err != nil {
@@ -133,17 +137,41 @@ func shortDuration(d time.Duration) string {
 	return s
 }
 
-// scenarioPath resolves NAME to scenarios/NAME.yaml when NAME is not a file.
-func scenarioPath(arg string) string {
+// EnvScenarios names a directory of scenario files, searched after
+// ./scenarios (as --scenarios does).
+const EnvScenarios = "CLUSTERBENCH_SCENARIOS"
+
+// loadScenario reads a scenario: a path is read as given; a bare NAME is
+// looked for as ./scenarios/NAME.yaml, then DIR/NAME.yaml (--scenarios, or
+// $CLUSTERBENCH_SCENARIOS), then among the scenarios built into the binary.
+func loadScenario(arg, dir string) (*scenario.Scenario, error) {
 	if _, err := os.Stat(arg); err == nil || strings.ContainsAny(arg, "/.") {
-		return arg
+		return scenario.LoadFile(arg)
 	}
-	return filepath.Join(ScenariosDir, arg+".yaml")
+	tried := []string{filepath.Join(ScenariosDir, arg+".yaml")}
+	if dir == "" {
+		dir = os.Getenv(EnvScenarios)
+	}
+	if dir != "" {
+		tried = append(tried, filepath.Join(dir, arg+".yaml"))
+	}
+	for _, p := range tried {
+		if _, err := os.Stat(p); err == nil {
+			return scenario.LoadFile(p)
+		}
+	}
+	if data, err := scenarios.Files.ReadFile(arg + ".yaml"); err == nil {
+		return scenario.Parse(scenario.EmbeddedPrefix+arg+".yaml", data)
+	}
+	var builtIn []string
+	ents, _ := scenarios.Files.ReadDir(".")
+	for _, e := range ents {
+		builtIn = append(builtIn, strings.TrimSuffix(e.Name(), ".yaml"))
+	}
+	return nil, fmt.Errorf("scenario %q: no such file, and not found as %s or among the built-in scenarios (allowed: a YAML file, or a name: %s)",
+		arg, strings.Join(tried, ", "), strings.Join(builtIn, ", "))
 }
 
-// runRun runs each scenario in turn. A bad flag or scenario is exit 2
-// before anything starts; a server that fails, or an interruption, still
-// writes what was measured (marked incomplete) and then exits 3.
 func runRun(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	o, err := parseRun(stdout, args)
 	if err != nil {
@@ -152,7 +180,7 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	scs := make([]*scenario.Scenario, 0, len(o.files))
 	var bad []string
 	for _, f := range o.files {
-		sc, err := scenario.LoadFile(scenarioPath(f))
+		sc, err := loadScenario(f, o.scenariosDir)
 		if err == nil {
 			err = sc.Override(o.overrides)
 		}
