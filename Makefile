@@ -53,24 +53,19 @@ bench-node: build
 	$(BIN) run node-vs-go
 
 # The regression gate as a project's CI runs it (README: The performance
-# regression gate).
+# regression gate): bin/clusterbench check, whose --help says more.
 #   make check BASE=origin/main   builds BASE in a temporary git worktree and
-#       gates the working tree's binary against it: interleaved A/B trials,
-#       a fresh server per trial (clusterbench ab). The strong form.
-#   make check                    the same, against the commit the committed
-#       baseline results/$(GATE_BASELINE) was measured from (its git_commit),
-#       so the comparison is still interleaved on this machine, now.
-#   make check BASE=saved         compares a fresh run with the saved baseline
-#       numbers (clusterbench compare, CPU per request only). Weak: two runs
-#       measured apart follow the machine's load, not the code, so it is
-#       advisory (exit 0 whatever it finds) unless GATE_STRICT_SAVED=1. Also
-#       the fallback when the baseline's commit is not in this clone.
+#       gates the working tree's binary against it in interleaved A/B trials.
+#   make check                    the same against the commit
+#       results/$(GATE_BASELINE) was measured from, if this clone has it;
+#       else BASE=saved.
+#   make check BASE=saved         a fresh run against the saved numbers:
+#       advisory (exit 0) unless GATE_STRICT_SAVED=1.
+# GATE_FLAGS go to ab or compare (--strict, --summary FILE, --junit FILE...).
 # The servers and the load generator run at nice $(GATE_NICE) when allowed.
-# Exit status: 0 pass, non-zero when the gate fails. make itself exits 2 for
-# any failed recipe, so the recipe prints clusterbench's own code (1
-# regression, 2 usage, 3 measurement failed or inconclusive under --strict)
-# on a `check: FAILED` line; call bin/clusterbench directly to get it as the
-# exit status.
+# make exits 2 when the gate fails; its `Error N` line has clusterbench's own
+# code (1 regression, 2 usage, 3 measurement failed or inconclusive under
+# --strict).
 GATE_SCENARIO ?= scenarios/gate.yaml
 GATE_SERVER   ?= serve --model single
 GATE_BASELINE ?= gate-baseline
@@ -78,40 +73,10 @@ GATE_BASELINE_METRICS ?= cpu
 GATE_FLAGS    ?=
 GATE_NICE     ?= -10
 GATE_STRICT_SAVED ?=
-GATE_BASELINE_COMMIT := $(shell sed -n 's/.*"git_commit": *"\([0-9a-f]*\)".*/\1/p' results/$(GATE_BASELINE)/summary.json 2>/dev/null | head -n 1)
 check: build
-	@set -e; tmp=$$(mktemp -d); \
-	trap 'git worktree remove --force "$$tmp/src" >/dev/null 2>&1 || true; git worktree prune 2>/dev/null || true; rm -rf "$$tmp"' EXIT; \
-	trap 'exit 130' INT TERM; \
-	failed() { echo "check: FAILED: $$1 exited $$2 (1 regression, 2 usage, 3 measurement failed or inconclusive under --strict)" >&2; exit $$2; }; \
-	nice=""; if nice -n $(GATE_NICE) true 2>/dev/null; then nice="nice -n $(GATE_NICE)"; fi; \
-	base="$(BASE)"; \
-	if [ -z "$$base" ]; then \
-		base="$(GATE_BASELINE_COMMIT)"; \
-		if [ -n "$$base" ] && git cat-file -e "$$base^{commit}" 2>/dev/null; then \
-			echo "check: no BASE given: gating against $$base, the commit results/$(GATE_BASELINE) was measured from"; \
-		else \
-			echo "check: the baseline's commit '$$base' is not in this clone: falling back to the saved numbers"; base=saved; \
-		fi; \
-	fi; \
-	if [ "$$base" != saved ]; then \
-		echo "check: building $$base in a temporary worktree"; \
-		git worktree add --detach --quiet "$$tmp/src" "$$base" || { echo "check: FAILED: no commit $$base to build" >&2; exit 2; }; \
-		mkdir -p "$$tmp/base"; \
-		(cd "$$tmp/src" && $(GO) build -o "$$tmp/base/clusterbench" ./bench/cmd/clusterbench) || { echo "check: FAILED: $$base does not build" >&2; exit 3; }; \
-		rc=0; $$nice $(BIN) ab $(GATE_SCENARIO) --base "$$tmp/base/clusterbench $(GATE_SERVER)" \
-			--head "$(BIN) $(GATE_SERVER)" $(GATE_FLAGS) || rc=$$?; \
-		[ $$rc -eq 0 ] || failed "clusterbench ab" $$rc; \
-	else \
-		echo "check: a fresh run against the saved numbers of results/$(GATE_BASELINE) (weak, measured apart: advisory unless GATE_STRICT_SAVED=1)"; \
-		rc=0; dir=$$($$nice $(BIN) run $(GATE_SCENARIO) --quiet --out "$$tmp/runs") || rc=$$?; \
-		[ $$rc -eq 0 ] || failed "clusterbench run" $$rc; \
-		$(BIN) compare --metrics $(GATE_BASELINE_METRICS) $(GATE_BASELINE) "$$dir" $(GATE_FLAGS) || rc=$$?; \
-		if [ $$rc -ne 0 ] && [ -z "$(GATE_STRICT_SAVED)" ]; then \
-			echo "check: advisory: clusterbench compare exited $$rc against saved numbers; not failing (GATE_STRICT_SAVED=1 makes it fail, make check BASE=... is the real gate)"; rc=0; \
-		fi; \
-		[ $$rc -eq 0 ] || failed "clusterbench compare" $$rc; \
-	fi
+	$(BIN) check $(if $(BASE),--base "$(BASE)") --scenario "$(GATE_SCENARIO)" --server "$(GATE_SERVER)" \
+		--baseline "$(GATE_BASELINE)" --baseline-metrics "$(GATE_BASELINE_METRICS)" --nice $(GATE_NICE) \
+		--go "$(GO)" $(if $(GATE_STRICT_SAVED),--strict-saved) -- $(GATE_FLAGS)
 
 # Calibration of the gate on this machine: 20 A/A gates (false alarms) and
 # 20 A/B gates whose head burns 10% more CPU per request (detections).

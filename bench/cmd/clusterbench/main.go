@@ -42,6 +42,7 @@ func commands() map[string]command {
 		"calc":    {runCalc, "distribute calculation tasks to workers: inline, goroutine or process pool"},
 		"ab":      {runAB, "A/B regression gate: interleaved trials of two server command lines"},
 		"compare": {runCompare, "compare two saved runs or a run against a baseline"},
+		"check":   {runCheck, "the regression gate as CI runs it: ab against a build of a git revision"},
 	}
 }
 
