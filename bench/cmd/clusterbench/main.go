@@ -38,6 +38,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"serve":   {runServe, "serve the HTTP API in one model: single, pool or prefork"},
 		"run":     {runRun, "run scenarios against servers and report throughput, latency and per-worker tables"},
+		"load":    {runLoad, "load-test a server you run, from its URL (no scenario file)"},
 		"report":  {runReport, "render the tables of a saved run again"},
 		"calc":    {runCalc, "distribute calculation tasks to workers: inline, goroutine or process pool"},
 		"ab":      {runAB, "A/B regression gate: interleaved trials of two server command lines"},
