@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,6 +28,8 @@ import (
 //	workers_seen, max_over_mean, jain  fairness (aggregate rows: over all trials' tallies)
 //	cut                              trial rows: true when an interruption cut the trial short;
 //	                                 aggregate rows: how many cut trials were left out (or, if all were cut, used)
+//	status_codes, errors             trial rows: counts by status code ("0" = no response) and by
+//	                                 failure kind, as "key=n" joined by "; " (200=95; 404=5)
 var SummaryColumns = []string{
 	"scenario", "server", "mode", "level", "row", "trial", "n", "ci_confidence",
 	"duration_s", "requests", "successes", "success_ratio",
@@ -34,7 +37,7 @@ var SummaryColumns = []string{
 	"p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms", "mean_ms",
 	"server_cpu_per_req_us", "client_cpu_util",
 	"client_bound", "rate_shortfall", "workers_seen", "max_over_mean", "jain",
-	"cut",
+	"cut", "status_codes", "errors",
 }
 
 // WorkerColumns are the columns of workers.csv, in order (stable, append
@@ -90,8 +93,23 @@ func trialRow(run *results.Run, tr results.Trial) []string {
 		num(tr.ServerCPUPerReqUs), num(tr.ClientCPUUtil),
 		strconv.FormatBool(tr.ClientBound), strconv.FormatBool(tr.RateShortfall),
 		strconv.Itoa(tr.Fairness.Workers), num(tr.Fairness.MaxOverMean), num(tr.Fairness.Jain),
-		strconv.FormatBool(tr.Cut),
+		strconv.FormatBool(tr.Cut), countList(tr.StatusCodes), countList(tr.Errors),
 	}
+}
+
+// countList writes counts as "key=n" joined by "; ", keys sorted
+// ("200=95; 404=5"); "" for none.
+func countList(m map[string]int64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + strconv.FormatInt(m[k], 10)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func aggregateRows(run *results.Run, s *results.Summary) [][]string {
@@ -122,7 +140,7 @@ func aggregateRows(run *results.Run, s *results.Summary) [][]string {
 			pick(s.ServerCPUPerReqUs), pick(s.ClientCPUUtil),
 			strconv.FormatBool(s.ClientBound), strconv.FormatBool(s.RateShortfall),
 			strconv.Itoa(s.Fairness.Workers), num(s.Fairness.MaxOverMean), num(s.Fairness.Jain),
-			strconv.Itoa(s.CutTrials),
+			strconv.Itoa(s.CutTrials), "", "",
 		})
 	}
 	return rows
