@@ -17,6 +17,10 @@ $(BIN): $(GOFILES) go.mod go.sum
 # the test binary or use bin/clusterbench.
 test: build
 	$(GO) vet $(PKG)
+	GOOS=darwin $(GO) vet $(PKG)
+	GOOS=windows $(GO) vet $(PKG)
+	GOOS=darwin $(GO) build -o /dev/null ./bench/cmd/clusterbench
+	GOOS=windows $(GO) build -o /dev/null ./bench/cmd/clusterbench
 	$(GO) test -race -count=1 -timeout 8m $(PKG)
 	$(GO) test -count=1 -run 'TestEnginesAgree|TestCoordinatedOmission' ./bench/load
 

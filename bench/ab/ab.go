@@ -15,11 +15,12 @@
 // (Abedi and Brecht, ICPE 2017).
 //
 // Server CPU is the CPU time of the server's whole process tree during
-// its slices, from /proc/<pid>/task/*/schedstat (nanoseconds). Latency
+// its slices, from /proc/<pid>/task/*/schedstat (nanoseconds); it needs
+// Linux, and elsewhere reads as not measured (0, printed "-"). Latency
 // percentiles of a trial are those of all its requests, the slices'
 // histograms merged. Servers are started,
 // health-checked and stopped by bench/runner: own process group,
-// Pdeathsig, SIGTERM then SIGKILL, reaped.
+// Pdeathsig on Linux, SIGTERM then SIGKILL, reaped.
 //
 // Run blocks until every trial is done or ctx ends. It pins this
 // process's threads when ClientCPUs is set, so run one at a time.
@@ -34,8 +35,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/clusterbench/clusterbench/bench/load"
 	"github.com/clusterbench/clusterbench/bench/metrics"
@@ -166,12 +165,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		}
 		defer restore()
 	}
-	var cpus *unix.CPUSet
+	var cpus []int // nil: the servers run anywhere
 	if len(cfg.ServerCPUs) > 0 {
-		cpus = &unix.CPUSet{}
-		for _, c := range cfg.ServerCPUs {
-			cpus.Set(c)
-		}
+		cpus = cfg.ServerCPUs
 	}
 	progress := func(format string, args ...any) {
 		if cfg.Progress != nil {
@@ -280,7 +276,7 @@ func AutoRounds(d time.Duration) int {
 	return max(1, min(5, int(d/(100*time.Millisecond))))
 }
 
-func start(ctx context.Context, t *trial, argv []string, cfg Config, cpus *unix.CPUSet) error {
+func start(ctx context.Context, t *trial, argv []string, cfg Config, cpus []int) error {
 	addr, err := runner.FreeAddr()
 	if err != nil {
 		return err

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/clusterbench/clusterbench/bench/results"
 	"github.com/clusterbench/clusterbench/bench/scenario"
 )
@@ -32,10 +30,7 @@ func Environment(ctx context.Context, dir string, args []string, pin Pinning) re
 		Pinning:    pin.String(),
 	}
 	env.Hostname, _ = os.Hostname()
-	var u unix.Utsname
-	if unix.Uname(&u) == nil {
-		env.Kernel = unix.ByteSliceToString(u.Release[:])
-	}
+	env.Kernel = kernelRelease()
 	env.GitCommit, env.GitDirty = gitState(ctx, dir)
 	return env
 }

@@ -2,20 +2,17 @@ package runner
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/clusterbench/clusterbench/bench/scenario"
 )
 
 // Pinning is where the servers and the load generator run.
 type Pinning struct {
-	Server, Client *unix.CPUSet // nil = not pinned
-	ServerList     string       // Linux CPU list, "" when not pinned
+	Server, Client []int  // CPU numbers, sorted; nil = not pinned
+	ServerList     string // Linux CPU list, "" when not pinned
 	ClientList     string
 	Note           string // how: "sched_setaffinity, auto split of 2 CPUs", "off (pin: off)"…
 }
@@ -38,7 +35,7 @@ func PlanPinning(p scenario.Pin, allowed []int) (Pinning, error) {
 			return Pinning{}, err
 		}
 		pin := Pinning{ServerList: FormatCPUList(srv), ClientList: FormatCPUList(cli)}
-		pin.Server, pin.Client = cpuSet(srv), cpuSet(cli)
+		pin.Server, pin.Client = srv, cli
 		pin.Note = "sched_setaffinity, CPU lists from the scenario"
 		return pin, nil
 	case len(allowed) < 2:
@@ -47,7 +44,7 @@ func PlanPinning(p scenario.Pin, allowed []int) (Pinning, error) {
 	half := (len(allowed) + 1) / 2
 	srv, cli := allowed[:half], allowed[half:]
 	pin := Pinning{ServerList: FormatCPUList(srv), ClientList: FormatCPUList(cli)}
-	pin.Server, pin.Client = cpuSet(srv), cpuSet(cli)
+	pin.Server, pin.Client = srv, cli
 	pin.Note = fmt.Sprintf("sched_setaffinity, auto split of %d CPUs", len(allowed))
 	return pin, nil
 }
@@ -68,12 +65,18 @@ func subset(what, list string, allowed []int) ([]int, error) {
 	return cpus, nil
 }
 
-func cpuSet(cpus []int) *unix.CPUSet {
-	var s unix.CPUSet
-	for _, c := range cpus {
-		s.Set(c)
+// planPinning is PlanPinning over the CPUs this process may use. Where CPU
+// pinning is not available (PinningUnavailable), nothing is pinned and the
+// note says why.
+func planPinning(p scenario.Pin) (Pinning, error) {
+	if PinningUnavailable != "" && !p.Disabled {
+		return Pinning{Note: "off (" + PinningUnavailable + ")"}, nil
 	}
-	return &s
+	allowed, err := AllowedCPUs()
+	if err != nil {
+		return Pinning{}, err
+	}
+	return PlanPinning(p, allowed)
 }
 
 // String describes the pinning in one line.
@@ -82,25 +85,6 @@ func (p Pinning) String() string {
 		return p.Note
 	}
 	return fmt.Sprintf("servers on CPU %s, load generator on CPU %s (%s)", p.ServerList, p.ClientList, p.Note)
-}
-
-// AllowedCPUs lists the CPUs this process may run on.
-func AllowedCPUs() ([]int, error) {
-	var s unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &s); err != nil {
-		return nil, fmt.Errorf("sched_getaffinity: %w", err)
-	}
-	return cpuList(&s), nil
-}
-
-func cpuList(s *unix.CPUSet) []int {
-	var out []int
-	for c := 0; c < len(s)*64; c++ {
-		if s.IsSet(c) {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // FormatCPUList writes sorted CPU numbers as a Linux CPU list ("0-2,5").
@@ -128,47 +112,9 @@ func FormatCPUList(cpus []int) string {
 // later inherit the mask of their creator) and returns a function that puts
 // the former masks back. The load generators of run and ab share it.
 func PinThreads(cpus []int) (restore func(), err error) {
-	restore, err = pinSelf(cpuSet(cpus))
+	restore, err = pinSelf(cpus)
 	if err != nil {
 		return nil, fmt.Errorf("pin to CPUs %s: %w", FormatCPUList(cpus), err)
 	}
 	return restore, nil
-}
-
-// pinSelf sets the affinity of every thread of this process to set and
-// returns a function that puts back each thread's previous mask (threads
-// created meanwhile inherit set and are restored to the first saved mask).
-// Threads created later inherit the mask of the thread that creates them.
-func pinSelf(set *unix.CPUSet) (restore func(), err error) {
-	var orig unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &orig); err != nil {
-		return nil, fmt.Errorf("sched_getaffinity: %w", err)
-	}
-	// Twice: a thread created during the first pass by an unpinned one is
-	// caught by the second.
-	for range 2 {
-		if err := forEachThread(func(tid int) error { return unix.SchedSetaffinity(tid, set) }); err != nil {
-			return nil, err
-		}
-	}
-	return func() {
-		_ = forEachThread(func(tid int) error { return unix.SchedSetaffinity(tid, &orig) })
-	}, nil
-}
-
-func forEachThread(f func(tid int) error) error {
-	ents, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		return fmt.Errorf("list threads: %w", err)
-	}
-	for _, e := range ents {
-		tid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if err := f(tid); err != nil && err != unix.ESRCH { // ESRCH: thread gone meanwhile
-			return fmt.Errorf("sched_setaffinity(thread %d): %w", tid, err)
-		}
-	}
-	return nil
 }

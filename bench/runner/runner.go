@@ -16,6 +16,12 @@
 // Run pins the calling process's threads to the load generator's CPUs for
 // its duration and restores them afterwards; do not run two at once in one
 // process. A Runner's fields are read-only during Run.
+//
+// Linux is the platform that measures everything. Elsewhere (macOS,
+// Windows) a run goes unpinned and says so (PinningUnavailable), a
+// server's CPU reads as not measured, Stop signals the server's process
+// group (on Windows it kills the server) without following descendants
+// through /proc, and a server outlives this process if that is killed.
 package runner
 
 import (
@@ -84,11 +90,7 @@ func (o *Outcome) Err() error {
 // Run runs sc. The error is for a run that could not begin (bad pinning,
 // no binary); everything else is in the Outcome.
 func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, error) {
-	allowed, err := AllowedCPUs()
-	if err != nil {
-		return nil, err
-	}
-	pin, err := PlanPinning(sc.Pin, allowed)
+	pin, err := planPinning(sc.Pin)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +112,7 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 			// the old GOMAXPROCS, and the calc batches after restore
 			// with the pinned one. Set it now, and back to the default
 			// for the restored set.
-			runtime.GOMAXPROCS(pin.Client.Count())
+			runtime.GOMAXPROCS(len(pin.Client))
 			restore = func() { rs(); runtime.SetDefaultGOMAXPROCS() }
 		}
 	}

@@ -9,16 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
-
-	"github.com/clusterbench/clusterbench/bench/metrics"
 )
 
 // Defaults of the server lifecycle.
@@ -36,18 +30,20 @@ type ProcSpec struct {
 	Env  []string // added to this process's environment
 	Dir  string   // working directory; "" = this process's
 	Addr string   // 127.0.0.1:PORT it will listen on
-	CPUs *unix.CPUSet
+	CPUs []int    // where it runs (inherited by its children); nil = anywhere
 }
 
-// Proc is a running server: the leader of its own process group, killed
-// with SIGKILL if this process dies (Pdeathsig, set from an OS thread that
-// stays locked for the child's whole life).
+// Proc is a running server: the leader of its own process group (Windows
+// has none), killed with SIGKILL if this process dies (on Linux only:
+// Pdeathsig, set from an OS thread that stays locked for the child's whole
+// life).
 type Proc struct {
-	spec ProcSpec
-	pid  int
-	out  *tailBuffer
-	done chan struct{} // closed when the leader has been reaped
-	err  error         // its exit status, valid after done
+	spec   ProcSpec
+	pid    int
+	leader *os.Process
+	out    *tailBuffer
+	done   chan struct{} // closed when the leader has been reaped
+	err    error         // its exit status, valid after done
 }
 
 // StartProc starts spec and returns once the process runs (not yet ready).
@@ -65,7 +61,7 @@ func StartProc(spec ProcSpec) (*Proc, error) {
 		// is never unlocked: it is discarded when this goroutine ends.
 		runtime.LockOSThread()
 		if spec.CPUs != nil {
-			if err := unix.SchedSetaffinity(0, spec.CPUs); err != nil {
+			if err := pinThread(spec.CPUs); err != nil {
 				started <- fmt.Errorf("pin the server to its CPUs: %w", err)
 				return
 			}
@@ -74,13 +70,13 @@ func StartProc(spec ProcSpec) (*Proc, error) {
 		cmd.Dir = spec.Dir
 		cmd.Env = append(os.Environ(), spec.Env...)
 		cmd.Stdout, cmd.Stderr = p.out, p.out
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		cmd.SysProcAttr = childAttr()
 		cmd.WaitDelay = 2 * time.Second // a grandchild holding the pipe cannot block Wait
 		if err := cmd.Start(); err != nil {
 			started <- err
 			return
 		}
-		p.pid = cmd.Process.Pid
+		p.pid, p.leader = cmd.Process.Pid, cmd.Process
 		started <- nil
 		p.err = cmd.Wait()
 		close(p.done)
@@ -192,76 +188,14 @@ func indent(s string) string {
 	return strings.Join(lines, "\n")
 }
 
-// Stop ends the server: SIGTERM to its process group (the server drains
-// and stops its own children), up to grace for every process of its tree
-// to exit, then SIGKILL to the group and to every process of the tree,
-// wherever its group. It returns an error naming the pids of any process
-// of the tree still alive afterwards.
-func (p *Proc) Stop(grace time.Duration) error {
-	pgid := p.pid
-	tree, _ := metrics.TreeProcs(pgid) // a snapshot: descendants lose their parent link once it exits
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
-	if !p.waitGone(tree, grace) {
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		for _, q := range tree {
-			if metrics.Alive(q) {
-				_ = syscall.Kill(q.Pid, syscall.SIGKILL)
-			}
-		}
-		p.waitGone(tree, reapTimeout)
-	}
-	select {
-	case <-p.done:
-	case <-time.After(reapTimeout):
-		return fmt.Errorf("server %s (pid %d) was not reaped %s after SIGKILL", p.spec.Name, p.pid, reapTimeout)
-	}
-	var left []string
-	for _, q := range tree {
-		if metrics.Alive(q) {
-			left = append(left, strconv.Itoa(q.Pid))
-		}
-	}
-	if group, err := metrics.GroupProcs(pgid); err == nil {
-		for _, q := range group {
-			if !slices.Contains(left, strconv.Itoa(q.Pid)) {
-				left = append(left, strconv.Itoa(q.Pid))
-			}
-		}
-	}
-	if len(left) > 0 {
-		return fmt.Errorf("server %s: processes %s still alive after SIGKILL", p.spec.Name, strings.Join(left, ", "))
-	}
-	return nil
-}
-
-// waitGone waits up to d for the leader to be reaped and every process of
-// tree and of the leader's group to exit; it reports whether they did.
-func (p *Proc) waitGone(tree []metrics.ProcStat, d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	tick := 5 * time.Millisecond
-	for {
-		if p.Exited() && p.treeGone(tree) {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		select {
-		case <-p.done:
-		case <-time.After(tick):
-		}
-		tick = min(tick*2, 100*time.Millisecond)
-	}
-}
-
-func (p *Proc) treeGone(tree []metrics.ProcStat) bool {
-	for _, q := range tree {
-		if metrics.Alive(q) {
-			return false
-		}
-	}
-	group, err := metrics.GroupProcs(p.pid)
-	return err == nil && len(group) == 0
+// OwnGroup prepares cmd, before it starts, to lead a process group of its
+// own that ends with it: once cmd's context is done, SIGKILL goes to the
+// whole group (cmd.Cancel), and on Linux the leader also gets SIGKILL when
+// this process dies (Pdeathsig). On Windows, which has no process groups,
+// the leader alone is killed.
+func OwnGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = childAttr()
+	cmd.Cancel = func() error { return signalGroup(cmd.Process, syscall.SIGKILL) }
 }
 
 // FreeAddr returns a loopback address with a port that was free a moment ago.

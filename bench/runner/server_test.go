@@ -1,3 +1,5 @@
+//go:build linux
+
 package runner
 
 import (
@@ -114,7 +116,7 @@ func TestProcPinnedToItsCPUs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := StartProc(ProcSpec{Name: "pinned", Argv: childArgv(t), Env: []string{childEnv + "=server", "ADDR=" + addr}, Addr: addr, CPUs: cpuSet([]int{want})})
+	p, err := StartProc(ProcSpec{Name: "pinned", Argv: childArgv(t), Env: []string{childEnv + "=server", "ADDR=" + addr}, Addr: addr, CPUs: []int{want}})
 	if err != nil {
 		t.Fatal(err)
 	}

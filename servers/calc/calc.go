@@ -15,7 +15,8 @@
 //     A worker that dies mid-batch has its in-flight tasks re-queued for the
 //     others, is restarted within a restart budget, and is reported as a
 //     Crash. Workers die with the master (Pdeathsig from a locked OS thread,
-//     and exit on EOF of their task pipe).
+//     and exit on EOF of their task pipe). Linux only: elsewhere
+//     NewProcessPool fails with the reason Unsupported gives.
 //
 // RunBatch runs trials of a batch on one of them, checks every result
 // against workload.Compute and summarises throughput, latency and the
@@ -42,6 +43,15 @@ const (
 
 // Models lists the models in a stable order.
 var Models = []string{ModelInline, ModelGoroutine, ModelProcess}
+
+// Unsupported returns why model cannot run on this system, or nil where it
+// can: the process pool needs Linux; inline and goroutine run everywhere.
+func Unsupported(model string) error {
+	if model == ModelProcess {
+		return processPoolUnsupported()
+	}
+	return nil
+}
 
 // KindMix is the batch kind that cycles through every calculation.
 const KindMix = "mix"

@@ -1,3 +1,5 @@
+//go:build linux
+
 package calc
 
 import (
@@ -25,8 +27,6 @@ func testCtx(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
-
-func selfCommand() []string { return []string{os.Args[0]} }
 
 func TestRunBatchExactEveryKindAndExecutor(t *testing.T) {
 	cases := []struct {

@@ -22,6 +22,9 @@ const (
 	envMaster = "CALC_TEST_MASTER"
 )
 
+// selfCommand is the argv that starts this test binary as a worker.
+func selfCommand() []string { return []string{os.Args[0]} }
+
 func TestMain(m *testing.M) {
 	switch {
 	case IsWorker(os.Getenv):

@@ -11,10 +11,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Defaults of ProcessConfig.
@@ -90,6 +87,9 @@ type proc struct {
 // NewProcessPool starts cfg.Workers worker processes. On error no process
 // is left running.
 func NewProcessPool(cfg ProcessConfig) (*ProcessPool, error) {
+	if err := processPoolUnsupported(); err != nil {
+		return nil, err
+	}
 	if cfg.Workers < 1 {
 		return nil, fmt.Errorf("process pool: workers %d out of range (allowed: ≥ 1)", cfg.Workers)
 	}
@@ -172,9 +172,7 @@ func (p *ProcessPool) spawn() (*proc, error) {
 	cmd.Env = append(append(os.Environ(), p.cfg.Env...), WorkerEnv+"="+workerEnvValue)
 	cmd.ExtraFiles = []*os.File{taskR, resW} // fds 3 and 4
 	cmd.Stderr = p.cfg.Stderr
-	// Own process group: a terminal's Ctrl-C reaches only the master,
-	// which then stops the workers itself.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	cmd.SysProcAttr = workerAttr()
 	pr := &proc{cmd: cmd, tasks: taskW, results: resR, exited: make(chan struct{})}
 	started := make(chan error, 1)
 	go func() {
@@ -231,34 +229,6 @@ func exitNote(waitErr error) string {
 		return "exited with status 0 or was stopped"
 	}
 	return waitErr.Error()
-}
-
-func ensurePipeSize(f *os.File, need int) error {
-	const linuxDefault = 64 << 10
-	if need <= 4096 {
-		return nil // one page: every pipe holds at least that
-	}
-	raw, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var size int
-	var serr error
-	if err := raw.Control(func(fd uintptr) {
-		size, serr = unix.FcntlInt(fd, unix.F_GETPIPE_SZ, 0)
-		if serr == nil && size < need {
-			size, serr = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, max(need, linuxDefault))
-		}
-	}); err != nil {
-		return err
-	}
-	if serr != nil {
-		return fmt.Errorf("task pipe: size it for %d bytes of in-flight tasks: %w", need, serr)
-	}
-	if size < need {
-		return fmt.Errorf("task pipe holds %d bytes, %d needed for the in-flight tasks (lower --inflight)", size, need)
-	}
-	return nil
 }
 
 // retire kills pr if it still runs, closes the master's pipe ends and

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package node_test checks servers/node/cluster.js, the Node.js cluster
 // reference: it must pass the server contract (servertest) under both
 // scheduling policies, answer /calc exactly as the Go API does, restart a

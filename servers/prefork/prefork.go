@@ -37,7 +37,8 @@
 // when every child is ready.
 //
 // Serve owns every goroutine and process it starts and returns only after
-// all of them have ended and been reaped. The package is Linux-only.
+// all of them have ended and been reaped. The package is Linux-only:
+// elsewhere Serve fails with the reason Unsupported gives.
 package prefork
 
 import (
@@ -63,6 +64,16 @@ const (
 
 // Balances lists the balance modes.
 var Balances = []string{BalanceReusePort, BalanceShared, BalanceRoundRobin}
+
+// Unsupported returns why the model cannot run on this system, or nil on
+// Linux: it needs SO_REUSEPORT, Unix-socket descriptor passing and
+// Pdeathsig as Linux provides them.
+func Unsupported() error {
+	if runtime.GOOS == "linux" {
+		return nil
+	}
+	return fmt.Errorf("prefork needs Linux (this is %s)", runtime.GOOS)
+}
 
 // Environment of a child process. EnvSlot marks the process as a child and
 // names its slot; the other two carry what the master decided.

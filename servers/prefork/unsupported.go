@@ -2,12 +2,7 @@
 
 package prefork
 
-import (
-	"context"
-	"errors"
-)
+import "context"
 
-var errUnsupported = errors.New("prefork: the pre-fork model needs Linux (SO_REUSEPORT balancing, Pdeathsig)")
-
-func serveMaster(context.Context, Config) error        { return errUnsupported }
-func serveChild(context.Context, Config, string) error { return errUnsupported }
+func serveMaster(context.Context, Config) error        { return Unsupported() }
+func serveChild(context.Context, Config, string) error { return Unsupported() }

@@ -110,6 +110,10 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string) int {
 		fmt.Fprintln(stderr, "calibrate:", err)
 		return 2
 	}
+	if ab.ServerCPUUnavailable != "" {
+		fmt.Fprintf(stderr, "calibrate: the injected cost is a rise of CPU per request, and %s\n", ab.ServerCPUUnavailable)
+		return 2
+	}
 	sc, err := scenario.LoadFile(o.scenario)
 	if err != nil {
 		fmt.Fprintln(stderr, "calibrate:", err)

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -142,6 +143,12 @@ func (o *abOptions) pinning(sc *scenario.Scenario) (server, client []int, desc s
 	if o.noPin || (sc.Pin.Disabled && !flags) {
 		return nil, nil, "not pinned", nil
 	}
+	if runner.PinningUnavailable != "" {
+		if flags {
+			return nil, nil, "", usageError("--server-cpus, --client-cpus: %s (allowed here: --no-pin, or neither flag)", runner.PinningUnavailable)
+		}
+		return nil, nil, "not pinned (" + runner.PinningUnavailable + ")", nil
+	}
 	allowed, err := runner.AllowedCPUs()
 	if err != nil {
 		return nil, nil, "", measurementError(err)
@@ -178,6 +185,23 @@ func (o *abOptions) pinning(sc *scenario.Scenario) (server, client []int, desc s
 	return server, client, fmt.Sprintf("servers on CPUs %s, load generator on %s", orAll(s), orAll(c)), nil
 }
 
+// gatedMetrics returns the metrics to gate: --metrics, or the defaults of
+// the load mode. Where servers' CPU is not measured
+// (ab.ServerCPUUnavailable), cpu is a usage error when asked for and is
+// left out of the defaults, with a note that says so.
+func (o *abOptions) gatedMetrics(mode string) ([]gate.Def, []string, error) {
+	defs := o.gate.defs(mode)
+	i := slices.IndexFunc(defs, func(d gate.Def) bool { return d.Name == gate.CPU })
+	if ab.ServerCPUUnavailable == "" || i < 0 {
+		return defs, nil, nil
+	}
+	if o.gate.metrics != "" {
+		here := slices.DeleteFunc(gate.MetricNames(), func(n string) bool { return n == gate.CPU })
+		return nil, nil, usageError("--metrics %s: %s (allowed here: %s)", o.gate.metrics, ab.ServerCPUUnavailable, strings.Join(here, ", "))
+	}
+	return slices.Delete(defs, i, i+1), []string{ab.ServerCPUUnavailable + ": the gate leaves out cpu"}, nil
+}
+
 func orAll(s string) string {
 	if s == "" {
 		return "any"
@@ -212,17 +236,21 @@ func runAB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
+	defs, notes, err := o.gatedMetrics(sc.Load.Mode)
+	if err != nil {
+		return err
+	}
 	if o.seed == 0 {
 		o.seed = randomSeed()
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	// Once interrupted, a second Ctrl-C takes the default action instead
-	// of waiting for the servers' drain; they die with us (Pdeathsig).
+	// of waiting for the servers' drain; they die with us (Pdeathsig, on
+	// Linux only: elsewhere they may outlive us).
 	context.AfterFunc(ctx, stop)
 
 	level := sc.Load.Levels[0]
-	var notes []string
 	if len(sc.Load.Levels) > 1 {
 		notes = append(notes, fmt.Sprintf("the scenario has levels %v; the gate uses the first, %d (choose with --rate or --concurrency)", sc.Load.Levels, level))
 	}
@@ -253,8 +281,6 @@ func runAB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 		Config: [][2]string{{"scenario", sc.Name}, {"mode", sc.Load.Mode}, {"level", fmt.Sprint(level)},
 			{"seed", fmt.Sprint(o.seed)}},
 	}
-	defs := o.gate.defs(sc.Load.Mode)
-
 	res, err := ab.Run(ctx, cfg)
 	if errors.Is(err, ab.ErrConfig) {
 		return usageError("%v", err)

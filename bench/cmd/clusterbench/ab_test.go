@@ -72,7 +72,7 @@ func gateAB(t *testing.T, exe string, args ...string) (int, string) {
 	cmd.Env = append(os.Environ(), envBeMain+"=1")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = testChildAttr()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func testABInterrupt(t *testing.T, exe string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = testChildAttr()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

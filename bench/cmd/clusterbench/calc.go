@@ -110,6 +110,10 @@ func parseCalc(stdout io.Writer, args []string) (calcOptions, error) {
 func (o calcOptions) batchConfigs() ([]calc.BatchConfig, error) {
 	var cfgs []calc.BatchConfig
 	for _, m := range o.models {
+		if err := calc.Unsupported(m); err != nil {
+			here := slices.DeleteFunc(slices.Clone(calc.Models), func(x string) bool { return calc.Unsupported(x) != nil })
+			return nil, usageError("--model %s: %v; allowed here: %s", m, err, strings.Join(here, ", "))
+		}
 		for _, w := range o.workers {
 			c := calc.BatchConfig{Model: m, Workers: w, Kind: o.kind, N: o.n, Tasks: o.tasks, Trials: o.trials}
 			if m == calc.ModelProcess {

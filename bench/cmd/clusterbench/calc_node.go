@@ -10,9 +10,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/clusterbench/clusterbench/bench/runner"
 	"github.com/clusterbench/clusterbench/servers/calc"
 	"github.com/clusterbench/clusterbench/servers/workload"
 )
@@ -69,8 +69,7 @@ func (r *nodeRun) trial(ctx context.Context) error {
 		"--inflight", strconv.Itoa(r.inflight), "--trials", "1")
 	// Own process group, killed whole on cancellation: the primary and its
 	// cluster workers never outlive us.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	runner.OwnGroup(cmd)
 	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

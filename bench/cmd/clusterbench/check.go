@@ -11,13 +11,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
-	"golang.org/x/sys/unix"
 
 	"github.com/clusterbench/clusterbench/bench/ab"
 )
@@ -347,33 +345,11 @@ func (c *checker) nice() {
 	switch err := c.t.renice(c.o.nice); {
 	case err == nil:
 		fmt.Fprintf(c.stdout, "check: running at nice %d (the servers and the load generator inherit it)\n", c.o.nice)
-	case errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES):
+	case errors.Is(err, os.ErrPermission): // EPERM, EACCES
 		fmt.Fprintf(c.stdout, "check: nice %d not allowed here (%v): running at the current priority\n", c.o.nice, err)
 	default:
 		fmt.Fprintf(c.stdout, "check: nice %d not applied (%v): running at the current priority\n", c.o.nice, err)
 	}
-}
-
-// renice sets the nice value of every thread of this process. Linux keeps
-// one per thread, and a thread or child inherits its creator's; the second
-// pass catches threads started during the first.
-func renice(nice int) error {
-	for range 2 {
-		tasks, err := os.ReadDir("/proc/self/task")
-		if err != nil {
-			return unix.Setpriority(unix.PRIO_PROCESS, 0, nice)
-		}
-		for _, t := range tasks {
-			tid, err := strconv.Atoi(t.Name())
-			if err != nil {
-				continue
-			}
-			if err := unix.Setpriority(unix.PRIO_PROCESS, tid, nice); err != nil && !errors.Is(err, unix.ESRCH) {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // combinedOutput runs argv in dir and returns its stdout and stderr. A

@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/clusterbench/clusterbench/bench/ab"
 )
 
@@ -213,7 +211,7 @@ func TestCheckBase(t *testing.T) {
 			[]string{"no commit v1 to build: git worktree add: exit status 1: fake git worktree failed"}, []string{"git worktree prune"}},
 		{"does not build", map[string]error{"go build": errFake}, nil, ExitMeasurement,
 			[]string{"v1 does not build: exit status 1\nfake go build failed"}, []string{"git worktree remove --force --force ", "git worktree prune"}},
-		{"nice not allowed", nil, unix.EACCES, ExitOK, []string{"nice -10 not allowed here (permission denied): running at the current priority"},
+		{"nice not allowed", nil, syscall.EACCES, ExitOK, []string{"nice -10 not allowed here (permission denied): running at the current priority"},
 			[]string{"ab "}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -14,8 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/clusterbench/clusterbench/bench/report"
 	"github.com/clusterbench/clusterbench/bench/runner"
 	"github.com/clusterbench/clusterbench/bench/scenario"
@@ -288,14 +286,4 @@ func printRun(w io.Writer, o runOptions, out *runner.Outcome, dir string) error 
 	}
 	_, err := fmt.Fprintf(w, "report: %s (%s)\n", filepath.Join(dir, report.ReportFile), files)
 	return err
-}
-
-// isTerminal reports whether w is a terminal (for progress lines).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
 }

@@ -36,7 +36,7 @@ func clusterbench(t *testing.T, dir string, args ...string) (*exec.Cmd, *bytes.B
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	// If this test dies, so does the run (and with it its servers).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = testChildAttr()
 	return cmd, &stdout, &stderr
 }
 

@@ -95,6 +95,10 @@ func parseServe(stdout io.Writer, args []string) (serveOptions, error) {
 	if _, _, err := net.SplitHostPort(o.addr); err != nil {
 		return o, usageError("--addr %q is not HOST:PORT: %v", o.addr, err)
 	}
+	if err := prefork.Unsupported(); err != nil && o.model == "prefork" {
+		here := slices.DeleteFunc(slices.Clone(Models), func(m string) bool { return m == "prefork" })
+		return o, usageError("--model prefork: %v; allowed here: %s", err, strings.Join(here, ", "))
+	}
 	return o, nil
 }
 

@@ -18,7 +18,7 @@ import (
 
 // runWrk runs `wrk -t1 -c<conns> -d<d> --latency url` as a child pinned to
 // cpus (when given) and returns its requests, errors and CPU time (rusage).
-func runWrk(parent context.Context, path string, cpus *unix.CPUSet, conns int, url string, d time.Duration) (sample, error) {
+func runWrk(parent context.Context, path string, cpus []int, conns int, url string, d time.Duration) (sample, error) {
 	limit := d + 10*time.Second // a wrk that hangs is killed
 	ctx, cancel := context.WithTimeout(parent, limit)
 	defer cancel()
@@ -35,7 +35,11 @@ func runWrk(parent context.Context, path string, cpus *unix.CPUSet, conns int, u
 		// is never unlocked: it is discarded when this goroutine ends.
 		runtime.LockOSThread()
 		if cpus != nil {
-			if err := unix.SchedSetaffinity(0, cpus); err != nil {
+			var set unix.CPUSet
+			for _, c := range cpus {
+				set.Set(c)
+			}
+			if err := unix.SchedSetaffinity(0, &set); err != nil {
 				done <- fmt.Errorf("pin wrk: %w", err)
 				return
 			}
