@@ -224,10 +224,11 @@ type shard struct {
 	_   [40]byte // keep neighbouring locks off one cache line
 }
 
-func newShards(n int) *shards {
+func newShards(n int, expect []int) *shards {
 	s := &shards{s: make([]shard, n)}
 	for i := range s.s {
 		s.s[i].acc = metrics.New()
+		s.s[i].acc.Expect(expect)
 	}
 	return s
 }

@@ -59,6 +59,9 @@ type Config struct {
 	// Requests stops the trial after this many requests (0: no limit);
 	// Duration still bounds it.
 	Requests int64
+	// ExpectStatus lists the status codes that count as successes; nil
+	// means 2xx.
+	ExpectStatus []int
 	// Insecure skips the verification of the server's TLS certificate.
 	Insecure bool
 
@@ -156,6 +159,7 @@ func runVegeta(ctx context.Context, cfg Config) (*Outcome, error) {
 	atk := vegeta.NewAttacker(opts...)
 
 	out := &Outcome{Acc: metrics.New(), AllowedCPUs: metrics.AllowedCPUs(), Mode: cfg.Mode, Level: cfg.Level, Engine: EngineVegeta}
+	out.Acc.Expect(cfg.ExpectStatus)
 	var (
 		interrupted atomic.Bool
 		stopAt      atomic.Int64 // unix ns of the interruption

@@ -88,6 +88,31 @@ type Accumulator struct {
 	newConns  int64
 	earliest  time.Time
 	latest    time.Time
+	expect    *[codeSlots]bool // nil: 2xx are successes
+}
+
+// success reports whether a status code counts as a success: 2xx, or
+// the codes Expect named.
+func (a *Accumulator) success(code int) bool {
+	if a.expect == nil {
+		return code >= 200 && code < 300
+	}
+	return code > 0 && code < codeSlots-1 && a.expect[code]
+}
+
+// Expect makes exactly these status codes count as successes (instead of
+// 2xx); nil or empty keeps 2xx. Call it before the first Add.
+func (a *Accumulator) Expect(codes []int) {
+	if len(codes) == 0 {
+		a.expect = nil
+		return
+	}
+	a.expect = new([codeSlots]bool)
+	for _, c := range codes {
+		if c > 0 && c < codeSlots-1 {
+			a.expect[c] = true
+		}
+	}
 }
 
 // New returns an empty Accumulator.
@@ -121,7 +146,7 @@ func (a *Accumulator) Add(r *vegeta.Result) {
 	pid := ParsePid(first(r.Headers[HeaderWorkerPid]))
 	a.add(r.Timestamp, r.Latency, int(r.Code), r.Error, fresh, pid)
 	if r.Code != 0 {
-		a.addWorker(a.worker(first(r.Headers[HeaderWorkerID])), r.Code >= 200 && r.Code < 300, fresh, r.Latency, pid)
+		a.addWorker(a.worker(first(r.Headers[HeaderWorkerID])), a.success(int(r.Code)), fresh, r.Latency, pid)
 	}
 }
 
@@ -136,7 +161,7 @@ func (a *Accumulator) AddSample(s *Sample) {
 	if !ok {
 		w = a.worker(string(s.WorkerID))
 	}
-	a.addWorker(w, s.Code >= 200 && s.Code < 300, s.NewConn, s.Latency, s.Pid)
+	a.addWorker(w, a.success(s.Code), s.NewConn, s.Latency, s.Pid)
 }
 
 func (a *Accumulator) add(sent time.Time, latency time.Duration, code int, errKind string, fresh bool, pid int) {
@@ -148,7 +173,7 @@ func (a *Accumulator) add(sent time.Time, latency time.Duration, code int, errKi
 	if sent.After(a.latest) {
 		a.latest = sent
 	}
-	if code >= 200 && code < 300 {
+	if a.success(code) {
 		a.successes++
 	}
 	if code >= 0 && code < codeSlots-1 {
@@ -310,7 +335,8 @@ func (a *Accumulator) addErrorKind(key string, n int64) {
 // Requests is the number of results added so far.
 func (a *Accumulator) Requests() int64 { return a.requests }
 
-// Successes is the number of 2xx responses added so far.
+// Successes is the number of successful responses added so far: 2xx, or
+// the codes Expect named.
 func (a *Accumulator) Successes() int64 { return a.successes }
 
 // NewConnections is the number of results that opened a new connection.

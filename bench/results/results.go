@@ -80,8 +80,10 @@ type LoadInfo struct {
 	MaxConns int `json:"connections,omitempty"`
 	// RequestsPerTrial: each trial stopped after this many requests (run
 	// -n); DurationS is then only its bound.
-	RequestsPerTrial int64     `json:"requests_per_trial,omitempty"`
-	Requests         []Request `json:"requests"`
+	RequestsPerTrial int64 `json:"requests_per_trial,omitempty"`
+	// ExpectStatus: the status codes counted as successes (empty: 2xx).
+	ExpectStatus []int     `json:"expect_status,omitempty"`
+	Requests     []Request `json:"requests"`
 }
 
 // Request is one entry of the request mix.

@@ -147,7 +147,7 @@ func (p *parser) parse(data []byte) *Scenario {
 		p.errorf(root, "requests", "a list of requests, each with path:", "missing")
 	}
 	if !seen.load {
-		p.errorf(root, "load", "a mapping with concurrency: or rate:, duration, warmup, trials, keepalive, timeout, engine, connections", "missing")
+		p.errorf(root, "load", "a mapping with concurrency: or rate:, duration, warmup, trials, keepalive, timeout, engine, expect_status, connections", "missing")
 	}
 	if s.Name == "" {
 		s.Name = defaultName(p.file)

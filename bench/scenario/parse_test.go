@@ -41,7 +41,7 @@ func TestParseDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &Scenario{
-		Name: "mini", File: "scenarios/mini.yaml",
+		Name: "mini", File: "scenarios/mini.yaml", Dir: "scenarios",
 		Servers:  []Server{{Name: "pool", Model: "pool", Line: 2}},
 		Requests: []Request{{Method: "GET", Path: "/", Weight: 1}},
 		Load: Load{Mode: Closed, Levels: []int{4}, Duration: DefaultDuration, Warmup: DefaultWarmup,
@@ -85,7 +85,7 @@ pin:
 		t.Fatal(err)
 	}
 	want := &Scenario{
-		Name: "all", Description: "every field", File: "all.yaml",
+		Name: "all", Description: "every field", File: "all.yaml", Dir: ".",
 		Servers: []Server{
 			{Name: "one", Model: "single", GOMAXPROCS: 1, Burn: 2 * time.Millisecond, Line: 4},
 			{Name: "pool", Model: "pool", Workers: 3, Queue: 10, Line: 5},
@@ -141,7 +141,7 @@ func TestValidation(t *testing.T) {
 		{"missing sections", "name: t\n", []string{
 			"x.yaml:1: servers: missing (allowed: a list of servers, each with model: or command:)",
 			"x.yaml:1: requests: missing (allowed: a list of requests, each with path:)",
-			"x.yaml:1: load: missing (allowed: a mapping with concurrency: or rate:, duration, warmup, trials, keepalive, timeout, engine, connections)"}},
+			"x.yaml:1: load: missing (allowed: a mapping with concurrency: or rate:, duration, warmup, trials, keepalive, timeout, engine, expect_status, connections)"}},
 		{"bad name", "name: Hello World\n" + doc(okServers, okRequests, okLoad, "")[8:], []string{
 			`x.yaml:1: name: "Hello World" is not a valid name (allowed: lower-case letters, digits, '.', '_', '-', starting with a letter or digit, at most 64 characters)`}},
 		{"alias", "name: &a t\ndescription: *a\n" + doc(okServers, okRequests, okLoad, "")[8:], []string{
@@ -252,7 +252,7 @@ func TestValidation(t *testing.T) {
 
 		// load
 		{"load not a mapping", "name: t\nservers:\n" + okServers + "requests:\n" + okRequests + "load: fast\n", []string{
-			`x.yaml:6: load: "fast" is not a mapping (allowed: mode, concurrency, rate, duration, warmup, trials, keepalive, timeout, engine, connections)`}},
+			`x.yaml:6: load: "fast" is not a mapping (allowed: mode, concurrency, rate, duration, warmup, trials, keepalive, timeout, engine, expect_status, connections)`}},
 		{"load without levels", doc(okServers, okRequests, "  duration: 1s\n", ""), []string{
 			"x.yaml:7: load: missing concurrency or rate (allowed: concurrency: [1, 8, 64] for a closed loop, or rate: [500, 1000] for an open loop)"}},
 		{"concurrency and rate", doc(okServers, okRequests, "  concurrency: [1]\n  rate: [5]\n", ""), []string{
@@ -288,7 +288,7 @@ func TestValidation(t *testing.T) {
 		{"timeout range", doc(okServers, okRequests, okLoad+"  timeout: 2m\n", ""), []string{
 			"x.yaml:8: load.timeout: 2m is out of range (allowed: 1ms..1m, written like 500ms, 5s, 1m)"}},
 		{"load unknown field", doc(okServers, okRequests, okLoad+"  ramp: 1s\n", ""), []string{
-			"x.yaml:8: load.ramp: unknown field (allowed: mode, concurrency, rate, duration, warmup, trials, keepalive, timeout, engine, connections)"}},
+			"x.yaml:8: load.ramp: unknown field (allowed: mode, concurrency, rate, duration, warmup, trials, keepalive, timeout, engine, expect_status, connections)"}},
 		{"engine unknown", doc(okServers, okRequests, okLoad+"  engine: wrk\n", ""), []string{
 			`x.yaml:8: load.engine: "wrk" is not an engine (allowed: lean, vegeta)`}},
 		{"connections with concurrency", doc(okServers, okRequests, okLoad+"  connections: 8\n", ""), []string{

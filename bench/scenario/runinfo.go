@@ -50,6 +50,7 @@ func (s *Scenario) Info() (results.ScenarioInfo, results.LoadInfo) {
 			Trials:           s.Load.Trials,
 			KeepAlive:        s.Load.KeepAlive,
 			Engine:           s.Load.Engine,
+			ExpectStatus:     slices.Clone(s.Load.Expect),
 			MaxConns:         s.Load.MaxConns,
 			RequestsPerTrial: s.Load.Requests,
 			Requests:         reqs,

@@ -117,6 +117,7 @@ type Load struct {
 	Engine    string        // load.EngineLean (default) or load.EngineVegeta
 	MaxConns  int           // open loop: at most this many connections; 0 = rate × timeout, ≤ 4096
 	Requests  int64         // stop each trial after this many requests; 0 = no count (run -n)
+	Expect    []int         // status codes that count as successes; nil = 2xx
 }
 
 // Pin confines the servers and the load generator to CPU lists (Linux

@@ -478,6 +478,13 @@ func (p *parser) load(n *yaml.Node) Load {
 				}
 			}
 		}},
+		{"expect_status", func(v *yaml.Node) {
+			p.list(v, "load.expect_status", "a list of status codes such as [200, 204]", func(i int, item *yaml.Node) {
+				if c, ok := p.intIn(item, fmt.Sprintf("load.expect_status[%d]", i), 100, 599); ok {
+					l.Expect = append(l.Expect, c)
+				}
+			})
+		}},
 		{"connections", func(v *yaml.Node) {
 			connNode = v
 			if c, ok := p.intIn(v, "load.connections", 1, MaxConcurrency); ok {

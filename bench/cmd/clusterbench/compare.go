@@ -254,6 +254,7 @@ func scenarioDiffs(b, h results.Run) []string {
 	diff("warm-up", secs(b.Load.WarmupS), secs(h.Load.WarmupS))
 	diff("requests per trial", b.Load.RequestsPerTrial, h.Load.RequestsPerTrial)
 	diff("engine", engine(b), engine(h))
+	diff("expected status codes", b.Load.ExpectStatus, h.Load.ExpectStatus)
 	return d
 }
 

@@ -55,6 +55,7 @@ type loadOptions struct {
 	keepAlive    bool
 	warmup       time.Duration
 	pid          int
+	expect       []int
 	saveScenario string
 }
 
@@ -75,6 +76,7 @@ func parseLoad(stdout io.Writer, args []string) (loadOptions, *scenario.Scenario
 	fs.DurationVar(&o.timeout, "timeout", scenario.DefaultTimeout, "per-request timeout")
 	fs.BoolVar(&o.keepAlive, "keepalive", true, "reuse connections (--keepalive=false: a new connection per request)")
 	fs.StringVar(&o.run.overrides.Engine, "engine", load.EngineLean, "load generator engine: lean or vegeta")
+	fs.IntSliceVar(&o.expect, "expect-status", nil, "status codes that count as successes, e.g. 200,204 (default: any 2xx)")
 	fs.IntVar(&o.pid, "pid", 0, "the server's process id, to measure its CPU (with its children)")
 	fs.StringArrayVar(&failOn, "fail-on", nil, "threshold, e.g. 'p99<200ms', 'errors<0.1%', 'rps>5000', 'NAME:p50<1ms' (repeatable): exit 1 when broken")
 	fs.StringVar(&o.saveScenario, "save-scenario", "", "write the equivalent scenario file (YAML) to `FILE`")
@@ -166,7 +168,12 @@ func (o *loadOptions) scenario() (*scenario.Scenario, error) {
 		Servers:     []scenario.Server{{Name: "target", Target: base, Pid: o.pid}},
 		Requests:    []scenario.Request{req},
 		Load: scenario.Load{Mode: scenario.Closed, Levels: []int{DefaultLoadConcurrency}, Duration: DefaultLoadDuration,
-			Warmup: DefaultLoadWarmup, Trials: 1, KeepAlive: o.keepAlive, Timeout: o.timeout, Engine: load.EngineLean},
+			Warmup: DefaultLoadWarmup, Trials: 1, KeepAlive: o.keepAlive, Timeout: o.timeout, Engine: load.EngineLean, Expect: o.expect},
+	}
+	for _, c := range o.expect {
+		if c < 100 || c > 599 {
+			return nil, usageError("--expect-status %d is not a status code (allowed: 100..599)", c)
+		}
 	}
 	if o.timeout < scenario.MinTimeout || o.timeout > scenario.MaxTimeout {
 		return nil, usageError("--timeout %s out of range (allowed: %s..%s)", o.timeout, scenario.MinTimeout, scenario.MaxTimeout)
@@ -210,6 +217,9 @@ func saveScenario(path string, sc *scenario.Scenario, ts []threshold.Threshold) 
 	l := sc.Load
 	ld := map[string]any{"duration": l.Duration.String(), "warmup": l.Warmup.String(), "trials": l.Trials,
 		"keepalive": l.KeepAlive, "timeout": l.Timeout.String(), "engine": l.Engine}
+	if len(l.Expect) > 0 {
+		ld["expect_status"] = l.Expect
+	}
 	if l.Mode == scenario.Open {
 		ld["rate"] = l.Levels
 	} else {

@@ -235,3 +235,17 @@ func TestRunFromAnywhere(t *testing.T) {
 		t.Errorf("run node-vs-go outside the repository: exit %d\n%s\n%s; want 3 and where it looked", code, stdout, stderr)
 	}
 }
+
+// TestLoadExpectStatus: --expect-status makes the named codes the
+// successes: a server answering 404 everywhere passes with 404 expected.
+func TestLoadExpectStatus(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	out := t.TempDir()
+	if _, stderr, code := mainIn(t, "load", srv.URL+"/", "-c", "1", "-n", "20", "--warmup", "0", "-o", out, "-q", "--expect-status", "404", "--fail-on", "errors<1%"); code != ExitOK {
+		t.Errorf("404 expected: exit %d\n%s", code, stderr)
+	}
+	if _, _, code := mainIn(t, "load", srv.URL+"/", "-c", "1", "-n", "20", "--warmup", "0", "-o", out, "-q", "--fail-on", "errors<1%"); code != ExitRegression {
+		t.Errorf("404 not expected: exit %d, want 1", code)
+	}
+}
