@@ -7,11 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/clusterbench/clusterbench/bench/ab"
@@ -243,12 +241,11 @@ func runAB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	if o.seed == 0 {
 		o.seed = randomSeed()
 	}
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	// A second Ctrl-C takes the default action instead of waiting for the
+	// servers' drain; they die with us (Pdeathsig, on Linux only:
+	// elsewhere they may outlive us).
+	ctx, stop := interruptible(ctx)
 	defer stop()
-	// Once interrupted, a second Ctrl-C takes the default action instead
-	// of waiting for the servers' drain; they die with us (Pdeathsig, on
-	// Linux only: elsewhere they may outlive us).
-	context.AfterFunc(ctx, stop)
 
 	level := sc.Load.Levels[0]
 	if len(sc.Load.Levels) > 1 {

@@ -107,12 +107,11 @@ func runServe(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	// The first SIGINT or SIGTERM drains; a second takes the default action
+	// (a second Ctrl-C ends a drain that hangs; prefork children die with
+	// their master by Pdeathsig).
+	ctx, stop := interruptible(ctx)
 	defer stop()
-	// Once the drain has begun, a second SIGINT or SIGTERM takes the
-	// default action (a second Ctrl-C ends a drain that hangs; prefork
-	// children die with their master by Pdeathsig).
-	context.AfterFunc(ctx, stop)
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	appCfg := app.Config{Burn: o.burn, Faults: o.faults}
 
