@@ -131,13 +131,14 @@ func runVegeta(ctx context.Context, cfg Config) (*Outcome, error) {
 	conns := newConnTracker()
 	client := newClient(conns, cfg)
 	opts := []func(*vegeta.Attacker){
-		// Client first: it replaces the whole client, discarding options
-		// before it (gotcha G10). Keep-alive is set on our transport
+		// Client first: vegeta.Client replaces the attacker's whole
+		// http.Client, so options set before it (proxy, timeout, body
+		// limit) would be discarded. Keep-alive is set on our transport
 		// itself: vegeta's KeepAlive(false) would also swap our dialer
 		// (which tracks connections) for its own.
 		vegeta.Client(client),
-		vegeta.Proxy(nil), // never HTTP_PROXY for loopback load (G15)
-		vegeta.MaxBody(0), // count and drain bodies, keep none (G4)
+		vegeta.Proxy(nil), // vegeta's default honours HTTP_PROXY: never route loopback load through a proxy
+		vegeta.MaxBody(0), // keep no body bytes in results (vegeta keeps every body by default); they are still read and counted
 		vegeta.Timeout(cfg.Timeout),
 	}
 	var pacer vegeta.Pacer

@@ -161,7 +161,7 @@ func markNewConn(res *vegeta.Result) {
 // keep-alive per scenario) dialing through conns.
 func newClient(conns *connTracker, cfg Config) *http.Client {
 	tr := &http.Transport{
-		Proxy:               nil, // never route loopback load through HTTP_PROXY (gotcha G15)
+		Proxy:               nil, // never route loopback load through HTTP_PROXY (http.ProxyFromEnvironment is the usual default)
 		DialContext:         conns.dial,
 		MaxIdleConnsPerHost: vegeta.DefaultConnections,
 		DisableKeepAlives:   !cfg.KeepAlive,
