@@ -57,6 +57,7 @@ type epollLoop struct {
 	nconns     int      // open connections and connects in progress
 	connecting int      // connects in progress
 	drained    bool     // the last epoll_wait returned every ready event
+	spares     []*econn // closed connections kept for reuse
 	want       int      // closed loop: connections to keep
 	maxConns   int      // open loop
 	busy       int      // requests in flight
@@ -179,7 +180,7 @@ func (l *epollLoop) run() {
 		if l.pace != nil && !l.pace.ended && l.canSend() {
 			wait = min(wait, l.pace.next-now)
 		}
-		if wait < spinBelow {
+		if !l.drained || wait < spinBelow {
 			// Due so soon that sleeping costs more than it saves (a timer,
 			// two context switches): poll instead. A send that still ends
 			// up late has its latency counted from the intended time.
@@ -271,13 +272,20 @@ func (l *epollLoop) dialClosed(now time.Duration) {
 		return
 	}
 	c, err := l.dial(now)
+	if c == nil {
+		return
+	}
+	// The request begins with the dial: its latency counts the connect,
+	// and it is in flight (busy) until answered, so a trial does not end
+	// with it unsent.
+	c.begin(l.t, now, now)
 	switch {
-	case c == nil:
 	case err != nil:
-		c.begin(l.t, now, now)
 		l.connectFailed(c, now, err)
-	case c.state == csIdle:
-		c.begin(l.t, now, now)
+	case c.state == csConnecting:
+		c.pending = true
+		l.busy++
+	default:
 		l.send(c, now)
 	}
 }
@@ -287,7 +295,7 @@ func (l *epollLoop) dialClosed(now time.Duration) {
 // connection and the error; nil when the loop itself failed (l.err).
 func (l *epollLoop) dial(now time.Duration) (*econn, error) {
 	t := l.t
-	c := &econn{fd: -1}
+	c := l.spare()
 	c.reconnect()
 	fd, err := unix.Socket(l.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -375,10 +383,7 @@ func (l *epollLoop) handle(c *econn, events uint32) {
 			l.send(c, now)
 		case l.pace != nil:
 			l.idle = append(l.idle, c)
-		case now < t.end: // its request was claimed when it was dialled
-			c.begin(t, now, now)
-			l.send(c, now)
-		default:
+		default: // a closed-loop connection always carries its request
 			l.drop(c)
 		}
 	case csIdle:
@@ -404,16 +409,13 @@ func (l *epollLoop) connectDone(c *econn, now time.Duration, err error) {
 	if pending {
 		l.busy--
 		l.connectFailed(c, now, err)
-	} else if l.pace == nil {
-		c.begin(l.t, now, now)
-		l.connectFailed(c, now, err)
 	}
 }
 
 // send writes the request prepared by begin.
 func (l *epollLoop) send(c *econn, now time.Duration) {
 	c.state = csBusy
-	c.deadline = now + l.t.timeout
+	c.deadline = c.sent + l.t.timeout // from when the request began (its dial, if it needed one)
 	l.busy++
 	l.write(c, now)
 }
@@ -472,7 +474,7 @@ func (l *epollLoop) finish(c *econn, now time.Duration, f failure) {
 	c.record(t, l.acc, now, f)
 	l.busy--
 	l.last = max(l.last, now)
-	keep := f == "" && c.p.keepAlive() && t.cfg.KeepAlive && c.r == c.w
+	keep := f == "" && c.p.keepAlive() && t.cfg.KeepAlive && c.r == c.w && c.wpos == len(c.tgt.req)
 	if !keep {
 		l.drop(c)
 	}
@@ -522,6 +524,28 @@ func (l *epollLoop) drop(c *econn) {
 		l.connecting--
 	}
 	c.state = 0
+	if len(l.spares) < maxSpares {
+		l.spares = append(l.spares, c) // its fields stay readable until reused: callers record after drop
+	}
+}
+
+// maxSpares bounds the closed connections an event loop keeps for reuse.
+const maxSpares = 256
+
+// spare returns a connection to dial with: a closed one for reuse, read
+// buffer included (keep-alive off opens one per request), or a new one.
+// A dropped connection is reused only by the next dial, after its caller
+// has recorded what it carried.
+func (l *epollLoop) spare() *econn {
+	if n := len(l.spares); n > 0 {
+		c := l.spares[n-1]
+		l.spares = l.spares[:n-1]
+		buf := c.buf
+		*c = econn{fd: -1}
+		c.buf = buf
+		return c
+	}
+	return &econn{fd: -1}
 }
 
 func (l *epollLoop) removeIdle(c *econn) {

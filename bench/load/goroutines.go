@@ -169,11 +169,23 @@ func (t *leanTrial) dispatch(ctx context.Context, wg *sync.WaitGroup, conns int,
 				}
 			}()
 		}
-		select { // every connection is busy: the request waits, its latency counting
+		// Every connection is busy: the request waits, its latency
+		// counting, until one frees or it is MaxScheduleLag late.
+		timer.Reset(max(ps.next+MaxScheduleLag-t.since(), 0))
+		select {
 		case work <- ps.next:
+			ps.take()
+		case <-timer.C:
+			t.dropped.Add(1)
 			ps.take()
 		case <-ctx.Done():
 			return
+		}
+		if !timer.Stop() {
+			select { // drain a fire that raced with the send
+			case <-timer.C:
+			default:
+			}
 		}
 	}
 }
@@ -197,7 +209,7 @@ func (g *gconn) do(ctx context.Context, now, origin time.Duration) {
 	deadline := t.began.Add(now + t.timeout)
 	_ = g.nc.SetDeadline(deadline)
 	if _, err := g.nc.Write(g.tgt.req); err != nil {
-		g.record(failureOf(err, g.readFailure(isReset(err)), failWrite))
+		g.record(failureOf(err, "", failWrite))
 		g.close()
 		return
 	}

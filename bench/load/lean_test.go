@@ -135,7 +135,10 @@ func TestBadResponses(t *testing.T) {
 			url := rawServer(t, c.respond)
 			engines(t, func(t *testing.T, cfg Config) {
 				cfg.Targets = []Target{{URL: url, Weight: 1}}
-				cfg.Level, cfg.Requests, cfg.Duration, cfg.Timeout = 1, n, time.Minute, 100*time.Millisecond
+				cfg.Level, cfg.Requests, cfg.Duration, cfg.Timeout = 1, n, time.Minute, 10*time.Second
+				if c.kind == failTimeout {
+					cfg.Timeout = 100 * time.Millisecond // short: every request waits it out
+				}
 				out, err := Run(context.Background(), cfg)
 				if err != nil {
 					t.Fatal(err)
