@@ -39,8 +39,9 @@
 // engine's CPU per request.
 //
 // Every trial is bounded in time (its duration, then each request's
-// timeout) and in count (Config.Requests, or MaxRequestsPerSecond ×
-// duration). Cancelling the context stops the trial at once: requests in
+// timeout) and in count: Config.Requests when set; otherwise the open
+// loop's schedule (rate × duration) or, closed loop, the time itself;
+// vegeta's attacker also stops after MaxRequestsPerSecond × duration. Cancelling the context stops the trial at once: requests in
 // flight are abandoned (their connections closed) and not counted; what
 // was received before is kept. Run is safe for concurrent use; the Outcome
 // it returns belongs to the caller.

@@ -279,6 +279,11 @@ func (o *Outcome) Trial(server string, trial, expectedWorkers int) results.Trial
 	if o.Mode == Open {
 		t.TargetRate = float64(o.Level)
 		t.AchievedRate = a.SentRate()
+		if o.Dropped > 0 && t.Requests > 0 {
+			// the span of sends does not see requests dropped at either
+			// end: scale by the share actually sent
+			t.AchievedRate *= float64(t.Requests) / float64(t.Requests+o.Dropped)
+		}
 		t.RateShortfall = metrics.RateShortfall(t.TargetRate, t.AchievedRate)
 	} else if o.Wall > 0 {
 		t.AchievedRate = float64(t.Requests) / o.Wall.Seconds()

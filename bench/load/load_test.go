@@ -280,3 +280,17 @@ func TestClientBound(t *testing.T) {
 		}
 	}
 }
+
+// TestDroppedIsAShortfall: requests an open loop dropped count against
+// its achieved rate, wherever in the trial they fell.
+func TestDroppedIsAShortfall(t *testing.T) {
+	o := &Outcome{Acc: metrics.New(), Mode: Open, Level: 100, Wall: time.Second, AllowedCPUs: 1, Dropped: 50}
+	t0 := time.Now()
+	for i := range 50 { // 50 sent evenly at 100/s: the span alone looks on time
+		o.Acc.Add(&vegeta.Result{Code: 200, Latency: time.Millisecond, Timestamp: t0.Add(time.Duration(i) * 10 * time.Millisecond)})
+	}
+	tr := o.Trial("s", 1, 0)
+	if !tr.RateShortfall || tr.Dropped != 50 || tr.AchievedRate > 51 {
+		t.Errorf("achieved %.1f/s, shortfall %v, dropped %d: want about 50/s, flagged, 50", tr.AchievedRate, tr.RateShortfall, tr.Dropped)
+	}
+}

@@ -416,6 +416,7 @@ func TrialWarnings(trials []results.Trial, mode string) []string {
 		cpuLo, cpuHi           float64
 		waitLo, waitHi, durSum float64
 		rateLo                 float64
+		dropped                int64
 	}
 	var order []key
 	tallies := map[key]*tally{}
@@ -438,6 +439,7 @@ func TrialWarnings(trials []results.Trial, mode string) []string {
 			tl.short++
 			tl.rateLo = math.Min(tl.rateLo, t.AchievedRate)
 		}
+		tl.dropped += t.Dropped
 	}
 	var out []string
 	for _, k := range order {
@@ -446,6 +448,10 @@ func TrialWarnings(trials []results.Trial, mode string) []string {
 			out = append(out, fmt.Sprintf("%s at %s %d: the load generator may have been the bottleneck in %d of %d trials "+
 				"(it used %.0f–%.0f%% of its CPUs, and waited %.2f–%.2fs for a CPU per %.1fs trial)",
 				k.server, levelName(mode), k.level, tl.bound, tl.n, 100*tl.cpuLo, 100*tl.cpuHi, tl.waitLo, tl.waitHi, tl.durSum/float64(tl.bound)))
+		}
+		if tl.dropped > 0 {
+			out = append(out, fmt.Sprintf("%s at rate %d/s: %d requests not sent: all connections were busy or the generator was behind until they were over a second late (counted as errors by thresholds)",
+				k.server, k.level, tl.dropped))
 		}
 		if tl.short > 0 {
 			out = append(out, fmt.Sprintf("%s at rate %d/s: achieved rate short of the asked one by more than %.0f%% in %d of %d trials (lowest %.0f/s)",

@@ -6,6 +6,7 @@ package threshold
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -55,13 +56,13 @@ func Parse(expr string) (Threshold, error) {
 		if strings.HasSuffix(v, "%") {
 			f /= 100
 		}
-		if err != nil || f < 0 || f > 1 {
+		if err != nil || !(f >= 0 && f <= 1) { // NaN fails both
 			return t, fmt.Errorf("threshold %q: %q is not a share of requests (allowed: 0%%..100%%, e.g. 0.1%%, or 0..1)", expr, v)
 		}
 		t.Value = f
 	case "rps":
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 0 {
+		if err != nil || !(f >= 0) || math.IsInf(f, 0) {
 			return t, fmt.Errorf("threshold %q: %q is not a rate (allowed: a number of requests per second ≥ 0)", expr, v)
 		}
 		t.Value = f
@@ -131,7 +132,7 @@ func measure(metric string, s results.Summary, trials []results.Trial) float64 {
 	case "rps":
 		return s.Throughput.Median
 	}
-	var reqs, ok int64 // errors
+	var reqs, ok int64 // errors: failed, non-2xx, and open-loop requests dropped unsent
 	var mine []results.Trial
 	for _, t := range trials {
 		if t.Server == s.Server && t.Level == s.Level {
@@ -139,7 +140,7 @@ func measure(metric string, s results.Summary, trials []results.Trial) float64 {
 		}
 	}
 	for _, t := range metrics.Measured(mine) {
-		reqs += t.Requests
+		reqs += t.Requests + t.Dropped
 		ok += t.Successes
 	}
 	if reqs == 0 {

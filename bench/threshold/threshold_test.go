@@ -30,6 +30,9 @@ func TestParse(t *testing.T) {
 		"p99<fast":    `"fast" is not a positive duration`,
 		"errors<150%": `is not a share of requests`,
 		"rps>-1":      `is not a rate`,
+		"rps>NaN":     "is not a rate",
+		"rps>Inf":     "is not a rate",
+		"errors<NaN":  "is not a share of requests",
 		"p99 = 200ms": "not an expression",
 		"":            "not an expression",
 	} {

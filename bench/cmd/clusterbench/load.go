@@ -95,6 +95,12 @@ func parseLoad(stdout io.Writer, args []string) (loadOptions, *scenario.Scenario
 		return o, nil, usageError("--requests: %d is out of range (allowed: ≥ 1)", o.run.overrides.Requests)
 	case fs.Changed("rate") && fs.Changed("concurrency"):
 		return o, nil, usageError("--rate and --concurrency together (allowed: --concurrency for a closed loop or --rate for an open loop)")
+	case fs.Changed("duration") && o.run.overrides.Duration <= 0:
+		return o, nil, usageError("--duration %s out of range (allowed: %s..%s)", o.run.overrides.Duration, scenario.MinDuration, scenario.MaxDuration)
+	case fs.Changed("trials") && o.run.overrides.Trials < 1:
+		return o, nil, usageError("--trials %d out of range (allowed: 1..%d)", o.run.overrides.Trials, scenario.MaxTrials)
+	case o.saveScenario != "" && fs.Changed("requests"):
+		return o, nil, usageError("--save-scenario with --requests: a scenario file has no request count (allowed: --save-scenario with --duration)")
 	case o.warmup < 0:
 		return o, nil, usageError("--warmup %s out of range (allowed: ≥ 0)", o.warmup)
 	case o.pid < 0:

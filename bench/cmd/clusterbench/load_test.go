@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/clusterbench/clusterbench/bench/report"
+	"github.com/clusterbench/clusterbench/bench/scenario"
 )
 
 // envPlainServer makes the test binary a plain HTTP server without
@@ -143,6 +145,9 @@ func TestLoadBadInput(t *testing.T) {
 		{[]string{"http://127.0.0.1:1/", "--fail-on", "latency<1s"}, ExitUsage, `unknown metric "latency"`},
 		{[]string{"http://127.0.0.1:1/", "-n", "10", "-d", "1s"}, ExitUsage, "--requests and --duration together"},
 		{[]string{"http://127.0.0.1:1/", "-m", "FETCH"}, ExitUsage, `--method "FETCH" is not a method`},
+		{[]string{"http://127.0.0.1:1/", "-d", "0"}, ExitUsage, "--duration 0s out of range"},
+		{[]string{"http://127.0.0.1:1/", "--trials", "0"}, ExitUsage, "--trials 0 out of range"},
+		{[]string{"http://127.0.0.1:1/", "-n", "5", "--save-scenario", "x.yaml"}, ExitUsage, "a scenario file has no request count"},
 		{[]string{refused, "-d", "200ms", "--warmup", "0"}, ExitMeasurement, "does not accept connections"},
 	} {
 		_, stderr, code := mainIn(t, append([]string{"load", "-o", out}, c.args...)...)
@@ -214,7 +219,14 @@ load:
 	if _, stderr, code := mainIn(t, "run", saved, "-o", filepath.Join(dir, "runs"), "-q"); code != ExitOK {
 		t.Errorf("run of the saved scenario: exit %d\n%s", code, stderr)
 	}
-	_ = time.Second
+	back, err := scenario.LoadFile(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := back.Load; back.Servers[0].Target != srv.URL || l.Mode != scenario.Closed || !slices.Equal(l.Levels, []int{3}) ||
+		l.Duration != 200*time.Millisecond || l.Warmup != 0 || l.Trials != 1 || len(back.Thresholds) != 1 || back.Requests[0].Path != "/" {
+		t.Errorf("the saved scenario reads back as %+v, servers %+v, thresholds %v", l, back.Servers, back.Thresholds)
+	}
 }
 
 // TestRunFromAnywhere: in a directory outside the repository, a built-in
