@@ -54,6 +54,7 @@ type respParser struct {
 	state    uint8
 	head     bool  // the request was HEAD: the response has no body
 	chunked  bool  // Transfer-Encoding: chunked
+	hasTE    bool  // a Transfer-Encoding header was seen
 	hasLen   bool  // a Content-Length header was seen
 	close    bool  // the server closes the connection after this response
 	http10   bool  // an HTTP/1.0 response (closes unless keep-alive)
@@ -176,7 +177,7 @@ func (p *respParser) line(line []byte) failure {
 
 // statusLine parses "HTTP/1.x NNN reason".
 func (p *respParser) statusLine(line []byte) failure {
-	if len(line) < 12 || string(line[:7]) != "HTTP/1." || line[8] != ' ' ||
+	if len(line) < 12 || string(line[:7]) != "HTTP/1." || line[7] < '0' || line[7] > '9' || line[8] != ' ' ||
 		(len(line) > 12 && line[12] != ' ') {
 		return failStatusLine
 	}
@@ -199,8 +200,8 @@ func (p *respParser) statusLine(line []byte) failure {
 // header handles one "Name: value" line.
 func (p *respParser) header(line []byte) failure {
 	colon := bytes.IndexByte(line, ':')
-	if colon <= 0 {
-		return failHeaderLine
+	if colon <= 0 || line[colon-1] == ' ' || line[colon-1] == '\t' {
+		return failHeaderLine // no whitespace between a name and its colon (RFC 9112 §5.1)
 	}
 	name, value := line[:colon], trimSpace(line[colon+1:])
 	switch {
@@ -214,9 +215,7 @@ func (p *respParser) header(line []byte) failure {
 		// chunked must be the last coding; anything else is read to the end
 		// of the connection (RFC 9112 §6.3).
 		p.chunked = hasSuffixFold(value, "chunked")
-		if !p.chunked {
-			p.close = true
-		}
+		p.hasTE = true
 	case equalFold(name, "connection"):
 		if containsTokenFold(value, "close") {
 			p.close = true
@@ -239,10 +238,16 @@ func (p *respParser) endOfHeader() failure {
 		// an interim response (100 Continue, 103 Early Hints): the real one follows
 		head := p.head
 		p.reset(head)
-	case p.head || p.code == 204 || p.code == 304 || p.code == 101:
+	case p.code == 101: // switching protocols: the connection is no longer HTTP/1.1
+		p.close = true
+		p.state = stDone
+	case p.head || p.code == 204 || p.code == 304:
 		p.state = stDone
 	case p.chunked:
 		p.state = stChunkSize
+	case p.hasTE: // a transfer coding other than chunked last: read to the end (RFC 9112 §6.3)
+		p.close = true
+		p.state = stUntilClose
 	case p.hasLen:
 		if p.length == 0 {
 			p.state = stDone
