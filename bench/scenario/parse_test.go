@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/clusterbench/clusterbench/bench/internal/golden"
-	"github.com/clusterbench/clusterbench/servers/prefork"
 )
 
 // doc builds a scenario file from its sections; an empty section is left
@@ -380,13 +379,6 @@ func TestLoadFileErrors(t *testing.T) {
 	_, err := LoadFile(big)
 	if want := big + ":1: scenario: file is too large (allowed: at most 1048576 bytes)"; err == nil || err.Error() != want {
 		t.Errorf("big file: %v, want %s", err, want)
-	}
-}
-
-// TestModelsMatchServers keeps the lists here in step with the servers.
-func TestModelsMatchServers(t *testing.T) {
-	if !slices.Equal(Balances, prefork.Balances) {
-		t.Errorf("Balances = %v, prefork.Balances = %v", Balances, prefork.Balances)
 	}
 }
 

@@ -16,13 +16,14 @@ import (
 
 	"github.com/clusterbench/clusterbench/bench/load"
 	"github.com/clusterbench/clusterbench/servers/app"
+	"github.com/clusterbench/clusterbench/servers/prefork"
 )
 
-// Go server models and prefork balance modes, as `clusterbench serve`
-// takes them (a test keeps these in step with the servers).
+// Go server models, as `clusterbench serve --model` takes them, and the
+// prefork balance modes (defined by servers/prefork).
 var (
 	Models   = []string{"single", "pool", "prefork"}
-	Balances = []string{"reuseport", "shared", "roundrobin"}
+	Balances = prefork.Balances
 )
 
 // Methods a request may use.

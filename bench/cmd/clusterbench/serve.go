@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/clusterbench/clusterbench/bench/scenario"
 	"io"
 	"log/slog"
 	"net"
@@ -26,9 +27,6 @@ const (
 	DefaultAddr  = "127.0.0.1:3000"
 	DefaultGrace = 5 * time.Second
 )
-
-// Models lists the Go server models.
-var Models = []string{"single", "pool", "prefork"}
 
 type serveOptions struct {
 	model      string
@@ -62,7 +60,7 @@ X-Worker-Pid), GET /calc/{factorial|sum|primes|fibonacci}?n=N, GET /healthz.
 func parseServe(stdout io.Writer, args []string) (serveOptions, error) {
 	o := serveOptions{}
 	fs := newFlags("serve")
-	fs.StringVar(&o.model, "model", "single", "server model: "+strings.Join(Models, ", "))
+	fs.StringVar(&o.model, "model", "single", "server model: "+strings.Join(scenario.Models, ", "))
 	fs.StringVar(&o.addr, "addr", DefaultAddr, "listen address HOST:PORT (port 0 picks a free port, logged on stderr)")
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "pool worker goroutines or prefork child processes")
 	fs.IntVar(&o.gomaxprocs, "gomaxprocs", 0, "single: GOMAXPROCS of the process (0 keeps Go's default; 1 mimics Node's one thread)")
@@ -77,8 +75,8 @@ func parseServe(stdout io.Writer, args []string) (serveOptions, error) {
 	switch {
 	case fs.NArg() > 0:
 		return o, usageError("unexpected argument %q (serve takes flags only)", fs.Arg(0))
-	case !slices.Contains(Models, o.model):
-		return o, usageError("--model %q is not a model (allowed: %s)", o.model, strings.Join(Models, ", "))
+	case !slices.Contains(scenario.Models, o.model):
+		return o, usageError("--model %q is not a model (allowed: %s)", o.model, strings.Join(scenario.Models, ", "))
 	case o.workers < 1 || o.workers > 1024:
 		return o, usageError("--workers %d out of range (allowed: 1..1024)", o.workers)
 	case o.gomaxprocs < 0 || o.gomaxprocs > 1024:
@@ -96,7 +94,7 @@ func parseServe(stdout io.Writer, args []string) (serveOptions, error) {
 		return o, usageError("--addr %q is not HOST:PORT: %v", o.addr, err)
 	}
 	if err := prefork.Unsupported(); err != nil && o.model == "prefork" {
-		here := slices.DeleteFunc(slices.Clone(Models), func(m string) bool { return m == "prefork" })
+		here := slices.DeleteFunc(slices.Clone(scenario.Models), func(m string) bool { return m == "prefork" })
 		return o, usageError("--model prefork: %v; allowed here: %s", err, strings.Join(here, ", "))
 	}
 	return o, nil
