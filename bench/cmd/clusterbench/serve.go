@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/clusterbench/clusterbench/bench/scenario"
 	"io"
 	"log/slog"
 	"net"
@@ -16,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/clusterbench/clusterbench/bench/scenario"
 	"github.com/clusterbench/clusterbench/servers/app"
 	"github.com/clusterbench/clusterbench/servers/pool"
 	"github.com/clusterbench/clusterbench/servers/prefork"
