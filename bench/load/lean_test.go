@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -311,4 +313,32 @@ func TestMixedResponses(t *testing.T) {
 				a.Successes(), n, out.Dials, a.Errors(), out.Trial("s", 1, 0).Workers)
 		}
 	})
+}
+
+// TestHTTPS: https runs on the goroutine engine over crypto/tls; a
+// certificate that does not verify fails every request as a dial failure
+// unless Insecure.
+func TestHTTPS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Worker-Id", "1")
+		_, _ = w.Write([]byte("tls\n"))
+	}))
+	defer srv.Close()
+	cfg := Config{Targets: []Target{{URL: srv.URL + "/", Weight: 1}}, Mode: Closed, Level: 2, Requests: 20,
+		Duration: time.Minute, KeepAlive: true, Insecure: true}
+	out, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Acc.Successes() != 20 || out.Dials != 2 {
+		t.Errorf("insecure: successes %d, dials %d, errors %v: want 20 on 2 connections", out.Acc.Successes(), out.Dials, out.Acc.Errors())
+	}
+	cfg.Insecure, cfg.Requests = false, 3
+	out, err = Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Acc.Successes() != 0 || out.Acc.Errors()[string(failDial)] != 3 {
+		t.Errorf("verified: successes %d, errors %v: want 3 failed dials (the test certificate is not trusted)", out.Acc.Successes(), out.Acc.Errors())
+	}
 }

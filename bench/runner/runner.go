@@ -355,7 +355,7 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 		cfg := load.Config{
 			Targets: targets, Mode: sc.Load.Mode, Level: level, KeepAlive: sc.Load.KeepAlive,
 			Timeout: sc.Load.Timeout, Engine: sc.Load.Engine, MaxConns: sc.Load.MaxConns,
-			Requests: sc.Load.Requests, ExpectStatus: sc.Load.Expect,
+			Requests: sc.Load.Requests, ExpectStatus: sc.Load.Expect, Insecure: s.Insecure,
 		}
 		if sc.Load.Warmup > 0 {
 			cfg.Duration, cfg.Name = sc.Load.Warmup, fmt.Sprintf("%s/%s/%d/warmup", sc.Name, s.Name, level)

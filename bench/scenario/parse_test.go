@@ -153,9 +153,9 @@ func TestValidation(t *testing.T) {
 		{"servers not a list", "servers: single\nrequests:\n" + okRequests + "load:\n" + okLoad, []string{
 			`x.yaml:1: servers: "single" is not a list (allowed: a list of servers, each with model: or command:)`}},
 		{"server not a mapping", doc("  - single\n", okRequests, okLoad, ""), []string{
-			`x.yaml:3: servers[0]: "single" is not a mapping (allowed: name, model, workers, balance, gomaxprocs, burn, queue, command, env, health, ready_timeout, target, pid)`}},
+			`x.yaml:3: servers[0]: "single" is not a mapping (allowed: name, model, workers, balance, gomaxprocs, burn, queue, command, env, health, ready_timeout, target, pid, insecure)`}},
 		{"server unknown field", doc("  - {model: single, threads: 2}\n", okRequests, okLoad, ""), []string{
-			"x.yaml:3: servers[0].threads: unknown field (allowed: name, model, workers, balance, gomaxprocs, burn, queue, command, env, health, ready_timeout, target, pid)"}},
+			"x.yaml:3: servers[0].threads: unknown field (allowed: name, model, workers, balance, gomaxprocs, burn, queue, command, env, health, ready_timeout, target, pid, insecure)"}},
 		{"neither model nor command", doc("  - name: a\n", okRequests, okLoad, ""), []string{
 			"x.yaml:3: servers[0]: missing model, command or target (allowed: model: single|pool|prefork, command: [argv...], or target: URL)"}},
 		{"both model and command", doc("  - {name: a, model: single, command: [x]}\n", okRequests, okLoad, ""), []string{

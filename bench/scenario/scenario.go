@@ -73,8 +73,9 @@ type Server struct {
 	// server the user runs. The runner neither starts nor stops it; it
 	// checks that it accepts connections first, and measures its CPU only
 	// when Pid names its process.
-	Target string
-	Pid    int
+	Target   string
+	Pid      int
+	Insecure bool // https target: do not verify its certificate
 
 	// Line is where the server is declared, for later error messages.
 	Line int

@@ -94,7 +94,7 @@ func (p *parser) server(n *yaml.Node, path string) (Server, bool) {
 	}
 	var goOnly []set // Go-model fields given, to refuse with command:
 	note := func(v *yaml.Node, key string) { goOnly = append(goOnly, set{v.Line, key}) }
-	var nameNode, modelNode, targetNode, pidNode *yaml.Node
+	var nameNode, modelNode, targetNode, pidNode, insecureNode *yaml.Node
 	var cmdOnly []set // command-only fields given
 	p.mapping(n, path, []field{
 		{"name", func(v *yaml.Node) { nameNode = v; s.Name = p.name(v, path+".name") }},
@@ -163,6 +163,10 @@ func (p *parser) server(n *yaml.Node, path string) (Server, bool) {
 			s.Target = base
 		}},
 		{"pid", func(v *yaml.Node) { pidNode = v; s.Pid, _ = p.intIn(v, path+".pid", 1, 1<<22) }},
+		{"insecure", func(v *yaml.Node) {
+			insecureNode = v
+			s.Insecure, _ = p.boolean(v, path+".insecure")
+		}},
 	})
 	if n.Kind != yaml.MappingNode {
 		return s, false
@@ -170,6 +174,9 @@ func (p *parser) server(n *yaml.Node, path string) (Server, bool) {
 	if s.Target == "" {
 		if pidNode != nil {
 			p.errorf(pidNode, path+".pid", "pid: with target: (the process of a server the runner does not start)", "only for target:")
+		}
+		if insecureNode != nil {
+			p.errorf(insecureNode, path+".insecure", "insecure: with an https target:", "only for target:")
 		}
 	}
 	if s.Command == nil {

@@ -56,6 +56,7 @@ type loadOptions struct {
 	warmup       time.Duration
 	pid          int
 	expect       []int
+	insecure     bool
 	saveScenario string
 }
 
@@ -77,6 +78,7 @@ func parseLoad(stdout io.Writer, args []string) (loadOptions, *scenario.Scenario
 	fs.BoolVar(&o.keepAlive, "keepalive", true, "reuse connections (--keepalive=false: a new connection per request)")
 	fs.StringVar(&o.run.overrides.Engine, "engine", load.EngineLean, "load generator engine: lean or vegeta")
 	fs.IntSliceVar(&o.expect, "expect-status", nil, "status codes that count as successes, e.g. 200,204 (default: any 2xx)")
+	fs.BoolVarP(&o.insecure, "insecure", "k", false, "https: do not verify the server's certificate")
 	fs.IntVar(&o.pid, "pid", 0, "the server's process id, to measure its CPU (with its children)")
 	fs.StringArrayVar(&failOn, "fail-on", nil, "threshold, e.g. 'p99<200ms', 'errors<0.1%', 'rps>5000', 'NAME:p50<1ms' (repeatable): exit 1 when broken")
 	fs.StringVar(&o.saveScenario, "save-scenario", "", "write the equivalent scenario file (YAML) to `FILE`")
@@ -171,7 +173,7 @@ func (o *loadOptions) scenario() (*scenario.Scenario, error) {
 	sc := &scenario.Scenario{
 		Name:        "load",
 		Description: method + " " + o.url,
-		Servers:     []scenario.Server{{Name: "target", Target: base, Pid: o.pid}},
+		Servers:     []scenario.Server{{Name: "target", Target: base, Pid: o.pid, Insecure: o.insecure}},
 		Requests:    []scenario.Request{req},
 		Load: scenario.Load{Mode: scenario.Closed, Levels: []int{DefaultLoadConcurrency}, Duration: DefaultLoadDuration,
 			Warmup: DefaultLoadWarmup, Trials: 1, KeepAlive: o.keepAlive, Timeout: o.timeout, Engine: load.EngineLean, Expect: o.expect},
@@ -216,9 +218,10 @@ func saveScenario(path string, sc *scenario.Scenario, ts []threshold.Threshold) 
 		Body    string            `yaml:"body,omitempty"`
 	}
 	type server struct {
-		Name   string `yaml:"name"`
-		Target string `yaml:"target"`
-		Pid    int    `yaml:"pid,omitempty"`
+		Name     string `yaml:"name"`
+		Target   string `yaml:"target"`
+		Pid      int    `yaml:"pid,omitempty"`
+		Insecure bool   `yaml:"insecure,omitempty"`
 	}
 	l := sc.Load
 	ld := map[string]any{"duration": l.Duration.String(), "warmup": l.Warmup.String(), "trials": l.Trials,
@@ -245,7 +248,7 @@ func saveScenario(path string, sc *scenario.Scenario, ts []threshold.Threshold) 
 	doc := map[string]any{
 		"name":        sc.Name,
 		"description": sc.Description,
-		"servers":     []server{{Name: sc.Servers[0].Name, Target: sc.Servers[0].Target, Pid: sc.Servers[0].Pid}},
+		"servers":     []server{{Name: sc.Servers[0].Name, Target: sc.Servers[0].Target, Pid: sc.Servers[0].Pid, Insecure: sc.Servers[0].Insecure}},
 		"requests":    reqs,
 		"load":        ld,
 	}

@@ -261,3 +261,17 @@ func TestLoadExpectStatus(t *testing.T) {
 		t.Errorf("404 not expected: exit %d, want 1", code)
 	}
 }
+
+// TestLoadInsecure: -k measures an https server whose certificate does
+// not verify; without it every request fails.
+func TestLoadInsecure(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok\n") }))
+	defer srv.Close()
+	out := t.TempDir()
+	if _, stderr, code := mainIn(t, "load", srv.URL+"/", "-k", "-c", "1", "-n", "10", "--warmup", "0", "-o", out, "-q", "--fail-on", "errors<1%"); code != ExitOK {
+		t.Errorf("-k: exit %d\n%s", code, stderr)
+	}
+	if _, _, code := mainIn(t, "load", srv.URL+"/", "-c", "1", "-n", "3", "--warmup", "0", "-o", out, "-q", "--fail-on", "errors<1%"); code != ExitRegression {
+		t.Errorf("without -k: exit %d, want 1 (every request fails verification)", code)
+	}
+}
