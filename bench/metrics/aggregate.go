@@ -15,8 +15,8 @@ package metrics
 
 import (
 	"math"
-	"slices"
 
+	"github.com/montanaflynn/stats"
 	"golang.org/x/perf/benchmath"
 
 	"github.com/clusterbench/clusterbench/bench/results"
@@ -173,16 +173,12 @@ func ExpectedWorkers(s results.Server) int {
 	return 0
 }
 
-// median of a few values; 0 for none. xs is not modified.
+// median of a few values (montanaflynn/stats: the mean of the middle two
+// for an even count); 0 for none. xs is not modified.
 func median(xs []float64) float64 {
-	if len(xs) == 0 {
+	m, err := stats.Median(xs)
+	if err != nil {
 		return 0
 	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	m := len(s) / 2
-	if len(s)%2 == 1 {
-		return s[m]
-	}
-	return (s[m-1] + s[m]) / 2
+	return m
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/montanaflynn/stats"
 
 	"github.com/clusterbench/clusterbench/servers/workload"
 )
@@ -498,13 +499,10 @@ func EstimateOf(xs []float64) Estimate {
 	if len(xs) == 0 {
 		return Estimate{}
 	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	m := s[len(s)/2]
-	if len(s)%2 == 0 {
-		m = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
-	return Estimate{Median: m, Min: s[0], Max: s[len(s)-1]}
+	m, _ := stats.Median(xs) // montanaflynn/stats; xs is not empty here
+	lo, _ := stats.Min(xs)
+	hi, _ := stats.Max(xs)
+	return Estimate{Median: m, Min: lo, Max: hi}
 }
 
 func clip(s string) string {

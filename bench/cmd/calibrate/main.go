@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/montanaflynn/stats"
 	"github.com/spf13/pflag"
 
 	"github.com/clusterbench/clusterbench/bench/ab"
@@ -260,16 +261,11 @@ func verdictCounts(m map[gate.Verdict]int) string {
 	return strings.Join(parts, ", ")
 }
 
+// median is montanaflynn/stats's: the mean of the middle two for an even
+// count, NaN for none.
 func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	m, _ := stats.Median(xs) // NaN and an error for no values
+	return m
 }
 
 func medianAbs(xs []float64) float64 {
