@@ -8,7 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
+
+	"github.com/clusterbench/clusterbench/bench/report"
 )
 
 // Labels name what a report compared, for the renderers. The gate's
@@ -110,13 +111,15 @@ func WriteText(w io.Writer, rep Report, l Labels) error {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}
 	b.WriteString("\n")
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "metric\tbase median ± CI\thead median ± CI\tdelta [CI]\tp\tverdict")
-	for _, r := range rep.Results {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.RowLabel(), formatEstimate(r.BaseEst, r.Unit), formatEstimate(r.HeadEst, r.Unit),
-			formatDelta(r), formatShownP(r), r.Verdict)
+	t := report.Table{
+		Header: []string{"metric", "base median ± CI", "head median ± CI", "delta [CI]", "p", "verdict"},
+		Align:  []report.Align{report.Left, report.Right, report.Right, report.Right, report.Right, report.Left},
 	}
-	if err := tw.Flush(); err != nil {
+	for _, r := range rep.Results {
+		t.Rows = append(t.Rows, []string{r.RowLabel(), formatEstimate(r.BaseEst, r.Unit), formatEstimate(r.HeadEst, r.Unit),
+			formatDelta(r), formatShownP(r), r.Verdict.String()})
+	}
+	if err := report.RenderTable(&b, t); err != nil {
 		return err
 	}
 	b.WriteString("\n")

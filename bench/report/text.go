@@ -45,6 +45,11 @@ func WriteText(w io.Writer, d Document) error {
 	return bw.Flush()
 }
 
+// RenderTable writes one table the way every terminal table of the
+// project is written (tablewriter, ASCII borders); its title and notes
+// are the caller's to print.
+func RenderTable(w io.Writer, t Table) error { return renderText(w, t) }
+
 func renderText(w io.Writer, t Table) error {
 	align := make([]tw.Align, len(t.Align))
 	for i, a := range t.Align {
