@@ -214,8 +214,12 @@ func TestRequestBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var wg sync.WaitGroup
+	defer wg.Wait() // after the listener is closed (defers run last first)
 	defer ln.Close()
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		c, err := ln.Accept()
 		if err != nil {
 			return
