@@ -127,6 +127,18 @@ func secondSignalKills(t *testing.T) bool {
 		t.Fatalf("serve still draining 20s after a second SIGINT (the stall lasts 30s): %s", stderr)
 	}
 	var ee *exec.ExitError
+	if waitErr == nil {
+		// A clean exit: the drain finished by itself, which it may only do
+		// if the stall never reached its handler (then its request failed).
+		select {
+		case <-stalled:
+			if stallErr != nil {
+				return false
+			}
+		case <-time.After(10 * time.Second):
+		}
+		t.Fatalf("serve exited 0 after a second SIGINT while its stall was in flight (stall: %v), want killed by SIGINT", stallErr)
+	}
 	if !errors.As(waitErr, &ee) {
 		t.Fatalf("serve after a second SIGINT: %v, want killed by SIGINT", waitErr)
 	}
