@@ -230,21 +230,10 @@ func (l *epollLoop) sendDue(now time.Duration) {
 			l.send(c, now)
 			continue
 		}
-		c, err := l.dial(now)
-		if c == nil {
+		if !l.dialRequest(now, ps.next) {
 			return // the loop failed (l.err); the trial stops
 		}
-		c.begin(l.t, now, ps.next)
 		ps.take()
-		switch {
-		case err != nil:
-			l.connectFailed(c, now, err)
-		case c.state == csConnecting:
-			c.pending = true
-			l.busy++
-		default:
-			l.send(c, now)
-		}
 	}
 }
 
@@ -268,17 +257,22 @@ func (l *epollLoop) canDial() bool {
 // dialClosed opens a closed-loop connection; it sends its first request
 // once connected. A connect that fails at once is a failed request.
 func (l *epollLoop) dialClosed(now time.Duration) {
-	if !l.t.claim() {
-		return
+	if l.t.claim() {
+		l.dialRequest(now, now)
 	}
+}
+
+// dialRequest opens a connection for a request intended at origin. The
+// request begins with the dial (its latency counts the connect) and is in
+// flight (busy) until answered, so a trial does not end with it unsent; a
+// connect that fails at once is a failed request. It reports false when
+// the loop itself failed (l.err).
+func (l *epollLoop) dialRequest(now, origin time.Duration) bool {
 	c, err := l.dial(now)
 	if c == nil {
-		return
+		return false
 	}
-	// The request begins with the dial: its latency counts the connect,
-	// and it is in flight (busy) until answered, so a trial does not end
-	// with it unsent.
-	c.begin(l.t, now, now)
+	c.begin(l.t, now, origin)
 	switch {
 	case err != nil:
 		l.connectFailed(c, now, err)
@@ -288,6 +282,7 @@ func (l *epollLoop) dialClosed(now time.Duration) {
 	default:
 		l.send(c, now)
 	}
+	return true
 }
 
 // dial opens a connection (non-blocking). It returns the connection
@@ -361,10 +356,9 @@ func (l *epollLoop) connectFailed(c *econn, now time.Duration, err error) {
 
 // handle reacts to the events of one connection.
 func (l *epollLoop) handle(c *econn, events uint32) {
-	t := l.t
-	now := t.since()
 	switch c.state {
 	case csConnecting:
+		now := l.t.since()
 		errno, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
 		if err == nil && errno != 0 {
 			err = unix.Errno(errno)
@@ -376,15 +370,12 @@ func (l *epollLoop) handle(c *econn, events uint32) {
 		_ = unix.EpollCtl(l.ep, unix.EPOLL_CTL_MOD, c.fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(c.slot)})
 		c.state = csIdle
 		l.connecting--
-		switch {
-		case c.pending:
+		if c.pending { // the request it was opened for
 			c.pending = false
 			l.busy--
 			l.send(c, now)
-		case l.pace != nil:
+		} else { // opened ahead of the open loop's first sends
 			l.idle = append(l.idle, c)
-		default: // a closed-loop connection always carries its request
-			l.drop(c)
 		}
 	case csIdle:
 		// The server closed (or wrote to) a connection with nothing in
@@ -393,10 +384,10 @@ func (l *epollLoop) handle(c *econn, events uint32) {
 		l.removeIdle(c)
 	case csBusy:
 		if c.wpos < len(c.tgt.req) && events&unix.EPOLLOUT != 0 {
-			l.write(c, now)
+			l.write(c, l.t.since())
 			return
 		}
-		l.read(c)
+		l.read(c) // reads the clock itself, after the read returns
 	}
 }
 
