@@ -116,6 +116,18 @@ func Measured(ts []results.Trial) []results.Trial {
 	return whole
 }
 
+// RowTrials returns the measured trials (Measured) of one server at one
+// level: the trials a summary row stands for.
+func RowTrials(trials []results.Trial, server string, level int) []results.Trial {
+	var row []results.Trial
+	for _, t := range trials {
+		if t.Server == server && t.Level == level {
+			row = append(row, t)
+		}
+	}
+	return Measured(row)
+}
+
 func summarizeOne(server string, level int, all []results.Trial, expected int) results.Summary {
 	ts := Measured(all)
 	cut := 0

@@ -280,16 +280,10 @@ func statusTable(run *results.Run) (Table, bool) {
 		Align:  []Align{Left, Right, Right, Right, Right, Right, Right, Right, Left},
 	}
 	for _, s := range run.Summary {
-		var mine []results.Trial
-		for _, tr := range run.Trials {
-			if tr.Server == s.Server && tr.Level == s.Level {
-				mine = append(mine, tr)
-			}
-		}
 		var reqs int64
 		var class [6]int64 // by first digit; 0 = no response
 		detail := map[string]int64{}
-		for _, tr := range metrics.Measured(mine) {
+		for _, tr := range metrics.RowTrials(run.Trials, s.Server, s.Level) {
 			reqs += tr.Requests
 			for code, n := range tr.StatusCodes {
 				c, err := strconv.Atoi(code)

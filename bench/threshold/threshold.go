@@ -133,13 +133,7 @@ func measure(metric string, s results.Summary, trials []results.Trial) float64 {
 		return s.Throughput.Median
 	}
 	var reqs, ok int64 // errors: failed, non-2xx, and open-loop requests dropped unsent
-	var mine []results.Trial
-	for _, t := range trials {
-		if t.Server == s.Server && t.Level == s.Level {
-			mine = append(mine, t)
-		}
-	}
-	for _, t := range metrics.Measured(mine) {
+	for _, t := range metrics.RowTrials(trials, s.Server, s.Level) {
 		reqs += t.Requests + t.Dropped
 		ok += t.Successes
 	}
