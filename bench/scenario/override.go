@@ -79,6 +79,7 @@ func (s *Scenario) Override(o Overrides) error {
 	if o.Engine != "" && o.Engine != load.EngineLean && o.Engine != load.EngineVegeta {
 		bad("--engine", load.EngineLean+", "+load.EngineVegeta, "%q is not an engine", o.Engine)
 	}
+	errs = append(errs, s.overrideFaultErrors(o)...)
 	if len(errs) > 0 {
 		return errs
 	}

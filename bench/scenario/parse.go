@@ -136,6 +136,7 @@ func (p *parser) parse(data []byte) *Scenario {
 				}
 			})
 		}},
+		{"faults", func(n *yaml.Node) { s.Faults = p.faults(n) }},
 	})
 	if root.Kind != yaml.MappingNode {
 		return s
@@ -151,6 +152,9 @@ func (p *parser) parse(data []byte) *Scenario {
 	}
 	if s.Name == "" {
 		s.Name = defaultName(p.file)
+	}
+	if seen.load {
+		p.checkFaults(s)
 	}
 	for _, sv := range s.Servers {
 		if !sv.IsTarget() { // the /calc bounds hold for the project's servers

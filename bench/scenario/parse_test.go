@@ -132,10 +132,10 @@ func TestValidation(t *testing.T) {
 		want []string
 	}{
 		{"empty file", "", []string{"x.yaml:1: scenario: the file is empty (allowed: a mapping with name, description, servers, requests, load, pin)"}},
-		{"not a mapping", "- a\n", []string{`x.yaml:1: scenario: a list is not a mapping (allowed: name, description, servers, requests, load, pin, calc, thresholds)`}},
+		{"not a mapping", "- a\n", []string{`x.yaml:1: scenario: a list is not a mapping (allowed: name, description, servers, requests, load, pin, calc, thresholds, faults)`}},
 		{"yaml syntax", "servers: [\n", []string{"x.yaml:1: yaml: did not find expected node content"}},
 		{"two documents", doc(okServers, okRequests, okLoad, "---\nname: b\n"), []string{"x.yaml:8: scenario: a second YAML document starts here (allowed: one document per file)"}},
-		{"unknown top-level key", doc(okServers, okRequests, okLoad, "color: red\n"), []string{"x.yaml:8: color: unknown field (allowed: name, description, servers, requests, load, pin, calc, thresholds)"}},
+		{"unknown top-level key", doc(okServers, okRequests, okLoad, "color: red\n"), []string{"x.yaml:8: color: unknown field (allowed: name, description, servers, requests, load, pin, calc, thresholds, faults)"}},
 		{"duplicate key", doc(okServers, okRequests, okLoad, "name: u\n"), []string{"x.yaml:8: name: given again (first on line 1) (allowed: each key once)"}},
 		{"missing sections", "name: t\n", []string{
 			"x.yaml:1: servers: missing (allowed: a list of servers, each with model: or command:)",

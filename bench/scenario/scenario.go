@@ -42,6 +42,9 @@ type Scenario struct {
 	Load     Load
 	Pin      Pin
 	Calc     []Calc // the calc: section; empty when absent
+	// Faults are applied to each server during every measured trial, in
+	// file order (the faults: section; empty when absent).
+	Faults []Fault
 	// Thresholds fail the run (exit 1) when a figure breaks them.
 	Thresholds []threshold.Threshold
 }

@@ -1,0 +1,251 @@
+package scenario
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Fault actions of the faults: section.
+const (
+	FaultKill   = "kill"   // SIGKILL one worker process
+	FaultStall  = "stall"  // SIGSTOP one worker process, SIGCONT after For
+	FaultSignal = "signal" // a signal to the server's master (its leader process)
+)
+
+// Ways a kill: or stall: fault picks its worker.
+const (
+	PickRandom  = "random"  // any live worker process (the default)
+	PickBusiest = "busiest" // the worker that used the most CPU since the trial began
+	PickID      = "id"      // the worker answering with X-Worker-Id N (pick: id N)
+)
+
+// FaultSignals are the signals a signal: fault may send to a server's
+// master, by name without SIG. TERM and INT end the server (a drain): the
+// trial ends when it exits and the server is started again for the next.
+var FaultSignals = []string{"HUP", "TERM", "INT", "USR1", "USR2"}
+
+// Bounds of the faults: section.
+const (
+	MaxFaults = 32
+	MaxStall  = time.Minute
+)
+
+// Fault is one timed event of the faults: section, applied to each server
+// during every measured trial (never during the warm-up), At after the
+// trial began.
+type Fault struct {
+	At     time.Duration
+	Action string        // FaultKill, FaultStall or FaultSignal
+	Signal string        // FaultSignal: one of FaultSignals
+	Pick   string        // kill and stall: PickRandom, PickBusiest or PickID
+	ID     int           // PickID: the X-Worker-Id of the worker
+	For    time.Duration // stall: how long the worker stays stopped
+	Line   int           // where the fault is declared
+}
+
+// Ends reports whether the fault ends the server (a drain): the trial ends
+// when the server exits.
+func (f Fault) Ends() bool {
+	return f.Action == FaultSignal && (f.Signal == "TERM" || f.Signal == "INT")
+}
+
+// OnWorker reports whether the fault acts on one worker process (rather
+// than on the master).
+func (f Fault) OnWorker() bool { return f.Action == FaultKill || f.Action == FaultStall }
+
+// String names the fault as tables show it: "kill -9 worker (random)",
+// "stall worker 500ms (busiest)", "SIGHUP".
+func (f Fault) String() string {
+	pick := f.Pick
+	if f.Pick == PickID {
+		pick = "id " + strconv.Itoa(f.ID)
+	}
+	switch f.Action {
+	case FaultKill:
+		return "kill -9 worker (" + pick + ")"
+	case FaultStall:
+		return "stall worker " + fmtDur(f.For) + " (" + pick + ")"
+	}
+	return "SIG" + f.Signal
+}
+
+const faultsAllowed = "a list of faults, each with at: and one of kill: worker, stall: worker (with for:), signal: " +
+	"HUP|TERM|INT|USR1|USR2"
+
+// faults reads the faults: section. Checks that need the other sections
+// (the trial's duration, the servers' models) are in checkFaults.
+func (p *parser) faults(n *yaml.Node) []Fault {
+	var out []Fault
+	if n.Kind == yaml.SequenceNode && len(n.Content) > MaxFaults {
+		p.errorf(n, "faults", fmt.Sprintf("at most %d faults", MaxFaults), "too many faults")
+		return nil
+	}
+	p.list(n, "faults", faultsAllowed, func(i int, item *yaml.Node) {
+		path := fmt.Sprintf("faults[%d]", i)
+		f := Fault{Line: item.Line}
+		var atNode, forNode, pickNode *yaml.Node
+		var actions []string
+		worker := func(v *yaml.Node, action string) {
+			actions = append(actions, action)
+			f.Action = action
+			if w, ok := p.str(v, path+"."+action); ok && w != "worker" {
+				p.errorf(v, path+"."+action, "worker", "%q is not a fault target", w)
+			}
+		}
+		p.mapping(item, path, []field{
+			{"at", func(v *yaml.Node) { atNode = v; f.At, _ = p.durIn(v, path+".at", 0, MaxDuration) }},
+			{"kill", func(v *yaml.Node) { worker(v, FaultKill) }},
+			{"stall", func(v *yaml.Node) { worker(v, FaultStall) }},
+			{"signal", func(v *yaml.Node) {
+				actions = append(actions, FaultSignal)
+				f.Action = FaultSignal
+				s, ok := p.str(v, path+".signal")
+				s = strings.TrimPrefix(strings.ToUpper(s), "SIG")
+				if ok && !slices.Contains(FaultSignals, s) {
+					p.errorf(v, path+".signal", strings.Join(FaultSignals, ", "), "%q is not a signal a fault may send", v.Value)
+				}
+				f.Signal = s
+			}},
+			{"for", func(v *yaml.Node) { forNode = v; f.For, _ = p.durIn(v, path+".for", time.Millisecond, MaxStall) }},
+			{"pick", func(v *yaml.Node) {
+				pickNode = v
+				f.Pick, f.ID = p.pick(v, path+".pick")
+			}},
+		})
+		if item.Kind != yaml.MappingNode {
+			return
+		}
+		if atNode == nil {
+			p.errorf(item, path+".at", "a time from the trial's start such as 3s", "missing")
+		}
+		switch {
+		case len(actions) == 0:
+			p.errorf(item, path, "one of kill: worker, stall: worker, signal: NAME", "missing what the fault does")
+		case len(actions) > 1:
+			p.errorf(item, path, "one of kill:, stall:, signal: per fault", "has %s", strings.Join(actions, " and "))
+		}
+		if f.Action == FaultStall && forNode == nil {
+			p.errorf(item, path+".for", "how long the worker stays stopped, such as 500ms", "missing")
+		}
+		if forNode != nil && f.Action != FaultStall && len(actions) == 1 {
+			p.errorf(forNode, path+".for", "for: with stall: worker", "only for stall:")
+		}
+		if pickNode != nil && !f.OnWorker() && len(actions) == 1 {
+			p.errorf(pickNode, path+".pick", "pick: with kill: worker or stall: worker", "only for a fault on a worker")
+		}
+		if f.OnWorker() && f.Pick == "" {
+			f.Pick = PickRandom
+		}
+		// kept even when bad, so that its index is its place in the
+		// file for the checks that follow (the scenario is refused anyway)
+		out = append(out, f)
+	})
+	return out
+}
+
+// pick reads "busiest", "random" or "id N".
+func (p *parser) pick(n *yaml.Node, name string) (string, int) {
+	const allowed = "busiest, random, id N (N: the worker's X-Worker-Id)"
+	v, ok := p.str(n, name)
+	if !ok {
+		return "", 0
+	}
+	switch v {
+	case PickBusiest, PickRandom:
+		return v, 0
+	}
+	if rest, ok := strings.CutPrefix(v, PickID+" "); ok {
+		id, err := strconv.Atoi(strings.TrimSpace(rest))
+		if err == nil && id >= 0 && id < MaxWorkers {
+			return PickID, id
+		}
+	}
+	p.errorf(n, name, allowed, "%q is not a way to pick a worker", v)
+	return "", 0
+}
+
+// checkFaults checks the faults against the rest of the scenario: each
+// happens within the trial, acts on a server that has what it needs, and
+// none follows a fault that ends the server.
+func (p *parser) checkFaults(s *Scenario) {
+	for _, err := range faultErrors(s) {
+		err.File = p.file
+		p.errs = append(p.errs, err)
+	}
+}
+
+// faultErrors are the problems of s.Faults given s's servers and load,
+// each at its fault's line (File left to the caller).
+func faultErrors(s *Scenario) Errors {
+	var errs Errors
+	add := func(f Fault, i int, field, allowed, format string, args ...any) {
+		path := fmt.Sprintf("faults[%d]", i)
+		if field != "" {
+			path += "." + field
+		}
+		errs = append(errs, &Error{Line: max(f.Line, 1), Field: path, Problem: fmt.Sprintf(format, args...), Allowed: allowed})
+	}
+	ender := -1 // the earliest fault that ends the server
+	for i, f := range s.Faults {
+		if f.Ends() && (ender < 0 || f.At < s.Faults[ender].At) {
+			ender = i
+		}
+	}
+	for i, f := range s.Faults {
+		if f.At >= s.Load.Duration {
+			add(f, i, "at", "less than the trial's duration ("+fmtDur(s.Load.Duration)+")", "%s is beyond the trial's duration", fmtDur(f.At))
+		}
+		if e := ender; e >= 0 && i != e && f.At >= s.Faults[e].At {
+			add(f, i, "at", "faults before the one that ends the server", "comes after the SIG%s at %s (line %d), which ends the server",
+				s.Faults[e].Signal, fmtDur(s.Faults[e].At), s.Faults[e].Line)
+		}
+		for _, sv := range s.Servers {
+			switch {
+			case sv.IsTarget():
+				add(f, i, "", "servers the runner starts (model: or command:)", "server %s is a target: the runner does not own its processes", sv.Name)
+			case f.OnWorker() && (sv.Model == "single" || sv.Model == "pool"):
+				add(f, i, f.Action, "servers with worker processes: model prefork or a command:", "server %s (model %s) has no worker processes", sv.Name, sv.Model)
+			}
+		}
+		if f.Pick == PickID && s.Load.Warmup == 0 {
+			add(f, i, "pick", "pick: id N with a warm-up (its answers map worker ids to pids), or busiest, random", "load.warmup is 0")
+		}
+	}
+	return errs
+}
+
+// overrideFaultErrors checks the faults against the duration and warm-up
+// the overrides o would set, naming the flag.
+func (s *Scenario) overrideFaultErrors(o Overrides) Errors {
+	if len(s.Faults) == 0 || (o.Duration == 0 && o.Warmup == nil && o.Requests == 0) {
+		return nil
+	}
+	c := *s
+	switch {
+	case o.Requests > 0:
+		c.Load.Duration = MaxDuration
+	case o.Duration != 0:
+		c.Load.Duration = o.Duration
+	}
+	if o.Warmup != nil {
+		c.Load.Warmup = *o.Warmup
+	}
+	errs := faultErrors(&c)
+	for _, e := range errs {
+		flag := "--duration"
+		if strings.HasSuffix(e.Field, ".pick") {
+			flag = "--warmup"
+		}
+		e.Problem = fmt.Sprintf("%s: %s (line %d)", e.Field, e.Problem, e.Line)
+		e.Field, e.Line = flag, 0
+	}
+	return errs
+}
+
+// HasFaults reports whether the scenario applies faults.
+func (s *Scenario) HasFaults() bool { return len(s.Faults) > 0 }

@@ -1,0 +1,115 @@
+package scenario
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+const faultServers = "  - {model: prefork, workers: 2}\n  - {name: node, command: [node, cluster.js]}\n"
+
+func TestParseFaults(t *testing.T) {
+	src := doc(faultServers, okRequests, "  rate: 100\n  duration: 10s\n", `faults:
+  - at: 3s
+    kill: worker
+  - at: 4s
+    kill: worker
+    pick: id 1
+  - at: 5s
+    stall: worker
+    for: 500ms
+    pick: busiest
+  - at: 6s
+    signal: hup
+  - at: 8s
+    signal: SIGTERM
+`)
+	s, err := Parse("f.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Fault{
+		{At: 3 * time.Second, Action: FaultKill, Pick: PickRandom, Line: 11},
+		{At: 4 * time.Second, Action: FaultKill, Pick: PickID, ID: 1, Line: 13},
+		{At: 5 * time.Second, Action: FaultStall, Pick: PickBusiest, For: 500 * time.Millisecond, Line: 16},
+		{At: 6 * time.Second, Action: FaultSignal, Signal: "HUP", Line: 20},
+		{At: 8 * time.Second, Action: FaultSignal, Signal: "TERM", Line: 22},
+	}
+	if !reflect.DeepEqual(s.Faults, want) {
+		t.Errorf("Faults =\n%#v\nwant\n%#v", s.Faults, want)
+	}
+	if !s.Faults[4].Ends() || s.Faults[3].Ends() {
+		t.Errorf("Ends: TERM %v, HUP %v; want true, false", s.Faults[4].Ends(), s.Faults[3].Ends())
+	}
+	names := []string{"kill -9 worker (random)", "kill -9 worker (id 1)", "stall worker 500ms (busiest)", "SIGHUP", "SIGTERM"}
+	for i, f := range s.Faults {
+		if f.String() != names[i] {
+			t.Errorf("fault %d prints %q, want %q", i, f.String(), names[i])
+		}
+	}
+}
+
+func TestFaultErrors(t *testing.T) {
+	tests := []struct {
+		name, servers, load, faults string
+		want                        []string
+	}{
+		{"beyond duration", faultServers, "  rate: 100\n  duration: 2s\n", "  - {at: 2s, kill: worker}\n",
+			[]string{"f.yaml:11: faults[0].at: 2s is beyond the trial's duration (allowed: less than the trial's duration (2s))"}},
+		{"no workers", "  - model: single\n  - model: pool\n", okLoad, "  - {at: 1s, stall: worker, for: 1s}\n",
+			[]string{"f.yaml:10: faults[0].stall: server single (model single) has no worker processes (allowed: servers with worker processes: model prefork or a command:)",
+				"f.yaml:10: faults[0].stall: server pool (model pool) has no worker processes (allowed: servers with worker processes: model prefork or a command:)"}},
+		{"signal on single is fine, target is not", "  - model: single\n  - {target: 'http://127.0.0.1:9'}\n", okLoad, "  - {at: 1s, signal: HUP}\n",
+			[]string{"f.yaml:10: faults[0]: server target is a target: the runner does not own its processes (allowed: servers the runner starts (model: or command:))"}},
+		{"unknown signal", faultServers, okLoad, "  - {at: 1s, signal: KILL}\n",
+			[]string{`f.yaml:10: faults[0].signal: "KILL" is not a signal a fault may send (allowed: HUP, TERM, INT, USR1, USR2)`}},
+		{"negative for", faultServers, okLoad, "  - {at: 1s, stall: worker, for: -1s}\n",
+			[]string{"f.yaml:10: faults[0].for: -1s is out of range (allowed: 1ms..1m, written like 500ms, 5s, 1m)"}},
+		{"unknown pick", faultServers, okLoad, "  - {at: 1s, kill: worker, pick: id x}\n",
+			[]string{`f.yaml:10: faults[0].pick: "id x" is not a way to pick a worker (allowed: busiest, random, id N (N: the worker's X-Worker-Id))`}},
+		{"pick id without warm-up", faultServers, "  concurrency: 1\n  warmup: 0s\n", "  - {at: 1s, kill: worker, pick: id 0}\n",
+			[]string{"f.yaml:11: faults[0].pick: load.warmup is 0 (allowed: pick: id N with a warm-up (its answers map worker ids to pids), or busiest, random)"}},
+		{"after TERM", faultServers, okLoad, "  - {at: 2s, kill: worker}\n  - {at: 1s, signal: TERM}\n",
+			[]string{"f.yaml:10: faults[0].at: comes after the SIGTERM at 1s (line 11), which ends the server (allowed: faults before the one that ends the server)"}},
+		{"two actions", faultServers, okLoad, "  - {at: 1s, kill: worker, signal: HUP}\n",
+			[]string{"f.yaml:10: faults[0]: has kill and signal (allowed: one of kill:, stall:, signal: per fault)"}},
+		{"stall without for", faultServers, okLoad, "  - {at: 1s, stall: worker}\n",
+			[]string{"f.yaml:10: faults[0].for: missing (allowed: how long the worker stays stopped, such as 500ms)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("f.yaml", []byte(doc(tt.servers, okRequests, tt.load, "faults:\n"+tt.faults)))
+			if err == nil {
+				t.Fatal("parsed without error")
+			}
+			got := strings.Split(err.Error(), "\n")
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+			var es Errors
+			if !errors.As(err, &es) {
+				t.Errorf("error is %T, want Errors", err)
+			}
+		})
+	}
+}
+
+func TestOverrideFaults(t *testing.T) {
+	s, err := Parse("f.yaml", []byte(doc(faultServers, okRequests, "  rate: 100\n  duration: 10s\n", "faults:\n  - {at: 3s, kill: worker}\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Override(Overrides{Duration: 2 * time.Second})
+	want := "--duration: faults[0].at: 3s is beyond the trial's duration (line 11) (allowed: less than the trial's duration (2s))"
+	if err == nil || err.Error() != want {
+		t.Errorf("Override(--duration 2s) = %v, want %s", err, want)
+	}
+	if s.Load.Duration != 10*time.Second {
+		t.Errorf("duration %s after a refused override, want it unchanged (10s)", s.Load.Duration)
+	}
+	if err := s.Override(Overrides{Duration: 4 * time.Second}); err != nil {
+		t.Errorf("Override(--duration 4s) = %v, want nil", err)
+	}
+}
