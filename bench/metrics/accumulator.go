@@ -89,6 +89,7 @@ type Accumulator struct {
 	earliest  time.Time
 	latest    time.Time
 	expect    *[codeSlots]bool // nil: 2xx are successes
+	tl        *timeline        // nil: no timeline (EnableTimeline)
 }
 
 // success reports whether a status code counts as a success: 2xx, or
@@ -136,6 +137,7 @@ type Sample struct {
 	WorkerID []byte        // X-Worker-Id; empty when the response had none
 	Pid      int           // X-Worker-Pid; 0 when the response had none
 	NewConn  bool          // the first request sent on its connection
+	At       time.Duration // when it completed, from the trial's start (the timeline's place)
 }
 
 // Add tallies one result. It uses r.Latency as the latency (the open-loop
@@ -145,6 +147,9 @@ func (a *Accumulator) Add(r *vegeta.Result) {
 	_, fresh := r.Headers[HeaderNewConn]
 	pid := ParsePid(first(r.Headers[HeaderWorkerPid]))
 	a.add(r.Timestamp, r.Latency, int(r.Code), r.Error, fresh, pid)
+	if a.tl != nil {
+		a.tl.add(r.Timestamp.Add(r.Latency).Sub(a.tl.start), r.Latency, int(r.Code), r.Error, pid, a.success(int(r.Code)))
+	}
 	if r.Code != 0 {
 		a.addWorker(a.worker(first(r.Headers[HeaderWorkerID])), a.success(int(r.Code)), fresh, r.Latency, pid)
 	}
@@ -154,6 +159,9 @@ func (a *Accumulator) Add(r *vegeta.Result) {
 // and error kind of the trial has been seen.
 func (a *Accumulator) AddSample(s *Sample) {
 	a.add(s.Sent, s.Latency, s.Code, s.Err, s.NewConn, s.Pid)
+	if a.tl != nil {
+		a.tl.add(s.At, s.Latency, s.Code, s.Err, s.Pid, a.success(s.Code))
+	}
 	if s.Code == 0 {
 		return // no response: no worker answered
 	}
@@ -221,6 +229,13 @@ func (a *Accumulator) Merge(b *Accumulator) {
 		a.addErrorKind(k, *n)
 	}
 	a.newConns += b.newConns
+	switch {
+	case b.tl == nil:
+	case a.tl == nil:
+		a.tl = b.tl.clone()
+	default:
+		a.tl.merge(b.tl)
+	}
 	if !b.earliest.IsZero() && (a.earliest.IsZero() || b.earliest.Before(a.earliest)) {
 		a.earliest = b.earliest
 	}

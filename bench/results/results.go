@@ -33,6 +33,9 @@ type Run struct {
 	Trials     []Trial     `json:"trials"`  // one per server × level × trial, in run order
 	Summary    []Summary   `json:"summary"` // one per server × level, aggregated across trials
 	Warnings   []string    `json:"warnings,omitempty"`
+	// Faults aggregates the per-fault figures of the trials: one per
+	// server × level × fault of the scenario, in run order.
+	Faults []FaultSummary `json:"faults,omitempty"`
 	// Calc holds the calc batches of the scenario's calc: section (master
 	// → workers task distribution, servers/calc), in scenario order.
 	Calc []CalcResult `json:"calc,omitempty"`
@@ -84,6 +87,8 @@ type LoadInfo struct {
 	// ExpectStatus: the status codes counted as successes (empty: 2xx).
 	ExpectStatus []int     `json:"expect_status,omitempty"`
 	Requests     []Request `json:"requests"`
+	// Faults applied to each server in every measured trial.
+	Faults []FaultSpec `json:"faults,omitempty"`
 }
 
 // Request is one entry of the request mix.
@@ -169,6 +174,12 @@ type Trial struct {
 
 	Workers  []Worker `json:"workers"`
 	Fairness Fairness `json:"fairness"`
+
+	// Timeline is the trial in buckets of completion time (recorded when
+	// the scenario has faults); Faults are the faults applied during it,
+	// in the order they were due, with their figures.
+	Timeline *Timeline   `json:"timeline,omitempty"`
+	Faults   []FaultEvent `json:"faults,omitempty"`
 }
 
 // Worker is one server worker's share of a trial, keyed by X-Worker-Id.

@@ -1,0 +1,142 @@
+package results
+
+// FaultSpec is one fault of the scenario as the run applied it.
+type FaultSpec struct {
+	AtMs   float64 `json:"at_ms"`            // from the trial's start
+	Action string  `json:"action"`           // kill | stall | signal
+	Signal string  `json:"signal,omitempty"` // signal: HUP, TERM, INT, USR1, USR2
+	Pick   string  `json:"pick,omitempty"`   // kill, stall: busiest | random | id
+	ID     int     `json:"id,omitempty"`     // pick id: the X-Worker-Id
+	ForMs  float64 `json:"for_ms,omitempty"` // stall: how long
+	Name   string  `json:"name"`             // as tables show it, e.g. "kill -9 worker (random)"
+}
+
+// Timeline is one trial in buckets of BucketMs by completion time from
+// the trial's start (bucket i covers [i·BucketMs, (i+1)·BucketMs)), for
+// charts and for the figures around each fault.
+type Timeline struct {
+	BucketMs float64          `json:"bucket_ms"`
+	Buckets  []TimelineBucket `json:"buckets"`
+	// FirstSeen is when each worker pid answered its first request of the
+	// trial (ms from its start), in order of time; FirstSeenFull is set
+	// when more pids answered than it keeps.
+	FirstSeen     []PidSeen `json:"first_seen"`
+	FirstSeenFull bool      `json:"first_seen_full,omitempty"`
+}
+
+// TimelineBucket is what completed in one bucket of a Timeline. Failures
+// are counted by kind: a refused connect, a reset connection, one the
+// server closed before answering in full, a timeout, a 5xx answer, and
+// anything else (another non-success status, a malformed answer). The
+// percentiles are of the successful requests, from a log-scale histogram
+// whose bins are 1/8 of an octave wide (values are the bin's upper edge:
+// at most 12.5% above the true value).
+type TimelineBucket struct {
+	StartMs   float64 `json:"start_ms"`
+	OK        int64   `json:"ok"`
+	OKPerS    float64 `json:"ok_per_s"`
+	Refused   int64   `json:"refused,omitempty"`
+	Reset     int64   `json:"reset,omitempty"`
+	Closed    int64   `json:"closed,omitempty"`
+	Timeout   int64   `json:"timeout,omitempty"`
+	Status5xx int64   `json:"status_5xx,omitempty"`
+	Other     int64   `json:"other,omitempty"`
+	P50Ms     float64 `json:"p50_ms"`
+	P99Ms     float64 `json:"p99_ms"`
+	MaxMs     float64 `json:"max_ms"`
+	// Pids are the worker pids (X-Worker-Pid) that answered in the
+	// bucket, sorted; MorePids is set when more answered than it keeps.
+	Pids     []int `json:"pids"`
+	MorePids bool  `json:"more_pids,omitempty"`
+}
+
+// Failed is the bucket's failed requests of every kind.
+func (b TimelineBucket) Failed() int64 {
+	return b.Refused + b.Reset + b.Closed + b.Timeout + b.Status5xx + b.Other
+}
+
+// PidSeen is the first answer of a worker pid in a trial.
+type PidSeen struct {
+	Pid  int     `json:"pid"`
+	AtMs float64 `json:"at_ms"`
+}
+
+// Failures counts failed requests by kind (as TimelineBucket does).
+type Failures struct {
+	Refused   int64 `json:"refused"`
+	Reset     int64 `json:"reset"`
+	Closed    int64 `json:"closed"`
+	Timeout   int64 `json:"timeout"`
+	Status5xx int64 `json:"status_5xx"`
+	Other     int64 `json:"other"`
+}
+
+// Total is the failures of every kind.
+func (f Failures) Total() int64 {
+	return f.Refused + f.Reset + f.Closed + f.Timeout + f.Status5xx + f.Other
+}
+
+// FaultEvent is one fault as applied in one trial, and what it did. Times
+// are ms from the trial's start (At*) or from the fault (the others).
+type FaultEvent struct {
+	Index     int     `json:"index"` // in the scenario's faults
+	Name      string  `json:"name"`
+	PlannedMs float64 `json:"planned_ms"`
+	AtMs      float64 `json:"at_ms"` // when it was applied
+	Applied   bool    `json:"applied"`
+	Reason    string  `json:"reason,omitempty"` // not applied: why
+	// Pid is the process signalled (a worker, or the master);
+	// WorkersBefore the server's worker processes just before.
+	Pid           int   `json:"pid,omitempty"`
+	WorkersBefore []int `json:"workers_before,omitempty"`
+	// RespawnMs: a worker process that was not there before appeared in
+	// the server's process tree this long after the fault (kill, HUP;
+	// watched for up to 5 s).
+	RespawnMs *float64 `json:"respawn_ms,omitempty"`
+	// ExitMs: the server exited this long after the fault (TERM, INT).
+	ExitMs *float64 `json:"exit_ms,omitempty"`
+
+	// Figures from the timeline. Failed counts the requests that failed
+	// from the fault's bucket up to the next fault's (or the trial's end).
+	// BaselineOKPerS is the median successful rate of the buckets before
+	// the fault; RecoveryMs is the time until the rate was back within
+	// 10% of it (nil: not within the trial); WorstMs is the highest
+	// latency that completed from the fault until then. ReplacementMs is
+	// the time until a worker pid that did not exist before the fault
+	// answered its first request (nil: none did).
+	Failed         Failures `json:"failed"`
+	BaselineOKPerS float64  `json:"baseline_ok_per_s"`
+	RecoveryMs     *float64 `json:"recovery_ms,omitempty"`
+	WorstMs        float64  `json:"worst_ms"`
+	ReplacementMs  *float64 `json:"replacement_ms,omitempty"`
+	NewPids        []int    `json:"new_pids,omitempty"`
+}
+
+// FaultSummary aggregates one fault of the scenario for one server at one
+// level across the measured trials. RecoveryMs and ReplacementMs are over
+// the trials where they happened (N says how many); NotRecovered and
+// NotReplaced count the others, NotApplied the trials where the fault
+// could not be applied.
+type FaultSummary struct {
+	Server        string   `json:"server"`
+	Level         int      `json:"level"`
+	Index         int      `json:"index"`
+	Name          string   `json:"name"`
+	AtMs          float64  `json:"at_ms"`
+	Trials        int      `json:"trials"`
+	NotApplied    int      `json:"not_applied,omitempty"`
+	Failed        Estimate `json:"failed"`
+	Refused       Estimate `json:"refused"`
+	Reset         Estimate `json:"reset"`
+	Closed        Estimate `json:"closed"`
+	Timeout       Estimate `json:"timeout"`
+	Status5xx     Estimate `json:"status_5xx"`
+	Other         Estimate `json:"other"`
+	RecoveryMs    Estimate `json:"recovery_ms"`
+	NotRecovered  int      `json:"not_recovered,omitempty"`
+	WorstMs       Estimate `json:"worst_ms"`
+	ReplacementMs Estimate `json:"replacement_ms"`
+	NotReplaced   int      `json:"not_replaced,omitempty"`
+	RespawnMs     Estimate `json:"respawn_ms"`
+	ExitMs        Estimate `json:"exit_ms"`
+}
