@@ -178,7 +178,7 @@ type Trial struct {
 	// Timeline is the trial in buckets of completion time (recorded when
 	// the scenario has faults); Faults are the faults applied during it,
 	// in the order they were due, with their figures.
-	Timeline *Timeline   `json:"timeline,omitempty"`
+	Timeline *Timeline    `json:"timeline,omitempty"`
 	Faults   []FaultEvent `json:"faults,omitempty"`
 }
 
