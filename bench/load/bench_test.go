@@ -15,7 +15,13 @@ import (
 // network: prepare the request, parse a typical response from the read
 // buffer, record it (latency histogram, status code, worker tallies).
 // It must report 0 allocs/op.
-func BenchmarkRequestPath(b *testing.B) {
+func BenchmarkRequestPath(b *testing.B) { benchRequestPath(b, false) }
+
+// BenchmarkRequestPathTimeline is BenchmarkRequestPath recording a
+// timeline too (a fault scenario's trials); it must report 0 allocs/op.
+func BenchmarkRequestPathTimeline(b *testing.B) { benchRequestPath(b, true) }
+
+func benchRequestPath(b *testing.B, timeline bool) {
 	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nX-Worker-Id: 1\r\nX-Worker-Pid: 4242\r\n" +
 		"Date: Mon, 30 Nov 2026 16:00:00 GMT\r\nContent-Length: 22\r\n\r\nhello from worker 1\r\n\n")
 	_, targets, err := buildRequests([]Target{{URL: "http://127.0.0.1:3000/", Weight: 1}}, true)
@@ -24,11 +30,14 @@ func BenchmarkRequestPath(b *testing.B) {
 	}
 	t := &leanTrial{targets: targets, sched: []int{0}, began: time.Now()}
 	acc := metrics.New()
+	if timeline {
+		acc.EnableTimeline(t.began, 10*time.Second)
+	}
 	c := &conn{}
 	c.reconnect()
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		now := time.Duration(i) * time.Microsecond
+		now := time.Duration(i%10_000_000) * time.Microsecond // within the timeline's 10s
 		c.begin(t, now, now)
 		c.w += copy(c.buf[c.w:], resp)
 		done, f := c.parse()

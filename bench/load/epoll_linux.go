@@ -98,8 +98,7 @@ func (t *leanTrial) runEpoll() (*metrics.Accumulator, time.Duration, error) {
 			}
 			return nil, 0, fmt.Errorf("load: epoll: %w", err)
 		}
-		l := &epollLoop{t: t, ep: ep, acc: metrics.New()}
-		l.acc.Expect(t.cfg.ExpectStatus)
+		l := &epollLoop{t: t, ep: ep, acc: t.newAcc()}
 		l.sa, l.family = sockaddr()
 		share := conns / n
 		if i < conns%n {

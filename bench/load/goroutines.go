@@ -74,7 +74,7 @@ func (t *leanTrial) runGoroutines(ctx context.Context) (*metrics.Accumulator, ti
 	if t.open {
 		conns = t.maxConns
 	}
-	sh := newShards(loops(conns, 4*runtime.GOMAXPROCS(0)), t.cfg.ExpectStatus)
+	sh := newShards(loops(conns, 4*runtime.GOMAXPROCS(0)), t)
 	var (
 		last    atomic.Int64
 		wg      sync.WaitGroup

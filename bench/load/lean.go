@@ -52,10 +52,21 @@ type leanTrial struct {
 	open     bool
 	pacer    vegeta.Pacer // open loop
 	maxConns int          // open loop: connections per trial
-	stop     atomic.Bool  // interrupted: drop what is in flight and return
+	stop     atomic.Bool  // interrupted or ended: drop what is in flight and return
+	ended    atomic.Bool  // Config.End closed (stop is set too)
 	dials    atomic.Int64
 	dropped  atomic.Int64
 	issued   atomic.Int64 // requests begun, against cfg.Requests
+}
+
+// newAcc returns an accumulator for one event loop or shard of the trial.
+func (t *leanTrial) newAcc() *metrics.Accumulator {
+	acc := metrics.New()
+	acc.Expect(t.cfg.ExpectStatus)
+	if t.cfg.Timeline {
+		acc.EnableTimeline(t.began, timelineSpan(t.cfg))
+	}
+	return acc
 }
 
 // claim takes one request from the trial's count (Config.Requests); it
@@ -193,7 +204,7 @@ func (c *conn) readFailure(reset bool) failure {
 
 // record adds the completed or failed request to acc.
 func (c *conn) record(t *leanTrial, acc *metrics.Accumulator, now time.Duration, f failure) {
-	s := metrics.Sample{Sent: t.began.Add(c.sent), Latency: now - c.origin, NewConn: c.fresh}
+	s := metrics.Sample{Sent: t.began.Add(c.sent), Latency: now - c.origin, NewConn: c.fresh, At: now}
 	if f == "" {
 		s.Code, s.WorkerID, s.Pid = c.p.code, c.p.worker(), c.p.pid
 	} else {
@@ -224,11 +235,10 @@ type shard struct {
 	_   [40]byte // keep neighbouring locks off one cache line
 }
 
-func newShards(n int, expect []int) *shards {
+func newShards(n int, t *leanTrial) *shards {
 	s := &shards{s: make([]shard, n)}
 	for i := range s.s {
-		s.s[i].acc = metrics.New()
-		s.s[i].acc.Expect(expect)
+		s.s[i].acc = t.newAcc()
 	}
 	return s
 }
@@ -256,15 +266,24 @@ func runLean(ctx context.Context, cfg Config) (*Outcome, error) {
 	}
 	sched0, schedErr := metrics.SelfSched()
 	t.began = time.Now()
+	if cfg.OnStart != nil {
+		cfg.OnStart(t.began)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	watcher.Add(1)
-	go func() { // marks the interruption; owned and waited by runLean
+	go func() { // marks the interruption or the end; owned and waited by runLean
 		defer watcher.Done()
 		select {
 		case <-ctx.Done():
-			stopAt.Store(int64(t.since()))
-			t.stop.Store(true)
+		case <-cfg.End:
+			t.ended.Store(true)
 		case <-done:
+			return
 		}
+		stopAt.Store(int64(t.since()))
+		t.stop.Store(true)
+		cancel() // the goroutine engine closes its connections on ctx
 	}()
 	acc, last, err := t.run(ctx)
 	cpu1, _ := metrics.SelfCPU()
@@ -277,9 +296,11 @@ func runLean(ctx context.Context, cfg Config) (*Outcome, error) {
 		return nil, err
 	}
 	out.Acc = acc
-	out.Interrupted = t.stop.Load()
+	out.Began = t.began
+	out.Ended = t.ended.Load()
+	out.Interrupted = t.stop.Load() && !out.Ended
 	out.Wall = last
-	if out.Interrupted {
+	if t.stop.Load() {
 		out.Wall = time.Duration(stopAt.Load())
 	}
 	out.ClientCPU = cpu1 - cpu0

@@ -64,6 +64,17 @@ type Config struct {
 	ExpectStatus []int
 	// Insecure skips the verification of the server's TLS certificate.
 	Insecure bool
+	// Timeline records the trial's timeline (Outcome.Acc.Timeline):
+	// metrics.TimelineBucket buckets by completion time from the start.
+	Timeline bool
+	// OnStart, when set, is called once as the trial begins, with the
+	// instant its timeline and every offset of it count from.
+	OnStart func(began time.Time)
+	// End, when closed, ends the trial at once, as an interruption does,
+	// but the trial is not marked cut (Outcome.Ended): a fault scenario
+	// ends a trial when the server it drained has exited. Requests in
+	// flight then are not recorded.
+	End <-chan struct{}
 
 	goroutines bool // tests: the goroutine-per-connection engine for http too
 }
@@ -77,6 +88,8 @@ type Outcome struct {
 	AllowedCPUs int           // CPUs this process could use
 	Dials       int64         // TCP connections the generator opened
 	Interrupted bool          // ctx was cancelled: the trial was cut short
+	Ended       bool          // Config.End was closed: the trial ended early (not cut)
+	Began       time.Time     // when the trial began (Config.OnStart's instant)
 	// Dropped counts open-loop requests the lean engine did not send: by
 	// the time a connection was free they were MaxScheduleLag late.
 	Dropped int64
@@ -163,6 +176,7 @@ func runVegeta(ctx context.Context, cfg Config) (*Outcome, error) {
 	out.Acc.Expect(cfg.ExpectStatus)
 	var (
 		interrupted atomic.Bool
+		ended       atomic.Bool
 		stopAt      atomic.Int64 // unix ns of the interruption
 		watcher     sync.WaitGroup
 		done        = make(chan struct{})
@@ -176,6 +190,12 @@ func runVegeta(ctx context.Context, cfg Config) (*Outcome, error) {
 			interrupted.Store(true)
 			atk.Stop()
 			conns.closeAll() // cut in-flight requests now, not after Timeout
+		case <-cfg.End:
+			stopAt.Store(time.Now().UnixNano())
+			ended.Store(true)
+			interrupted.Store(true) // results from here on are not recorded
+			atk.Stop()
+			conns.closeAll()
 		case <-done:
 		}
 	}()
@@ -188,6 +208,13 @@ func runVegeta(ctx context.Context, cfg Config) (*Outcome, error) {
 	}
 	sched0, schedErr := metrics.SelfSched()
 	began := time.Now()
+	out.Began = began
+	if cfg.Timeline {
+		out.Acc.EnableTimeline(began, timelineSpan(cfg))
+	}
+	if cfg.OnStart != nil {
+		cfg.OnStart(began)
+	}
 	for res := range atk.Attack(tr, &boundedPacer{Pacer: pacer, max: maxHits}, cfg.Duration, cfg.Name) {
 		if interrupted.Load() {
 			continue // cut short by the interruption: not a measurement
@@ -207,8 +234,9 @@ func runVegeta(ctx context.Context, cfg Config) (*Outcome, error) {
 	}
 	close(done)
 	watcher.Wait()
-	out.Interrupted = interrupted.Load()
-	if out.Interrupted {
+	out.Ended = ended.Load()
+	out.Interrupted = interrupted.Load() && !out.Ended
+	if interrupted.Load() {
 		end = time.Unix(0, stopAt.Load())
 	}
 	out.Wall = end.Sub(began)
@@ -216,6 +244,12 @@ func runVegeta(ctx context.Context, cfg Config) (*Outcome, error) {
 	out.Dials = conns.dials.Load()
 	client.CloseIdleConnections()
 	return out, nil
+}
+
+// timelineSpan is how long after a trial's start its requests may
+// complete: its duration, a request's timeout, and the open loop's lag.
+func timelineSpan(cfg Config) time.Duration {
+	return cfg.Duration + cfg.Timeout + MaxScheduleLag
 }
 
 // FromIntended returns the latency of an open-loop result measured from

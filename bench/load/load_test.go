@@ -294,3 +294,43 @@ func TestDroppedIsAShortfall(t *testing.T) {
 		t.Errorf("achieved %.1f/s, shortfall %v, dropped %d: want about 50/s, flagged, 50", tr.AchievedRate, tr.RateShortfall, tr.Dropped)
 	}
 }
+
+// TestEndIsNotACut: closing Config.End ends the trial at once, like an
+// interruption, but the trial is not cut; the timeline it recorded has
+// the answers, placed from the instant OnStart was given.
+func TestEndIsNotACut(t *testing.T) {
+	for _, engine := range []string{EngineLean, EngineVegeta} {
+		t.Run(engine, func(t *testing.T) {
+			s := newServer(t, 0, func(n int64) bool { return n > 20 })
+			end := make(chan struct{})
+			go func() {
+				<-s.blocked
+				close(end)
+			}()
+			var began time.Time
+			out, err := Run(context.Background(), Config{
+				Targets: []Target{{URL: s.URL + "/", Weight: 1}}, Mode: Closed, Level: 2, Engine: engine,
+				Duration: time.Minute, Timeout: time.Minute, KeepAlive: true, Timeline: true, End: end,
+				OnStart: func(t time.Time) { began = t },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Interrupted || !out.Ended || !out.Began.Equal(began) || began.IsZero() {
+				t.Errorf("interrupted %v, ended %v, began %v (OnStart %v): want false, true, the same instant",
+					out.Interrupted, out.Ended, out.Began, began)
+			}
+			tl := out.Acc.Timeline()
+			if tl == nil {
+				t.Fatal("no timeline")
+			}
+			var ok int64
+			for _, b := range tl.Buckets {
+				ok += b.OK
+			}
+			if ok != out.Acc.Successes() || ok < 18 {
+				t.Errorf("timeline has %d successes, the trial %d: want the same, at least 18", ok, out.Acc.Successes())
+			}
+		})
+	}
+}
