@@ -1,0 +1,146 @@
+package faults
+
+import (
+	"math"
+	"slices"
+
+	"github.com/clusterbench/clusterbench/bench/metrics"
+	"github.com/clusterbench/clusterbench/bench/results"
+)
+
+// Recovery criteria: throughput is back once RecoveryHold consecutive
+// buckets each have at least RecoveryShare of the median rate before the
+// fault (fewer buckets when the trial ends sooner).
+const (
+	RecoveryShare = 0.9
+	RecoveryHold  = 3
+)
+
+// Annotate fills the timeline figures of a trial's fault events (applied
+// ones; evs in plan order) from tl. durationMs is how long the trial sent
+// requests (its duration, or less when a drain ended it): buckets past it
+// are left out of the rates, kept for the failures.
+//
+// Per fault, bucket fb holds its time. The baseline is the median rate of
+// the buckets before fb, from the second bucket of the trial (the first
+// holds the ramp-up) or from where the previous fault's recovery ended.
+// Failures are counted from fb up to the next applied fault's bucket.
+func Annotate(evs []results.FaultEvent, tl *results.Timeline, durationMs float64) {
+	if tl == nil || tl.BucketMs <= 0 {
+		return
+	}
+	order := make([]int, 0, len(evs))
+	for i, ev := range evs {
+		if ev.Applied {
+			order = append(order, i)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmpF(evs[a].AtMs, evs[b].AtMs) })
+	w := tl.BucketMs
+	full := min(int(durationMs/w), len(tl.Buckets)) // buckets [0, full) lie within the trial
+	from := 1                                       // where the next baseline starts; -1: reuse the last
+	baseline := 0.0
+	for n, i := range order {
+		ev := &evs[i]
+		fb := int(ev.AtMs / w)
+		next, until := len(tl.Buckets), math.Inf(1)
+		if n+1 < len(order) {
+			until = evs[order[n+1]].AtMs
+			next = max(fb+1, int(until/w))
+		}
+		ev.Failed = failures(tl.Buckets, fb, next)
+		if from >= 0 {
+			var rates []float64
+			for k := from; k < min(fb, full); k++ {
+				rates = append(rates, tl.Buckets[k].OKPerS)
+			}
+			if len(rates) > 0 { // else the last baseline (0 before the first)
+				baseline = metrics.Estimate(rates).Median
+			}
+		}
+		ev.BaselineOKPerS = baseline
+		rec := -1 // the bucket from which the rate held
+		if baseline > 0 {
+			rec = recovered(tl.Buckets, fb, min(full, next), RecoveryShare*baseline)
+		}
+		worstTo := next
+		if rec >= 0 {
+			d := math.Max(0, float64(rec)*w-ev.AtMs)
+			ev.RecoveryMs = &d
+			worstTo = max(rec, fb+1)
+			from = max(rec, fb+1)
+		} else {
+			from = -1 // not recovered: the next fault is measured against the same baseline
+		}
+		ev.WorstMs = 0
+		for k := fb; k < min(worstTo, len(tl.Buckets)); k++ {
+			ev.WorstMs = math.Max(ev.WorstMs, tl.Buckets[k].MaxMs)
+		}
+		replacement(ev, tl, until)
+	}
+}
+
+// failures adds up the failures of buckets [from, to).
+func failures(bs []results.TimelineBucket, from, to int) results.Failures {
+	var f results.Failures
+	for k := max(from, 0); k < min(to, len(bs)); k++ {
+		b := bs[k]
+		f.Refused += b.Refused
+		f.Reset += b.Reset
+		f.Closed += b.Closed
+		f.Timeout += b.Timeout
+		f.Status5xx += b.Status5xx
+		f.Other += b.Other
+	}
+	return f
+}
+
+// recovered returns the first bucket k in [fb, end) from which
+// RecoveryHold buckets (or every bucket left before end) each have a rate
+// of at least floor; -1 when none.
+func recovered(bs []results.TimelineBucket, fb, end int, floor float64) int {
+	end = min(end, len(bs))
+	for k := max(fb, 0); k < end; k++ {
+		held := true
+		for j := k; j < min(k+RecoveryHold, end); j++ {
+			if bs[j].OKPerS < floor {
+				held = false
+				break
+			}
+		}
+		if held {
+			return k
+		}
+	}
+	return -1
+}
+
+// replacement finds the worker pids that first answered after the fault
+// (and before the next one) and were not among the server's workers just
+// before it: the replacements of a killed worker or of a rolling restart.
+func replacement(ev *results.FaultEvent, tl *results.Timeline, until float64) {
+	ev.ReplacementMs, ev.NewPids = nil, nil
+	if len(ev.WorkersBefore) == 0 {
+		return // no workers to replace (a single-process server)
+	}
+	for _, s := range tl.FirstSeen {
+		if s.AtMs < ev.AtMs || s.AtMs >= until || slices.Contains(ev.WorkersBefore, s.Pid) || s.Pid == ev.Pid {
+			continue
+		}
+		if ev.ReplacementMs == nil {
+			d := s.AtMs - ev.AtMs
+			ev.ReplacementMs = &d
+		}
+		ev.NewPids = append(ev.NewPids, s.Pid)
+	}
+}
+
+func cmpF(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
