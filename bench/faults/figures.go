@@ -25,6 +25,7 @@ const (
 // the buckets before fb, from the second bucket of the trial (the first
 // holds the ramp-up) or from where the previous fault's recovery ended.
 // Failures are counted from fb up to the next applied fault's bucket.
+// A fault after which the server exited (a drain, ExitMs) has no recovery.
 func Annotate(evs []results.FaultEvent, tl *results.Timeline, durationMs float64) {
 	if tl == nil || tl.BucketMs <= 0 {
 		return
@@ -59,8 +60,8 @@ func Annotate(evs []results.FaultEvent, tl *results.Timeline, durationMs float64
 			}
 		}
 		ev.BaselineOKPerS = baseline
-		rec := -1 // the bucket from which the rate held
-		if baseline > 0 {
+		rec := -1                             // the bucket from which the rate held
+		if baseline > 0 && ev.ExitMs == nil { // a drained server does not recover
 			rec = recovered(tl.Buckets, fb, min(full, next), RecoveryShare*baseline)
 		}
 		worstTo := next

@@ -55,7 +55,7 @@ func Summarize(trials []results.Trial) []results.FaultSummary {
 			worst = append(worst, ev.WorstMs)
 			if ev.RecoveryMs != nil {
 				recovery = append(recovery, *ev.RecoveryMs)
-			} else {
+			} else if ev.ExitMs == nil {
 				s.NotRecovered++
 			}
 			if ev.ReplacementMs != nil {

@@ -89,6 +89,10 @@ func child(mode string) int {
 		fmt.Fprintln(os.Stderr, "starting up")
 		fmt.Fprintln(os.Stderr, "fatal: the frobnicator is unplugged")
 		return serve(os.Getenv("ADDR"), true)
+	case "master":
+		return master(os.Getenv("ADDR"), 2)
+	case "worker":
+		return worker()
 	case "exit":
 		fmt.Fprintln(os.Stderr, "error: cannot open config file")
 		return 7

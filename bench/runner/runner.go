@@ -39,6 +39,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clusterbench/clusterbench/bench/faults"
 	"github.com/clusterbench/clusterbench/bench/load"
 	"github.com/clusterbench/clusterbench/bench/metrics"
 	"github.com/clusterbench/clusterbench/bench/results"
@@ -150,6 +151,7 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 	out.Interrupted = ctx.Err() != nil
 	run.Finished = time.Now().UTC()
 	run.Summary = metrics.Summarize(run.Trials, run.Servers)
+	run.Faults = faults.Summarize(run.Trials)
 	run.Warnings = append(run.Warnings, TrialWarnings(run.Trials, sc.Load.Mode)...)
 	var why []string
 	if out.Interrupted {
@@ -254,6 +256,7 @@ func (r *Runner) grace() time.Duration {
 // it (nothing to do for a target: the user runs it).
 type server struct {
 	base   string // scheme://host:port the requests' paths are appended to
+	pid    int    // the process the runner started (0 for a target)
 	cpu    func() (time.Duration, error)
 	exited func() bool
 	note   func() string // the tail of its output, for an error message
@@ -322,6 +325,7 @@ func (r *Runner) reach(ctx context.Context, sc *scenario.Scenario, s scenario.Se
 	}
 	return &server{
 		base:   "http://" + p.spec.Addr,
+		pid:    p.Pid(),
 		cpu:    func() (time.Duration, error) { return metrics.TreeCPU(p.Pid()) },
 		exited: p.Exited,
 		note:   p.outputNote,
@@ -347,21 +351,20 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 		}
 	}()
 	expected := metrics.ExpectedWorkers(rec)
-	targets := make([]load.Target, len(sc.Requests))
-	for i, q := range sc.Requests {
-		targets[i] = load.Target{Method: q.Method, URL: h.base + q.Path, Weight: q.Weight, Header: q.Headers, Body: q.Body}
-	}
-	for _, level := range sc.Load.Levels {
+	answered := map[string][]int{} // worker id → pids seen answering, for faults
+	for li, level := range sc.Load.Levels {
 		cfg := load.Config{
-			Targets: targets, Mode: sc.Load.Mode, Level: level, KeepAlive: sc.Load.KeepAlive,
+			Targets: targetsOf(sc, h), Mode: sc.Load.Mode, Level: level, KeepAlive: sc.Load.KeepAlive,
 			Timeout: sc.Load.Timeout, Engine: sc.Load.Engine, MaxConns: sc.Load.MaxConns,
 			Requests: sc.Load.Requests, ExpectStatus: sc.Load.Expect, Insecure: s.Insecure,
 		}
 		if sc.Load.Warmup > 0 {
 			cfg.Duration, cfg.Name = sc.Load.Warmup, fmt.Sprintf("%s/%s/%d/warmup", sc.Name, s.Name, level)
-			if _, err := load.Run(ctx, cfg); err != nil {
+			w, err := load.Run(ctx, cfg)
+			if err != nil {
 				return err
 			}
+			noteAnswers(answered, w.Acc.Workers())
 		}
 		for trial := 1; trial <= sc.Load.Trials; trial++ {
 			if ctx.Err() != nil {
@@ -369,12 +372,13 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 			}
 			cfg.Duration, cfg.Name = sc.Load.Duration, fmt.Sprintf("%s/%s/%d/%d", sc.Name, s.Name, level, trial)
 			cpu0, cpuErr0 := h.cpu()
-			o, err := load.Run(ctx, cfg)
+			o, evs, err := r.measure(ctx, cfg, sc.Faults, h, answered)
 			if err != nil {
 				return err
 			}
 			cpu1, cpuErr1 := h.cpu()
 			t := o.Trial(s.Name, trial, expected)
+			r.noteFaults(sc, s, &t, o, evs, cfg, answered)
 			if cpuErr0 == nil && cpuErr1 == nil && cpu1 >= cpu0 {
 				t.ServerCPUS = (cpu1 - cpu0).Seconds()
 				if t.Requests > 0 {
@@ -388,7 +392,14 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 			if o.Interrupted {
 				return nil
 			}
-			if h.exited() {
+			if endsServer(sc.Faults) && (trial < sc.Load.Trials || li < len(sc.Load.Levels)-1) {
+				// a drain ended the server: start it again for the next trial
+				if err := r.restart(ctx, sc, s, pin, h, &cfg, answered); err != nil {
+					return err
+				}
+				continue
+			}
+			if h.exited() && !endsServer(sc.Faults) {
 				return fmt.Errorf("exited during level %d trial %d%s", level, trial, h.note())
 			}
 		}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/clusterbench/clusterbench/bench/results"
 )
 
 // Fault actions of the faults: section.
@@ -245,6 +247,16 @@ func (s *Scenario) overrideFaultErrors(o Overrides) Errors {
 		e.Field, e.Line = flag, 0
 	}
 	return errs
+}
+
+// faultSpecs is the faults as a run records them.
+func (s *Scenario) faultSpecs() []results.FaultSpec {
+	var out []results.FaultSpec
+	for _, f := range s.Faults {
+		out = append(out, results.FaultSpec{AtMs: float64(f.At) / 1e6, Action: f.Action, Signal: f.Signal,
+			Pick: f.Pick, ID: f.ID, ForMs: float64(f.For) / 1e6, Name: f.String()})
+	}
+	return out
 }
 
 // HasFaults reports whether the scenario applies faults.

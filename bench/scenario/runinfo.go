@@ -54,5 +54,6 @@ func (s *Scenario) Info() (results.ScenarioInfo, results.LoadInfo) {
 			MaxConns:         s.Load.MaxConns,
 			RequestsPerTrial: s.Load.Requests,
 			Requests:         reqs,
+			Faults:           s.faultSpecs(),
 		}
 }

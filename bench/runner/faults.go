@@ -1,0 +1,151 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/clusterbench/clusterbench/bench/faults"
+	"github.com/clusterbench/clusterbench/bench/load"
+	"github.com/clusterbench/clusterbench/bench/results"
+	"github.com/clusterbench/clusterbench/bench/scenario"
+)
+
+// targetsOf is the scenario's request mix aimed at server h.
+func targetsOf(sc *scenario.Scenario, h *server) []load.Target {
+	targets := make([]load.Target, len(sc.Requests))
+	for i, q := range sc.Requests {
+		targets[i] = load.Target{Method: q.Method, URL: h.base + q.Path, Weight: q.Weight, Header: q.Headers, Body: q.Body}
+	}
+	return targets
+}
+
+// measure runs one measured trial; with faults, it records the trial's
+// timeline and applies the faults to h meanwhile (bench/faults), ending
+// the trial early once a server drained by TERM or INT has exited.
+func (r *Runner) measure(ctx context.Context, cfg load.Config, plan []scenario.Fault, h *server, answered map[string][]int) (*load.Outcome, []results.FaultEvent, error) {
+	if len(plan) == 0 {
+		o, err := load.Run(ctx, cfg)
+		return o, nil, err
+	}
+	began := make(chan time.Time, 1)
+	end := make(chan struct{})
+	var endOnce sync.Once
+	cfg.Timeline = true
+	cfg.OnStart = func(t time.Time) { began <- t }
+	cfg.End = end
+	done := make(chan struct{})
+	evc := make(chan []results.FaultEvent, 1)
+	go func() { // owned here: its result is read below before returning
+		srv := faults.Server{Pid: h.pid, Exited: h.exited, Answered: answered}
+		evc <- faults.Run(ctx, plan, srv, faults.Trial{Began: began, Done: done, End: func() { endOnce.Do(func() { close(end) }) }})
+	}()
+	o, err := load.Run(ctx, cfg)
+	close(done)
+	evs := <-evc
+	return o, evs, err
+}
+
+// noteFaults adds the trial's timeline and fault events, with their
+// figures, to t, prints a line per fault, and notes which pids answered
+// as which worker for the next trial's pick: id N.
+func (r *Runner) noteFaults(sc *scenario.Scenario, s scenario.Server, t *results.Trial, o *load.Outcome, evs []results.FaultEvent, cfg load.Config, answered map[string][]int) {
+	if evs == nil {
+		return
+	}
+	t.Timeline = o.Acc.Timeline()
+	faults.Annotate(evs, t.Timeline, float64(min(o.Wall, cfg.Duration))/1e6)
+	t.Faults = evs
+	noteAnswers(answered, t.Workers)
+	for _, ev := range evs {
+		r.progress("%s: %-14s   %s\n", sc.Name, s.Name, FaultLine(ev))
+	}
+}
+
+// FaultLine describes what one fault did in one trial, in a line.
+func FaultLine(ev results.FaultEvent) string {
+	if !ev.Applied {
+		return fmt.Sprintf("%s at %s: not applied: %s", ev.Name, msText(ev.PlannedMs), ev.Reason)
+	}
+	parts := []string{fmt.Sprintf("%s at %s: pid %d", ev.Name, msText(ev.AtMs), ev.Pid)}
+	f := ev.Failed
+	fail := fmt.Sprintf("%d failed", f.Total())
+	var kinds []string
+	for _, k := range []struct {
+		n    int64
+		name string
+	}{{f.Refused, "refused"}, {f.Reset, "reset"}, {f.Closed, "closed"}, {f.Timeout, "timeout"}, {f.Status5xx, "5xx"}, {f.Other, "other"}} {
+		if k.n > 0 {
+			kinds = append(kinds, fmt.Sprintf("%d %s", k.n, k.name))
+		}
+	}
+	if len(kinds) > 0 {
+		fail += " (" + strings.Join(kinds, ", ") + ")"
+	}
+	parts = append(parts, fail)
+	switch {
+	case ev.RecoveryMs != nil:
+		parts = append(parts, "recovered in "+msText(*ev.RecoveryMs))
+	case ev.ExitMs == nil:
+		parts = append(parts, "not recovered")
+	}
+	if ev.ReplacementMs != nil {
+		parts = append(parts, "new worker answered after "+msText(*ev.ReplacementMs))
+	}
+	if ev.ExitMs != nil {
+		parts = append(parts, "server exited after "+msText(*ev.ExitMs))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func msText(v float64) string {
+	return time.Duration(v * 1e6).Round(time.Millisecond).String()
+}
+
+// noteAnswers adds the pids each worker answered with to answered.
+func noteAnswers(answered map[string][]int, ws []results.Worker) {
+	for _, w := range ws {
+		for _, p := range w.Pids {
+			if !slices.Contains(answered[w.ID], p) {
+				answered[w.ID] = append(answered[w.ID], p)
+			}
+		}
+	}
+}
+
+// endsServer reports whether a trial of plan ends the server (a drain).
+func endsServer(plan []scenario.Fault) bool {
+	return slices.ContainsFunc(plan, scenario.Fault.Ends)
+}
+
+// restart stops h (drained, or still draining) and starts server s again
+// in its place, warmed up, for the next trial; cfg is aimed at it.
+func (r *Runner) restart(ctx context.Context, sc *scenario.Scenario, s scenario.Server, pin Pinning, h *server, cfg *load.Config, answered map[string][]int) error {
+	if err := h.stop(); err != nil {
+		return err
+	}
+	h.stop = func() error { return nil } // stopped: nothing to do if the start below fails
+	fresh, _, err := r.reach(ctx, sc, s, pin)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("start again after the drain: %w", err)
+	}
+	*h = *fresh
+	cfg.Targets = targetsOf(sc, h)
+	clear(answered)
+	if sc.Load.Warmup > 0 {
+		w := *cfg
+		w.Duration, w.Name = sc.Load.Warmup, cfg.Name+"/warmup"
+		o, err := load.Run(ctx, w)
+		if err != nil {
+			return err
+		}
+		noteAnswers(answered, o.Acc.Workers())
+	}
+	return nil
+}
