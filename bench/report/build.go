@@ -31,6 +31,7 @@ func Build(run *results.Run) Document {
 	if t, ok := statusTable(run); ok {
 		d.Tables = append(d.Tables, t)
 	}
+	d.Tables = append(d.Tables, faultTables(run)...)
 	d.Tables = append(d.Tables, workerTables(run)...)
 	d.Tables = append(d.Tables, calcTables(run)...)
 	return d

@@ -43,7 +43,8 @@ func RunDirName(run *results.Run) string {
 var safeName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
 // WriteRun writes summary.json, summary.csv, workers.csv and report.md of
-// run (and calc.csv when it has calc batches) into a new directory under parent (created if missing) and returns
+// run (calc.csv when it has calc batches, timeline.csv when its trials
+// recorded timelines) into a new directory under parent (created if missing) and returns
 // its path, parent/RunDirName(run), with "-2", "-3"... appended when that
 // name is taken. The files are written and synced in a temporary directory
 // beside it, which is then renamed into place: the run directory appears
@@ -70,6 +71,12 @@ func WriteRun(parent string, run *results.Run) (dir string, err error) {
 		{SummaryFile, SummaryCSV(run)},
 		{WorkersFile, WorkersCSV(run)},
 		{ReportFile, Markdown(run)},
+	}
+	if HasTimeline(run) {
+		files = append(files, struct {
+			name string
+			rep  Reporter
+		}{TimelineFile, TimelineCSV(run)})
 	}
 	if len(run.Calc) > 0 {
 		files = append(files, struct {

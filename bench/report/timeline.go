@@ -1,0 +1,234 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/clusterbench/clusterbench/bench/faults"
+	"github.com/clusterbench/clusterbench/bench/metrics"
+	"github.com/clusterbench/clusterbench/bench/results"
+)
+
+// TimelineFile is the per-trial timeline of a fault scenario's run.
+const TimelineFile = "timeline.csv"
+
+// TimelineColumns are the columns of timeline.csv: a row per bucket of
+// each trial's timeline (results.Timeline), by completion time from the
+// trial's start. New columns are only ever appended.
+//
+//	server, level, trial        which trial
+//	start_ms, bucket_ms         the bucket: [start_ms, start_ms+bucket_ms)
+//	ok, ok_per_s                successful responses in it, and per second
+//	refused ... other           failed requests by kind
+//	p50_ms, p99_ms, max_ms      latency of the successful ones (log-scale bins, upper edge)
+//	pids, more_pids             worker pids that answered (space-separated), and whether more did
+//	faults                      the faults applied in the bucket, "; "-joined
+var TimelineColumns = []string{
+	"server", "level", "trial", "start_ms", "bucket_ms", "ok", "ok_per_s",
+	"refused", "reset", "closed", "timeout", "status_5xx", "other",
+	"p50_ms", "p99_ms", "max_ms", "pids", "more_pids", "faults",
+}
+
+// HasTimeline reports whether any trial of run recorded a timeline.
+func HasTimeline(run *results.Run) bool {
+	for _, t := range run.Trials {
+		if t.Timeline != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// TimelineTable is timeline.csv as a Table of raw numbers.
+func TimelineTable(run *results.Run) Table {
+	t := Table{Title: TimelineFile, Header: TimelineColumns}
+	for _, tr := range run.Trials {
+		tl := tr.Timeline
+		if tl == nil {
+			continue
+		}
+		for i, b := range tl.Buckets {
+			var applied []string
+			for _, ev := range tr.Faults {
+				if ev.Applied && bucketOf(ev.AtMs, tl.BucketMs) == i {
+					applied = append(applied, ev.Name)
+				}
+			}
+			pids := make([]string, len(b.Pids))
+			for k, p := range b.Pids {
+				pids[k] = strconv.Itoa(p)
+			}
+			t.Rows = append(t.Rows, []string{
+				tr.Server, strconv.Itoa(tr.Level), strconv.Itoa(tr.Trial), num(b.StartMs), num(tl.BucketMs),
+				strconv.FormatInt(b.OK, 10), num(b.OKPerS),
+				strconv.FormatInt(b.Refused, 10), strconv.FormatInt(b.Reset, 10), strconv.FormatInt(b.Closed, 10),
+				strconv.FormatInt(b.Timeout, 10), strconv.FormatInt(b.Status5xx, 10), strconv.FormatInt(b.Other, 10),
+				num(b.P50Ms), num(b.P99Ms), num(b.MaxMs), strings.Join(pids, " "), strconv.FormatBool(b.MorePids),
+				strings.Join(applied, "; "),
+			})
+		}
+	}
+	return t
+}
+
+// TimelineCSV writes timeline.csv.
+func TimelineCSV(run *results.Run) Reporter {
+	return func(w io.Writer) error { return WriteCSV(w, TimelineTable(run)) }
+}
+
+func bucketOf(ms, width float64) int {
+	if width <= 0 {
+		return 0
+	}
+	return int(ms / width)
+}
+
+// Buckets shown around a fault in the terminal.
+const (
+	aroundBefore = 2
+	aroundAfter  = 6
+)
+
+// faultTables are a fault scenario's tables: the figures of each fault
+// (median across trials) and, per server, level and fault, the timeline
+// of its first measured trial around the fault.
+func faultTables(run *results.Run) []Table {
+	if len(run.Faults) == 0 {
+		return nil
+	}
+	ts := []Table{faultTable(run)}
+	for _, s := range run.Faults {
+		if t, ok := aroundTable(run, s); ok {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
+func faultTable(run *results.Run) Table {
+	t := Table{
+		Title: fmt.Sprintf("%s: faults (median across trials)", run.Scenario.Name),
+		Header: []string{"server", levelHeader(run.Load.Mode), "fault", "at", "failed", "refused", "reset", "closed",
+			"timeout", "5xx", "recovery", "worst", "new worker", "exit"},
+		Align: []Align{Left, Right, Left, Right, Right, Right, Right, Right, Right, Right, Right, Right, Right, Right},
+	}
+	var notes []string
+	for _, s := range run.Faults {
+		count := func(e results.Estimate) string {
+			if e.N == 0 {
+				return "-"
+			}
+			return strconv.FormatFloat(e.Median, 'f', -1, 64)
+		}
+		msOf := func(e results.Estimate, missing int) string {
+			v := "-"
+			if e.N > 0 {
+				v = fmtMs(e.Median) + spread(e)
+			}
+			if missing > 0 {
+				v += fmt.Sprintf(" (%d none)", missing)
+			}
+			return v
+		}
+		failed := count(s.Failed)
+		if s.Failed.N > 1 && s.Failed.Max > s.Failed.Min {
+			failed += fmt.Sprintf(" [%s..%s]", num(s.Failed.Min), num(s.Failed.Max))
+		}
+		recovery := msOf(s.RecoveryMs, s.NotRecovered)
+		if s.ExitMs.N > 0 && s.RecoveryMs.N == 0 {
+			recovery = "-"
+		}
+		replaced := "-"
+		if s.ReplacementMs.N > 0 {
+			replaced = msOf(s.ReplacementMs, 0)
+		}
+		t.Rows = append(t.Rows, []string{
+			s.Server, strconv.Itoa(s.Level), s.Name, secs(s.AtMs / 1000),
+			failed, count(s.Refused), count(s.Reset), count(s.Closed), count(s.Timeout), count(s.Status5xx),
+			recovery, msOf(s.WorstMs, 0), replaced, msOf(s.ExitMs, 0),
+		})
+		if s.NotApplied > 0 {
+			notes = append(notes, fmt.Sprintf("%s at %s: %s not applied in %d of %d trials (the reasons are in summary.json)",
+				s.Server, levelName(run.Load.Mode, s.Level), s.Name, s.NotApplied, s.Trials))
+		}
+	}
+	t.Notes = append(notes,
+		"failed: requests that failed from the fault until the next one (or the trial's end), by kind; [min..max] across trials.",
+		fmt.Sprintf("recovery: from the fault until successful req/s was back to %.0f%% of its median before the fault, held for %d buckets",
+			100*faults.RecoveryShare, faults.RecoveryHold),
+		"  of 100ms (n none: trials where it was not); worst: the highest latency that completed meanwhile, ms.",
+		"new worker: from the fault until a worker pid that did not exist before it answered; exit: until a drained server exited.",
+		"ms columns: median, then its spread as in the first table; timeline.csv has every trial's 100ms buckets.")
+	return t
+}
+
+// aroundTable is the timeline of the first measured trial of s's server
+// and level around fault s: a few buckets before and after its bucket.
+func aroundTable(run *results.Run, s results.FaultSummary) (Table, bool) {
+	trials := metrics.RowTrials(run.Trials, s.Server, s.Level)
+	for _, tr := range trials {
+		var ev *results.FaultEvent
+		for i := range tr.Faults {
+			if tr.Faults[i].Index == s.Index && tr.Faults[i].Applied {
+				ev = &tr.Faults[i]
+			}
+		}
+		if ev == nil || tr.Timeline == nil || len(tr.Timeline.Buckets) == 0 {
+			continue
+		}
+		tl := tr.Timeline
+		fb := bucketOf(ev.AtMs, tl.BucketMs)
+		t := Table{
+			Title: fmt.Sprintf("%s at %s, trial %d: %s at %s (pid %d)", s.Server, levelName(run.Load.Mode, s.Level), tr.Trial,
+				ev.Name, secs(ev.AtMs/1000), ev.Pid),
+			Header: []string{"ms", "ok/s", "failed", "p50", "p99", "pids"},
+			Align:  []Align{Right, Right, Left, Right, Right, Left},
+		}
+		for k := max(fb-aroundBefore, 0); k <= min(fb+aroundAfter, len(tl.Buckets)-1); k++ {
+			b := tl.Buckets[k]
+			rel := b.StartMs - ev.AtMs
+			t.Rows = append(t.Rows, []string{
+				strconv.FormatFloat(math.Round(rel), 'f', 0, 64), fmtRate(b.OKPerS), failedText(b),
+				fmtMs(b.P50Ms), fmtMs(b.P99Ms), pidsText(b, ev.WorkersBefore),
+			})
+		}
+		t.Notes = []string{"ms: start of each 100ms bucket relative to the fault; pids: workers that answered, * = not there before the fault."}
+		return t, true
+	}
+	return Table{}, false
+}
+
+func failedText(b results.TimelineBucket) string {
+	var parts []string
+	for _, k := range []struct {
+		n    int64
+		name string
+	}{{b.Refused, "refused"}, {b.Reset, "reset"}, {b.Closed, "closed"}, {b.Timeout, "timeout"}, {b.Status5xx, "5xx"}, {b.Other, "other"}} {
+		if k.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", k.n, k.name))
+		}
+	}
+	if len(parts) == 0 {
+		return "0"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func pidsText(b results.TimelineBucket, before []int) string {
+	parts := make([]string, len(b.Pids))
+	for i, p := range b.Pids {
+		parts[i] = strconv.Itoa(p)
+		if len(before) > 0 && !slices.Contains(before, p) {
+			parts[i] += "*"
+		}
+	}
+	s := strings.Join(parts, " ")
+	if b.MorePids {
+		s += " +more"
+	}
+	return s
+}

@@ -1,0 +1,91 @@
+package report
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/clusterbench/clusterbench/bench/faults"
+	"github.com/clusterbench/clusterbench/bench/internal/golden"
+	"github.com/clusterbench/clusterbench/bench/results"
+)
+
+// faultRun is a hand-made fault run: every number is invented by a
+// formula, none was measured. Two trials of one server at 1000 req/s for
+// 3s; a worker is killed at 1.05s (a dip, resets, a new pid at 1.2s) and
+// SIGHUP comes at 2.05s.
+func faultRun() *results.Run {
+	run := &results.Run{Schema: results.Schema, Scenario: results.ScenarioInfo{Name: "faults"},
+		Started: fixtureStart, Finished: fixtureStart, Complete: true, Env: fixtureEnv(),
+		Load: results.LoadInfo{Mode: "open", Levels: []int{1000}, DurationS: 3, Trials: 2, KeepAlive: true, Engine: "lean",
+			Faults: []results.FaultSpec{{AtMs: 1050, Action: "kill", Pick: "random", Name: "kill -9 worker (random)"},
+				{AtMs: 2050, Action: "signal", Signal: "HUP", Name: "SIGHUP"}}},
+		Servers: []results.Server{{Name: "prefork", Model: "prefork", Workers: 2}},
+	}
+	for trial := 1; trial <= 2; trial++ {
+		tl := &results.Timeline{BucketMs: 100}
+		for i := range 30 {
+			b := results.TimelineBucket{StartMs: float64(i * 100), OK: 100, OKPerS: 1000, P50Ms: 0.5, P99Ms: 2, MaxMs: 3, Pids: []int{11, 12}}
+			switch {
+			case i == 10:
+				b.OK, b.OKPerS, b.Reset, b.MaxMs, b.Pids = 60, 600, int64(trial), 40, []int{11}
+			case i == 11:
+				b.OK, b.OKPerS, b.Refused, b.P99Ms, b.MaxMs, b.Pids = 80, 800, 1, 30, 35, []int{11}
+			case i == 12:
+				b.Pids = []int{11, 13}
+			case i > 12:
+				b.Pids = []int{11, 13}
+			}
+			tl.Buckets = append(tl.Buckets, b)
+		}
+		tl.FirstSeen = []results.PidSeen{{Pid: 11}, {Pid: 12}, {Pid: 13, AtMs: 1200 + float64(trial*10)}}
+		evs := []results.FaultEvent{
+			{Index: 0, Name: "kill -9 worker (random)", PlannedMs: 1050, AtMs: 1050, Applied: true, Pid: 12, WorkersBefore: []int{11, 12}},
+			{Index: 1, Name: "SIGHUP", PlannedMs: 2050, AtMs: 2050, Applied: trial == 1, Pid: 10, WorkersBefore: []int{11, 13}},
+		}
+		if trial == 2 {
+			evs[1].Reason = "the server had exited"
+		}
+		faults.Annotate(evs, tl, 3000)
+		run.Trials = append(run.Trials, results.Trial{Server: "prefork", Level: 1000, Trial: trial, DurationS: 3, Timeline: tl, Faults: evs})
+	}
+	run.Faults = faults.Summarize(run.Trials)
+	return run
+}
+
+func TestFaultTables(t *testing.T) {
+	run := faultRun()
+	var b bytes.Buffer
+	if err := WriteText(&b, Document{Title: "faults", Tables: faultTables(run)}); err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, filepath.Join("testdata", "faults.text.golden"), b.Bytes())
+	b.Reset()
+	if err := TimelineCSV(run)(&b); err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, filepath.Join("testdata", "faults.timeline.csv.golden"), b.Bytes())
+	if len(faultTables(&results.Run{})) != 0 {
+		t.Error("a run without faults has fault tables")
+	}
+}
+
+func TestWriteRunTimeline(t *testing.T) {
+	dir, err := WriteRun(t.TempDir(), faultRun())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, TimelineFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(string(b), "\n"); lines != 1+2*30 {
+		t.Errorf("timeline.csv has %d lines, want a header and 60 buckets", lines)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, ReportFile))
+	if err != nil || !strings.Contains(string(md), "faults (median across trials)") {
+		t.Errorf("report.md lacks the fault table (%v)", err)
+	}
+}
