@@ -185,13 +185,18 @@ func (r *run) stall(w metrics.ProcStat, d time.Duration) {
 }
 
 // watchRespawn records when a worker process that was not there before
-// the fault first appears (Watch at most, or until the trial ends).
+// the fault first appears (Watch at most, or until the trial ends). A
+// server that exits instead (one that does not survive the fault) ends
+// the trial, as a drain does.
 func (r *run) watchRespawn(ev *results.FaultEvent) {
 	before, at := slices.Clone(ev.WorkersBefore), r.began.Add(time.Duration(ev.AtMs*1e6))
 	r.watch(func() bool {
+		if r.exited(ev, at) {
+			return true
+		}
 		_, ws, err := Workers(r.srv.Pid)
 		if err != nil {
-			return true
+			return false // the tree was read as the server exited: the next look says
 		}
 		for _, w := range ws {
 			if !slices.Contains(before, w.Pid) {
@@ -208,17 +213,21 @@ func (r *run) watchRespawn(ev *results.FaultEvent) {
 // the trial.
 func (r *run) watchExit(ev *results.FaultEvent) {
 	at := r.began.Add(time.Duration(ev.AtMs * 1e6))
-	r.watch(func() bool {
-		if !r.srv.Exited() {
-			return false
-		}
-		d := ms(time.Since(at))
-		ev.ExitMs = &d
-		if r.tr.End != nil {
-			r.tr.End()
-		}
-		return true
-	})
+	r.watch(func() bool { return r.exited(ev, at) })
+}
+
+// exited reports whether the server has exited; the first time, it
+// records when (from the fault at at) and ends the trial.
+func (r *run) exited(ev *results.FaultEvent, at time.Time) bool {
+	if !r.srv.Exited() {
+		return false
+	}
+	d := ms(time.Since(at))
+	ev.ExitMs = &d
+	if r.tr.End != nil {
+		r.tr.End()
+	}
+	return true
 }
 
 // watch calls done every poll until it returns true, for Watch at most,

@@ -116,6 +116,22 @@ func noteAnswers(answered map[string][]int, ws []results.Worker) {
 	}
 }
 
+// exitWarning says that a server exited after a fault that was not meant
+// to end it (a signal it does not handle, a crash of its master).
+func exitWarning(server string, level, trial int, evs []results.FaultEvent) string {
+	var after []string
+	for _, ev := range evs {
+		if ev.Applied && ev.ExitMs != nil {
+			after = append(after, fmt.Sprintf("%s at %s, exited %s later", ev.Name, msText(ev.AtMs), msText(*ev.ExitMs)))
+		}
+	}
+	why := "after a fault"
+	if len(after) > 0 {
+		why = "after " + strings.Join(after, "; ")
+	}
+	return fmt.Sprintf("%s at level %d trial %d: the server exited %s; the trial ended there and the server was started again for the next", server, level, trial, why)
+}
+
 // endsServer reports whether a trial of plan ends the server (a drain).
 func endsServer(plan []scenario.Fault) bool {
 	return slices.ContainsFunc(plan, scenario.Fault.Ends)

@@ -26,6 +26,9 @@ import (
 // pidFileEnv names a file the master child writes its pid to.
 const pidFileEnv = "RUNNER_TEST_PID_FILE"
 
+// hupDiesEnv set: the master child does not handle SIGHUP (and dies of it).
+const hupDiesEnv = "RUNNER_TEST_HUP_DIES"
+
 // master is a small preforking server: n worker children share its
 // listener, a worker that dies is started again in its slot, SIGTERM
 // ends the workers and then the master.
@@ -64,7 +67,10 @@ func master(addr string, n int) int {
 		start(i)
 	}
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGHUP)
+	signal.Notify(sig, syscall.SIGTERM)
+	if os.Getenv(hupDiesEnv) == "" {
+		signal.Notify(sig, syscall.SIGHUP) // else Go's default: SIGHUP ends the process
+	}
 	alive := n
 	for alive > 0 {
 		select {
@@ -219,5 +225,34 @@ func TestFaultsInterruptedDuringStall(t *testing.T) {
 		if err := syscall.Kill(p.Pid, 0); err == nil {
 			t.Errorf("process %d of the server still exists after the run", p.Pid)
 		}
+	}
+}
+
+// TestFaultsServerDiesOnSignal: a master that dies of a signal it does
+// not handle (SIGHUP) ends the trial; the run warns and starts the server
+// again for the next trial instead of failing it.
+func TestFaultsServerDiesOnSignal(t *testing.T) {
+	sc := faultScenario(t, map[string]string{hupDiesEnv: "1"}, scenario.Fault{At: 300 * time.Millisecond, Action: scenario.FaultSignal, Signal: "HUP"})
+	out, err := (&Runner{}).Run(context.Background(), sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Err() != nil {
+		t.Fatalf("run failed: %v", out.Err())
+	}
+	run := out.Run
+	for _, tr := range run.Trials {
+		if ev := tr.Faults[0]; !ev.Applied || ev.ExitMs == nil || tr.DurationS >= 1 {
+			t.Errorf("trial %d: event %+v, %.2fs; want the server's exit recorded and the trial ended before its 1s", tr.Trial, ev, tr.DurationS)
+		}
+	}
+	var warned int
+	for _, w := range run.Warnings {
+		if strings.Contains(w, "the server exited after SIGHUP") {
+			warned++
+		}
+	}
+	if len(run.Trials) != 2 || warned != 2 {
+		t.Errorf("%d trials, warnings %q; want 2 trials, each warned about", len(run.Trials), run.Warnings)
 	}
 }

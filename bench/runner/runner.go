@@ -392,14 +392,18 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 			if o.Interrupted {
 				return nil
 			}
-			if endsServer(sc.Faults) && (trial < sc.Load.Trials || li < len(sc.Load.Levels)-1) {
-				// a drain ended the server: start it again for the next trial
+			faulted := len(sc.Faults) > 0 && h.exited()
+			if faulted && !endsServer(sc.Faults) {
+				out.Run.Warnings = append(out.Run.Warnings, exitWarning(s.Name, level, trial, t.Faults))
+			}
+			if (endsServer(sc.Faults) || faulted) && (trial < sc.Load.Trials || li < len(sc.Load.Levels)-1) {
+				// a fault ended the server: start it again for the next trial
 				if err := r.restart(ctx, sc, s, pin, h, &cfg, answered); err != nil {
 					return err
 				}
 				continue
 			}
-			if h.exited() && !endsServer(sc.Faults) {
+			if h.exited() && len(sc.Faults) == 0 {
 				return fmt.Errorf("exited during level %d trial %d%s", level, trial, h.note())
 			}
 		}
