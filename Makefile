@@ -4,7 +4,7 @@ BIN      := bin/clusterbench
 PKG      := ./...
 GOFILES  := $(shell find . -name '*.go' -not -path './.git/*')
 
-.PHONY: all build test test-stress test-short lint clean bench bench-quick bench-node check calibrate bench-generator
+.PHONY: all build test test-stress test-short lint clean bench bench-quick bench-node bench-faults check calibrate bench-generator
 
 all: build
 
@@ -55,6 +55,12 @@ bench-quick: build
 # The Node.js cluster reference against the Go models (needs node).
 bench-node: build
 	$(BIN) run node-vs-go
+
+# Faults under load (scenarios/faults.yaml): kill -9 of a worker, then
+# SIGHUP, on prefork in each balance mode and the Node.js cluster (needs
+# node); about a minute. Prints the fault table; timeline.csv in the run.
+bench-faults: build
+	$(BIN) run faults
 
 # The regression gate as a project's CI runs it (README: The performance
 # regression gate): bin/clusterbench check, whose --help says more.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/clusterbench/clusterbench/bench/faults"
 	"github.com/clusterbench/clusterbench/bench/metrics"
@@ -112,44 +113,35 @@ func faultTables(run *results.Run) []Table {
 func faultTable(run *results.Run) Table {
 	t := Table{
 		Title: fmt.Sprintf("%s: faults (median across trials)", run.Scenario.Name),
-		Header: []string{"server", levelHeader(run.Load.Mode), "fault", "at", "failed", "refused", "reset", "closed",
-			"timeout", "5xx", "recovery", "worst", "new worker", "exit"},
-		Align: []Align{Left, Right, Left, Right, Right, Right, Right, Right, Right, Right, Right, Right, Right, Right},
+		Header: []string{"server", levelHeader(run.Load.Mode), "fault", "at", "failed", "how",
+			"recovery", "worst", "respawn", "new worker", "exit"},
+		Align: []Align{Left, Right, Left, Right, Right, Left, Right, Right, Right, Right, Right},
 	}
 	var notes []string
 	for _, s := range run.Faults {
-		count := func(e results.Estimate) string {
-			if e.N == 0 {
-				return "-"
+		failed := "-"
+		if s.Failed.N > 0 {
+			failed = num(s.Failed.Median)
+			if s.Failed.Max > s.Failed.Min {
+				failed += fmt.Sprintf(" [%s..%s]", num(s.Failed.Min), num(s.Failed.Max))
 			}
-			return strconv.FormatFloat(e.Median, 'f', -1, 64)
 		}
-		msOf := func(e results.Estimate, missing int) string {
-			v := "-"
-			if e.N > 0 {
-				v = fmtMs(e.Median) + spread(e)
+		var how []string
+		for _, k := range []struct {
+			e    results.Estimate
+			name string
+		}{{s.Refused, "refused"}, {s.Reset, "reset"}, {s.Closed, "closed"}, {s.Timeout, "timeout"}, {s.Status5xx, "5xx"}, {s.Other, "other"}} {
+			if k.e.Max > 0 {
+				how = append(how, num(k.e.Median)+" "+k.name)
 			}
-			if missing > 0 {
-				v += fmt.Sprintf(" (%d none)", missing)
-			}
-			return v
 		}
-		failed := count(s.Failed)
-		if s.Failed.N > 1 && s.Failed.Max > s.Failed.Min {
-			failed += fmt.Sprintf(" [%s..%s]", num(s.Failed.Min), num(s.Failed.Max))
-		}
-		recovery := msOf(s.RecoveryMs, s.NotRecovered)
-		if s.ExitMs.N > 0 && s.RecoveryMs.N == 0 {
-			recovery = "-"
-		}
-		replaced := "-"
-		if s.ReplacementMs.N > 0 {
-			replaced = msOf(s.ReplacementMs, 0)
+		recovery := msEstimate(s.RecoveryMs, s.NotRecovered)
+		if s.ExitMs.N > 0 && s.RecoveryMs.N == 0 && s.NotRecovered == 0 {
+			recovery = "-" // the server exited: nothing to recover
 		}
 		t.Rows = append(t.Rows, []string{
-			s.Server, strconv.Itoa(s.Level), s.Name, secs(s.AtMs / 1000),
-			failed, count(s.Refused), count(s.Reset), count(s.Closed), count(s.Timeout), count(s.Status5xx),
-			recovery, msOf(s.WorstMs, 0), replaced, msOf(s.ExitMs, 0),
+			s.Server, strconv.Itoa(s.Level), s.Name, fmtAt(s.AtMs), failed, strings.Join(how, ", "),
+			recovery, msEstimate(s.WorstMs, 0), msEstimate(s.RespawnMs, 0), msEstimate(s.ReplacementMs, 0), msEstimate(s.ExitMs, 0),
 		})
 		if s.NotApplied > 0 {
 			notes = append(notes, fmt.Sprintf("%s at %s: %s not applied in %d of %d trials (the reasons are in summary.json)",
@@ -157,13 +149,33 @@ func faultTable(run *results.Run) Table {
 		}
 	}
 	t.Notes = append(notes,
-		"failed: requests that failed from the fault until the next one (or the trial's end), by kind; [min..max] across trials.",
-		fmt.Sprintf("recovery: from the fault until successful req/s was back to %.0f%% of its median before the fault, held for %d buckets",
+		"failed: requests that failed from the fault until the next one (or the trial's end), [min..max] across trials;",
+		"  how: the median of each kind of failure seen.",
+		fmt.Sprintf("recovery: from the fault until successful req/s was back to %.0f%% of its median before the fault for %d buckets",
 			100*faults.RecoveryShare, faults.RecoveryHold),
-		"  of 100ms (n none: trials where it was not); worst: the highest latency that completed meanwhile, ms.",
-		"new worker: from the fault until a worker pid that did not exist before it answered; exit: until a drained server exited.",
-		"ms columns: median, then its spread as in the first table; timeline.csv has every trial's 100ms buckets.")
+		"  of 100ms (n none: trials where it was not); worst: the highest latency completed meanwhile, in ms.",
+		"respawn: until a new worker process appeared; new worker: until a worker pid new since the fault answered;",
+		"  exit: until the server exited. Times in ms: median, then its spread as in the first table.",
+		"timeline.csv has every trial in 100ms buckets.")
 	return t
+}
+
+// msEstimate is a median in ms with its spread, "-" when no trial had
+// one; missing counts the trials without.
+func msEstimate(e results.Estimate, missing int) string {
+	v := "-"
+	if e.N > 0 {
+		v = fmtMs(e.Median) + spread(e)
+	}
+	if missing > 0 {
+		v += fmt.Sprintf(" (%d none)", missing)
+	}
+	return v
+}
+
+// fmtAt prints a time from the trial's start to the millisecond.
+func fmtAt(ms float64) string {
+	return time.Duration(ms * float64(time.Millisecond)).Round(time.Millisecond).String()
 }
 
 // aroundTable is the timeline of the first measured trial of s's server
@@ -184,7 +196,7 @@ func aroundTable(run *results.Run, s results.FaultSummary) (Table, bool) {
 		fb := bucketOf(ev.AtMs, tl.BucketMs)
 		t := Table{
 			Title: fmt.Sprintf("%s at %s, trial %d: %s at %s (pid %d)", s.Server, levelName(run.Load.Mode, s.Level), tr.Trial,
-				ev.Name, secs(ev.AtMs/1000), ev.Pid),
+				ev.Name, fmtAt(ev.AtMs), ev.Pid),
 			Header: []string{"ms", "ok/s", "failed", "p50", "p99", "pids"},
 			Align:  []Align{Right, Right, Left, Right, Right, Left},
 		}

@@ -282,6 +282,9 @@ func printRun(w io.Writer, o runOptions, out *runner.Outcome, dir string) error 
 	if len(out.Run.Calc) > 0 {
 		files += ", " + report.CalcFile
 	}
+	if report.HasTimeline(out.Run) {
+		files += ", " + report.TimelineFile
+	}
 	_, err := fmt.Fprintf(w, "report: %s (%s)\n", filepath.Join(dir, report.ReportFile), files)
 	return err
 }
