@@ -111,7 +111,7 @@ func (r *run) notApplied(ev *results.FaultEvent, format string, args ...any) {
 // apply applies f now and fills ev; watchers it starts fill the rest of
 // ev before Run returns.
 func (r *run) apply(f scenario.Fault, ev *results.FaultEvent) {
-	if r.srv.Exited() {
+	if Gone(r.srv.Pid, r.srv.Exited) {
 		r.notApplied(ev, "the server had exited")
 		return
 	}
@@ -219,7 +219,7 @@ func (r *run) watchExit(ev *results.FaultEvent) {
 // exited reports whether the server has exited; the first time, it
 // records when (from the fault at at) and ends the trial.
 func (r *run) exited(ev *results.FaultEvent, at time.Time) bool {
-	if !r.srv.Exited() {
+	if !Gone(r.srv.Pid, r.srv.Exited) {
 		return false
 	}
 	d := ms(time.Since(at))

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"time"
@@ -55,6 +57,25 @@ func workersOf(root int, procs []metrics.ProcStat) (int, []metrics.ProcStat, err
 }
 
 var errServerGone = errors.New("the server had exited")
+
+// Gone reports whether the server led by pid has exited: exited says so
+// (its leader was reaped), or, on Linux, the leader is a zombie or gone
+// from /proc (reaping waits for the output pipes, which its children may
+// hold open a while longer).
+func Gone(pid int, exited func() bool) bool {
+	if exited() {
+		return true
+	}
+	if runtime.GOOS != "linux" {
+		return false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	st, err := metrics.ParseProcStat(b)
+	return err == nil && (st.State == 'Z' || st.State == 'X')
+}
 
 func pids(ps []metrics.ProcStat) []int {
 	out := make([]int, len(ps))

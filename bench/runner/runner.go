@@ -371,6 +371,13 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 				return nil
 			}
 			cfg.Duration, cfg.Name = sc.Load.Duration, fmt.Sprintf("%s/%s/%d/%d", sc.Name, s.Name, level, trial)
+			if len(sc.Faults) > 0 && faults.Gone(h.pid, h.exited) {
+				// it died of the last trial's faults after that trial ended
+				out.Run.Warnings = append(out.Run.Warnings, fmt.Sprintf("%s at level %d: the server exited after trial %d had ended; started again for trial %d", s.Name, level, trial-1, trial))
+				if err := r.restart(ctx, sc, s, pin, h, &cfg, answered); err != nil {
+					return err
+				}
+			}
 			cpu0, cpuErr0 := h.cpu()
 			o, evs, err := r.measure(ctx, cfg, sc.Faults, h, answered)
 			if err != nil {
@@ -392,7 +399,7 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 			if o.Interrupted {
 				return nil
 			}
-			faulted := len(sc.Faults) > 0 && h.exited()
+			faulted := len(sc.Faults) > 0 && faults.Gone(h.pid, h.exited)
 			if faulted && !endsServer(sc.Faults) {
 				out.Run.Warnings = append(out.Run.Warnings, exitWarning(s.Name, level, trial, t.Faults))
 			}
