@@ -118,7 +118,9 @@ func faultTable(run *results.Run) Table {
 		Align: []Align{Left, Right, Left, Right, Right, Left, Right, Right, Right, Right, Right},
 	}
 	var notes []string
+	drained := false
 	for _, s := range run.Faults {
+		drained = drained || s.ExitMs.N > 0
 		failed := "-"
 		if s.Failed.N > 0 {
 			failed = num(s.Failed.Median)
@@ -155,17 +157,29 @@ func faultTable(run *results.Run) Table {
 			100*faults.RecoveryShare, faults.RecoveryHold),
 		"  of 100ms (n none: trials where it was not); worst: the highest latency completed meanwhile, in ms.",
 		"respawn: until a new worker process appeared; new worker: until a worker pid new since the fault answered;",
-		"  exit: until the server exited. Times in ms: median, then its spread as in the first table.",
+		"  exit: until the server exited. Times in ms: median, then ±x% (the 95% interval, 6 or more trials) or [min..max].",
 		"timeline.csv has every trial in 100ms buckets.")
+	if drained {
+		t.Notes = append(t.Notes, "a server that exited: refused counts the connections refused once it closed its listener,",
+			"  up to the trial's end (a few ms after its exit).")
+	}
 	return t
 }
 
-// msEstimate is a median in ms with its spread, "-" when no trial had
-// one; missing counts the trials without.
+// msEstimate is a median in ms with its confidence interval as ±x%
+// (6 or more trials) or else its range, "-" when no trial had one;
+// missing counts the trials without. A range reads better than a
+// percentage for these heavy-tailed times.
 func msEstimate(e results.Estimate, missing int) string {
 	v := "-"
-	if e.N > 0 {
+	switch {
+	case e.N == 0:
+	case e.Confidence > 0:
 		v = fmtMs(e.Median) + spread(e)
+	case e.N > 1 && e.Max > e.Min:
+		v = fmt.Sprintf("%s [%s..%s]", fmtMs(e.Median), fmtMs(e.Min), fmtMs(e.Max))
+	default:
+		v = fmtMs(e.Median)
 	}
 	if missing > 0 {
 		v += fmt.Sprintf(" (%d none)", missing)
