@@ -299,8 +299,12 @@ func TestDroppedIsAShortfall(t *testing.T) {
 // interruption, but the trial is not cut; the timeline it recorded has
 // the answers, placed from the instant OnStart was given.
 func TestEndIsNotACut(t *testing.T) {
-	for _, engine := range []string{EngineLean, EngineVegeta} {
+	for _, engine := range []string{EngineLean, "goroutines", EngineVegeta} {
 		t.Run(engine, func(t *testing.T) {
+			goroutines := engine == "goroutines"
+			if goroutines {
+				engine = EngineLean
+			}
 			s := newServer(t, 0, func(n int64) bool { return n > 20 })
 			end := make(chan struct{})
 			go func() {
@@ -311,7 +315,7 @@ func TestEndIsNotACut(t *testing.T) {
 			out, err := Run(context.Background(), Config{
 				Targets: []Target{{URL: s.URL + "/", Weight: 1}}, Mode: Closed, Level: 2, Engine: engine,
 				Duration: time.Minute, Timeout: time.Minute, KeepAlive: true, Timeline: true, End: end,
-				OnStart: func(t time.Time) { began = t },
+				OnStart: func(t time.Time) { began = t }, goroutines: goroutines,
 			})
 			if err != nil {
 				t.Fatal(err)
