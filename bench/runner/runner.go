@@ -51,6 +51,7 @@ type Runner struct {
 	Dir          string        // working directory of external servers; "" = this process's
 	Args         []string      // the exact command line, recorded in the environment
 	Progress     io.Writer     // a line per trial as it ends; nil = silent
+	Events       func(Event)   // each step as it happens, from Run's goroutine (bench/progress); nil = none
 	StartTimeout time.Duration // 0 = DefaultStartTimeout
 	StopGrace    time.Duration // 0 = DefaultStopGrace
 }
@@ -129,17 +130,21 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 	}
 	out := &Outcome{Run: run}
 	r.progress("%s: pinning: %s\n", sc.Name, pin)
-	for _, s := range sc.Servers {
+	r.event(Event{Kind: RunStarts, Scenario: sc})
+	for i, s := range sc.Servers {
 		if ctx.Err() != nil {
 			break
 		}
+		r.event(Event{Kind: ServerStarts, Scenario: sc, Server: s.Name, ServerN: i})
 		if err := r.runServer(ctx, sc, s, pin, out); err != nil {
 			se := &ServerError{Server: s.Name, Err: err}
 			out.Failed = append(out.Failed, se)
 			run.Warnings = append(run.Warnings, se.Error())
 			r.progress("%s: %v\n", sc.Name, se)
 		}
+		r.event(Event{Kind: ServerEnds, Scenario: sc, Server: s.Name, ServerN: i})
 	}
+	r.event(Event{Kind: RunEnds, Scenario: sc})
 	// The generator's GOMAXPROCS as its trials ran: read it before
 	// unpinning (read after the calc batches, it was the unpinned figure).
 	run.Env.GOMAXPROCS = runtime.GOMAXPROCS(0)
@@ -351,14 +356,19 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 	for i, q := range sc.Requests {
 		targets[i] = load.Target{Method: q.Method, URL: h.base + q.Path, Weight: q.Weight, Header: q.Headers, Body: q.Body}
 	}
-	for _, level := range sc.Load.Levels {
+	var live *load.Live // counts each warm-up and trial for r.Events
+	if r.Events != nil {
+		live = &load.Live{}
+	}
+	for li, level := range sc.Load.Levels {
 		cfg := load.Config{
 			Targets: targets, Mode: sc.Load.Mode, Level: level, KeepAlive: sc.Load.KeepAlive,
 			Timeout: sc.Load.Timeout, Engine: sc.Load.Engine, MaxConns: sc.Load.MaxConns,
-			Requests: sc.Load.Requests, ExpectStatus: sc.Load.Expect, Insecure: s.Insecure,
+			Requests: sc.Load.Requests, ExpectStatus: sc.Load.Expect, Insecure: s.Insecure, Live: live,
 		}
 		if sc.Load.Warmup > 0 {
 			cfg.Duration, cfg.Name = sc.Load.Warmup, fmt.Sprintf("%s/%s/%d/warmup", sc.Name, s.Name, level)
+			r.event(Event{Kind: WarmupStarts, Scenario: sc, Server: s.Name, Level: level, LevelN: li, Live: live})
 			if _, err := load.Run(ctx, cfg); err != nil {
 				return err
 			}
@@ -369,6 +379,7 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 			}
 			cfg.Duration, cfg.Name = sc.Load.Duration, fmt.Sprintf("%s/%s/%d/%d", sc.Name, s.Name, level, trial)
 			cpu0, cpuErr0 := h.cpu()
+			r.event(Event{Kind: TrialStarts, Scenario: sc, Server: s.Name, Level: level, LevelN: li, Trial: trial, Live: live})
 			o, err := load.Run(ctx, cfg)
 			if err != nil {
 				return err
@@ -385,6 +396,7 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 			r.progress("%s: %-14s %s %5d  trial %d/%d  %9.0f req/s  p50 %7.3fms  p99 %7.3fms  ok %5.1f%%\n",
 				sc.Name, s.Name, levelWord(sc.Load.Mode), level, trial, sc.Load.Trials,
 				t.Throughput, t.Latency.P50Ms, t.Latency.P99Ms, 100*t.SuccessRatio)
+			r.event(Event{Kind: TrialEnds, Scenario: sc, Server: s.Name, Level: level, LevelN: li, Trial: trial, Result: &t})
 			if o.Interrupted {
 				return nil
 			}
