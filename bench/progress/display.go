@@ -256,12 +256,15 @@ func (d *Display) Event(e runner.Event) {
 			d.trialRate = float64(r.Requests) / r.DurationS
 		}
 		d.endPhase(now)
+		return // the next trial, or the server's end, follows at once
 	case runner.ServerEnds:
 		d.endPhase(now)
 		d.pos.ServersDone = e.ServerN + 1
 		d.pos.Overhead += now.Sub(d.serverBegan) - d.serverLoad
 		d.pos.ServerBusy, d.pos.Current = false, 0
 		d.pos.Phase = d.plan.first(e.ServerN + 1)
+		d.server = ""
+		return // the next server, or the run's end, follows at once
 	case runner.RunEnds:
 		d.endPhase(now)
 		_ = d.clear()
@@ -315,7 +318,13 @@ func (d *Display) frame(now time.Time) string {
 			width = w
 		}
 	}
-	return carriageReturn + truncate(d.status(now), max(width-1, 1)) + clearToEOL
+	line := d.status(now)
+	if n := max(width-1, 1); utf8.RuneCountInString(line) > n {
+		// too wide: the scenario's name goes first (it is in the
+		// permanent lines), then the end of the line
+		line = truncate(strings.TrimSpace(strings.TrimPrefix(line, d.sc.Name+":")), n)
+	}
+	return carriageReturn + line + clearToEOL
 }
 
 // truncate cuts s to at most n runes.
