@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"github.com/clusterbench/clusterbench/bench/load"
 	"github.com/clusterbench/clusterbench/bench/results"
 	"github.com/clusterbench/clusterbench/bench/scenario"
 )
@@ -30,6 +31,8 @@ type LiveCount interface {
 
 // Event is a step of a run, for a live progress display (Runner.Events).
 // Fields that do not apply to the Kind are zero.
+//
+// A nil *load.Live in Live (no Events) is a non-nil LiveCount that counts 0.
 type Event struct {
 	Kind     EventKind
 	Scenario *scenario.Scenario
@@ -40,6 +43,16 @@ type Event struct {
 	Trial    int // 1-based, for TrialStarts and TrialEnds
 	Live     LiveCount
 	Result   *results.Trial
+}
+
+// newLive returns a running count for the next warm-up or trial (a fresh
+// one each time, so that it reads 0, not the last trial's count, until
+// the load begins), or nil when nobody listens.
+func (r *Runner) newLive() *load.Live {
+	if r.Events == nil {
+		return nil
+	}
+	return &load.Live{}
 }
 
 // event hands e to r.Events, when set.

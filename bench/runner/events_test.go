@@ -13,7 +13,7 @@ import (
 
 // TestEvents: Run reports every step in order, a failed server included,
 // and the Live of a trial counts, by the trial's end, what the trial
-// measured.
+// measured (and reads 0 as it begins).
 func TestEvents(t *testing.T) {
 	sc := testScenario(t, "exit", "server")
 	sc.Load.Trials = 2
@@ -34,6 +34,9 @@ func TestEvents(t *testing.T) {
 		case TrialStarts:
 			got = append(got, fmt.Sprintf("trial %s c%d (%d) %d", e.Server, e.Level, e.LevelN, e.Trial))
 			live = e.Live
+			if req, errs := live.Count(); req != 0 || errs != 0 {
+				t.Errorf("trial %d at c%d begins with a count of %d requests, %d errors; want a fresh count", e.Trial, e.Level, req, errs)
+			}
 		case TrialEnds:
 			got = append(got, fmt.Sprintf("end %s c%d %d", e.Server, e.Level, e.Trial))
 			if e.Result == nil || live == nil {

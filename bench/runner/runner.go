@@ -356,19 +356,16 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 	for i, q := range sc.Requests {
 		targets[i] = load.Target{Method: q.Method, URL: h.base + q.Path, Weight: q.Weight, Header: q.Headers, Body: q.Body}
 	}
-	var live *load.Live // counts each warm-up and trial for r.Events
-	if r.Events != nil {
-		live = &load.Live{}
-	}
 	for li, level := range sc.Load.Levels {
 		cfg := load.Config{
 			Targets: targets, Mode: sc.Load.Mode, Level: level, KeepAlive: sc.Load.KeepAlive,
 			Timeout: sc.Load.Timeout, Engine: sc.Load.Engine, MaxConns: sc.Load.MaxConns,
-			Requests: sc.Load.Requests, ExpectStatus: sc.Load.Expect, Insecure: s.Insecure, Live: live,
+			Requests: sc.Load.Requests, ExpectStatus: sc.Load.Expect, Insecure: s.Insecure,
 		}
 		if sc.Load.Warmup > 0 {
 			cfg.Duration, cfg.Name = sc.Load.Warmup, fmt.Sprintf("%s/%s/%d/warmup", sc.Name, s.Name, level)
-			r.event(Event{Kind: WarmupStarts, Scenario: sc, Server: s.Name, Level: level, LevelN: li, Live: live})
+			cfg.Live = r.newLive()
+			r.event(Event{Kind: WarmupStarts, Scenario: sc, Server: s.Name, Level: level, LevelN: li, Live: cfg.Live})
 			if _, err := load.Run(ctx, cfg); err != nil {
 				return err
 			}
@@ -379,7 +376,8 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 			}
 			cfg.Duration, cfg.Name = sc.Load.Duration, fmt.Sprintf("%s/%s/%d/%d", sc.Name, s.Name, level, trial)
 			cpu0, cpuErr0 := h.cpu()
-			r.event(Event{Kind: TrialStarts, Scenario: sc, Server: s.Name, Level: level, LevelN: li, Trial: trial, Live: live})
+			cfg.Live = r.newLive()
+			r.event(Event{Kind: TrialStarts, Scenario: sc, Server: s.Name, Level: level, LevelN: li, Trial: trial, Live: cfg.Live})
 			o, err := load.Run(ctx, cfg)
 			if err != nil {
 				return err
