@@ -3,9 +3,9 @@
 // left for the whole run (ETA), and the current trial's requests/s and
 // errors so far.
 //
-// A Display takes the runner's events (runner.Runner.Events) and its
-// permanent lines (runner.Runner.Progress: it is an io.Writer) and draws
-// them on one io.Writer in one of three modes:
+// A Display takes a run's events (Event: bench/runner and bench/ab send
+// them) and its permanent lines (it is an io.Writer) and draws them on
+// one io.Writer in one of three modes:
 //   - TTY: one live line, redrawn in place about once a second ("\r",
 //     the text, clear to the end of the line), never wider than the
 //     terminal; a permanent line clears it, is written, and the live line
@@ -22,8 +22,8 @@
 // events, an injected clock and Tick, so every frame is tested byte for
 // byte, and nothing is added to go.mod.
 //
-// A Display is safe for concurrent use: the runner's goroutine sends
-// events and lines while Start's ticker goroutine (or a caller of Tick)
+// A Display is safe for concurrent use: the run's goroutine sends events
+// and lines while Start's ticker goroutine (or a caller of Tick)
 // redraws; each frame is one Write.
 package progress
 
@@ -34,9 +34,6 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
-
-	"github.com/clusterbench/clusterbench/bench/runner"
-	"github.com/clusterbench/clusterbench/bench/scenario"
 )
 
 // Mode is how a Display draws.
@@ -113,7 +110,7 @@ type Display struct {
 	active bool // between RunStarts and RunEnds
 	shown  bool // TTY: a live line is on the screen
 	last   time.Time
-	sc     *scenario.Scenario
+	name   string
 	plan   Plan
 	began  time.Time
 	pos    Position
@@ -121,10 +118,10 @@ type Display struct {
 	server      string
 	serverBegan time.Time
 	serverLoad  time.Duration // time in load phases of the busy server
-	level       int
-	phase       string // "warm-up", "trial 2/3"; "" between phases
+	phase       string        // the label of the phase under way
+	warmup      bool          // the phase under way is a warm-up
 	phaseBegan  time.Time
-	live        runner.LiveCount
+	live        Counter
 	trialRate   float64 // requests/s of the last finished trial
 
 	stop chan struct{}
@@ -226,8 +223,8 @@ func (d *Display) Tick() {
 	}
 }
 
-// Event takes a step of the run (runner.Runner.Events).
-func (d *Display) Event(e runner.Event) {
+// Event takes a step of the run.
+func (d *Display) Event(e Event) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.opt.Mode == None {
@@ -235,37 +232,33 @@ func (d *Display) Event(e runner.Event) {
 	}
 	now := d.opt.Now()
 	switch e.Kind {
-	case runner.RunStarts:
-		d.active, d.sc, d.plan, d.began, d.last = true, e.Scenario, PlanOf(e.Scenario), now, now
+	case RunStarts:
+		d.active, d.name, d.plan, d.began, d.last = true, e.Name, e.Plan, now, now
 		d.pos, d.server, d.phase, d.live, d.trialRate = Position{}, "", "", nil, 0
-	case runner.ServerStarts:
+	case ServerStarts:
 		d.endPhase(now)
 		d.server, d.serverBegan, d.serverLoad = e.Server, now, 0
 		d.pos.ServerBusy, d.pos.Current = true, 0
 		d.pos.Phase = d.plan.first(e.ServerN)
-	case runner.WarmupStarts, runner.TrialStarts:
-		d.endPhase(now)
-		d.level, d.live, d.phaseBegan = e.Level, e.Live, now
-		d.pos.Phase, d.pos.InPhase = d.plan.Phase(d.serverIndex(), e.LevelN, e.Trial), true
-		d.phase = "warm-up"
-		if e.Kind == runner.TrialStarts {
-			d.phase = fmt.Sprintf("trial %d/%d", e.Trial, d.plan.Trials)
-		}
-	case runner.TrialEnds:
-		if r := e.Result; r != nil && r.DurationS > 0 {
-			d.trialRate = float64(r.Requests) / r.DurationS
+	case PhaseStarts:
+		d.endPhase(now) // pos.Phase now indexes this phase: phases run in the plan's order
+		d.phase, d.warmup, d.live, d.phaseBegan = e.Label, e.Warmup, e.Live, now
+		d.pos.InPhase = true
+	case PhaseEnds:
+		if e.Rate > 0 {
+			d.trialRate = e.Rate
 		}
 		d.endPhase(now)
-		return // the next trial, or the server's end, follows at once
-	case runner.ServerEnds:
+		return // the next phase, or the server's end, follows at once
+	case ServerEnds:
 		d.endPhase(now)
 		d.pos.ServersDone = e.ServerN + 1
 		d.pos.Overhead += now.Sub(d.serverBegan) - d.serverLoad
 		d.pos.ServerBusy, d.pos.Current = false, 0
-		d.pos.Phase = d.plan.first(e.ServerN + 1)
+		d.pos.Phase = d.plan.first(e.ServerN + 1) // a failed server's phases are skipped
 		d.server = ""
 		return // the next server, or the run's end, follows at once
-	case runner.RunEnds:
+	case RunEnds:
 		d.endPhase(now)
 		_ = d.clear()
 		d.active = false
@@ -277,9 +270,6 @@ func (d *Display) Event(e runner.Event) {
 		d.draw(now)
 	}
 }
-
-// serverIndex is the index of the busy server.
-func (d *Display) serverIndex() int { return d.pos.ServersDone }
 
 // endPhase closes the load phase under way, if any.
 func (d *Display) endPhase(now time.Time) {
@@ -322,7 +312,7 @@ func (d *Display) frame(now time.Time) string {
 	if n := max(width-1, 1); utf8.RuneCountInString(line) > n {
 		// too wide: the scenario's name goes first (it is in the
 		// permanent lines), then the end of the line
-		line = truncate(strings.TrimSpace(strings.TrimPrefix(line, d.sc.Name+":")), n)
+		line = truncate(strings.TrimSpace(strings.TrimPrefix(line, d.name+":")), n)
 	}
 	return carriageReturn + line + clearToEOL
 }
@@ -365,17 +355,17 @@ func (d *Display) status(now time.Time) string {
 	if phaseElapsed > 0 {
 		current = float64(requests) / phaseElapsed.Seconds()
 	}
-	if d.phase != "warm-up" && current > 0 && phaseElapsed >= time.Second {
+	if !d.warmup && current > 0 && phaseElapsed >= time.Second {
 		pos.Rate = current // the trial under way, once it has run a second
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s:", d.sc.Name)
+	fmt.Fprintf(&b, "%s:", d.name)
 	if d.server != "" {
 		fmt.Fprintf(&b, " %s (%d/%d)", d.server, pos.ServersDone+1, d.plan.Servers)
 	}
 	switch {
 	case pos.InPhase:
-		fmt.Fprintf(&b, " %s %d %s", levelWord(d.sc.Load.Mode), d.level, d.phase)
+		fmt.Fprintf(&b, " %s", d.phase)
 	case pos.ServerBusy && pos.Phase == d.plan.first(pos.ServersDone):
 		b.WriteString(" starting")
 	case pos.ServerBusy && pos.Phase >= d.plan.first(pos.ServersDone+1):
@@ -390,14 +380,6 @@ func (d *Display) status(now time.Time) string {
 		fmt.Fprintf(&b, "  %.0f req/s  %d errors", current, errs)
 	}
 	return b.String()
-}
-
-// levelWord names a level of the load mode, as the runner's lines do.
-func levelWord(mode string) string {
-	if mode == scenario.Open {
-		return "rate"
-	}
-	return "c"
 }
 
 // clock writes d as m:ss, or h:mm:ss from an hour, rounded to the second.

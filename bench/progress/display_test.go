@@ -11,9 +11,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/clusterbench/clusterbench/bench/internal/golden"
-	"github.com/clusterbench/clusterbench/bench/results"
-	"github.com/clusterbench/clusterbench/bench/runner"
-	"github.com/clusterbench/clusterbench/bench/scenario"
 )
 
 // fakeTerm records each Write as one frame, with the fake time it came at.
@@ -73,63 +70,56 @@ func (l *fakeLive) Count() (int64, int64) { return l.requests, l.errors }
 // runner's permanent lines as Run sends them, and a Tick each second in
 // which the server answers 1000 requests (one of them an error, in trial 2).
 func script(d *Display, clk *fakeClock) {
-	sc := &scenario.Scenario{Name: "hello",
-		Servers: []scenario.Server{{Name: "single"}, {Name: "broken"}, {Name: "prefork"}},
-		Load:    scenario.Load{Mode: scenario.Closed, Levels: []int{64}, Trials: 2, Warmup: 2 * time.Second, Duration: 12 * time.Second}}
+	plan := Plan{Servers: 3, Levels: 1, Trials: 2, Warmup: 2 * time.Second, Duration: 12 * time.Second}
 	live := &fakeLive{}
 	line := func(s string) { _, _ = fmt.Fprintln(d, s) }
-	ev := func(e runner.Event) {
-		e.Scenario = sc
-		d.Event(e)
-	}
-	run := func(secs int, errEvery int64) {
+	run := func(secs int, errors bool) {
 		for range secs {
 			clk.advance(time.Second)
 			live.requests += 1000
-			if errEvery > 0 {
+			if errors {
 				live.errors++
 			}
 			d.Tick()
 		}
 	}
 	wait := func(d time.Duration) { clk.advance(d) }
-	trials := func(server string, n int) {
-		ev(runner.Event{Kind: runner.WarmupStarts, Server: server, Level: 64, Live: live})
-		run(2, 0)
+	trials := func(server string) {
+		d.Event(Event{Kind: PhaseStarts, Label: "c 64 warm-up", Warmup: true, Live: live})
+		run(2, false)
 		for k := 1; k <= 2; k++ {
 			*live = fakeLive{}
-			ev(runner.Event{Kind: runner.TrialStarts, Server: server, Level: 64, Trial: k, Live: live})
-			run(12, int64(k-1))
-			r := results.Trial{Server: server, Level: 64, Trial: k, Requests: live.requests, Successes: live.requests - live.errors, DurationS: 12}
-			line(fmt.Sprintf("hello: %-8s c %3d  trial %d/2  %6.0f req/s", server, 64, k, float64(r.Requests)/12))
-			ev(runner.Event{Kind: runner.TrialEnds, Server: server, Level: 64, Trial: k, Result: &r})
+			d.Event(Event{Kind: PhaseStarts, Label: fmt.Sprintf("c 64 trial %d/2", k), Live: live})
+			run(12, k == 2)
+			line(fmt.Sprintf("hello: %-8s c %3d  trial %d/2  %6.0f req/s", server, 64, k, float64(live.requests)/12))
+			d.Event(Event{Kind: PhaseEnds, Rate: float64(live.requests) / 12})
 		}
 		*live = fakeLive{}
 	}
 
 	line("hello: pinning: servers on CPU 0, load generator on 1")
-	ev(runner.Event{Kind: runner.RunStarts})
-	ev(runner.Event{Kind: runner.ServerStarts, Server: "single", ServerN: 0})
+	d.Event(Event{Kind: RunStarts, Name: "hello", Plan: plan})
+	d.Event(Event{Kind: ServerStarts, Server: "single", ServerN: 0})
 	line("hello: starting single")
 	wait(1500 * time.Millisecond)
 	d.Tick()
 	wait(500 * time.Millisecond)
-	trials("single", 0)
+	trials("single")
 	wait(time.Second)
-	ev(runner.Event{Kind: runner.ServerEnds, Server: "single", ServerN: 0})
-	ev(runner.Event{Kind: runner.ServerStarts, Server: "broken", ServerN: 1})
+	d.Event(Event{Kind: ServerEnds, ServerN: 0})
+	d.Event(Event{Kind: ServerStarts, Server: "broken", ServerN: 1})
 	line("hello: starting broken")
 	wait(time.Second)
 	line("hello: server broken: exit status 1")
-	ev(runner.Event{Kind: runner.ServerEnds, Server: "broken", ServerN: 1})
-	ev(runner.Event{Kind: runner.ServerStarts, Server: "prefork", ServerN: 2})
+	d.Event(Event{Kind: ServerEnds, ServerN: 1})
+	d.Event(Event{Kind: ServerStarts, Server: "prefork", ServerN: 2})
 	line("hello: starting prefork")
 	wait(3 * time.Second)
 	d.Tick()
-	trials("prefork", 2)
+	trials("prefork")
 	wait(time.Second)
-	ev(runner.Event{Kind: runner.ServerEnds, Server: "prefork", ServerN: 2})
-	ev(runner.Event{Kind: runner.RunEnds})
+	d.Event(Event{Kind: ServerEnds, ServerN: 2})
+	d.Event(Event{Kind: RunEnds})
 	wait(time.Second)
 	line("hello: calc primes: starting 4 pool worker(s)") // after the servers: no live line
 	d.Tick()
@@ -171,13 +161,11 @@ func TestTTYWidth(t *testing.T) {
 	term := &fakeTerm{clk: clk}
 	width := 40
 	d := New(term, Options{Mode: TTY, Now: clk.Now, Width: func() int { return width }})
-	sc := &scenario.Scenario{Name: "a-scenario-with-a-long-name", Servers: []scenario.Server{{Name: "prefork-roundrobin"}},
-		Load: scenario.Load{Mode: scenario.Open, Levels: []int{5000}, Trials: 1, Duration: 5 * time.Second}}
-	d.Event(runner.Event{Kind: runner.RunStarts, Scenario: sc})
-	d.Event(runner.Event{Kind: runner.ServerStarts, Scenario: sc, Server: "prefork-roundrobin"})
+	d.Event(Event{Kind: RunStarts, Name: "a-scenario-with-a-long-name", Plan: Plan{Servers: 1, Levels: 1, Trials: 1, Duration: 5 * time.Second}})
+	d.Event(Event{Kind: ServerStarts, Server: "prefork-roundrobin"})
 	live := &fakeLive{requests: 4999, errors: 1}
 	clk.advance(time.Second)
-	d.Event(runner.Event{Kind: runner.TrialStarts, Scenario: sc, Server: "prefork-roundrobin", Level: 5000, Trial: 1, Live: live})
+	d.Event(Event{Kind: PhaseStarts, Label: "rate 5000 trial 1/1", Live: live})
 	clk.advance(time.Second)
 	d.Tick()
 	width = 12 // the window was narrowed
@@ -240,8 +228,7 @@ func TestStartRedraws(t *testing.T) {
 	clk := newClock()
 	term := &fakeTerm{clk: clk}
 	d := New(term, Options{Mode: TTY, Now: clk.Now, Refresh: time.Millisecond})
-	sc := &scenario.Scenario{Name: "s", Servers: []scenario.Server{{Name: "a"}}, Load: scenario.Load{Levels: []int{1}, Trials: 1, Duration: time.Second}}
-	d.Event(runner.Event{Kind: runner.RunStarts, Scenario: sc})
+	d.Event(Event{Kind: RunStarts, Name: "s", Plan: Plan{Servers: 1, Levels: 1, Trials: 1, Duration: time.Second}})
 	d.Start()
 	deadline := time.Now().Add(30 * time.Second)
 	for {

@@ -7,11 +7,12 @@ import (
 	"github.com/clusterbench/clusterbench/bench/scenario"
 )
 
-// Plan is what a scenario's run will do, known before it starts: for each
-// server, for each level, a warm-up (when Warmup > 0) and Trials trials.
+// Plan is what a run will do, known before it starts: for each server,
+// for each level, Warmups warm-ups (when Warmup > 0) and Trials trials.
 type Plan struct {
 	Servers, Levels, Trials int
-	Warmup                  time.Duration // per level; 0 = none
+	Warmup                  time.Duration // each; 0 = none
+	Warmups                 int           // warm-ups per level when Warmup > 0; 0 means 1
 	Duration                time.Duration // per trial; with Requests only a bound
 	Requests                int64         // per trial; 0 = a trial lasts Duration
 }
@@ -22,32 +23,25 @@ func PlanOf(sc *scenario.Scenario) Plan {
 		Warmup: sc.Load.Warmup, Duration: sc.Load.Duration, Requests: sc.Load.Requests}
 }
 
-// perLevel is the number of load phases (warm-up and trials) of a level.
-func (p Plan) perLevel() int {
-	if p.Warmup > 0 {
-		return p.Trials + 1
+// warmups is the number of warm-ups of a level.
+func (p Plan) warmups() int {
+	if p.Warmup <= 0 {
+		return 0
 	}
-	return p.Trials
+	return max(p.Warmups, 1)
 }
+
+// perLevel is the number of load phases (warm-ups and trials) of a level.
+func (p Plan) perLevel() int { return p.warmups() + p.Trials }
 
 // Phases is the number of load phases of the whole run.
 func (p Plan) Phases() int { return p.Servers * p.Levels * p.perLevel() }
-
-// Phase is the index in the run of a server's level's warm-up (trial 0)
-// or trial (1-based).
-func (p Plan) Phase(server, level, trial int) int {
-	i := p.first(server) + level*p.perLevel()
-	if p.Warmup > 0 {
-		return i + trial
-	}
-	return i + trial - 1
-}
 
 // first is the index in the run of a server's first phase.
 func (p Plan) first(server int) int { return server * p.Levels * p.perLevel() }
 
 // isWarmup reports whether phase i of the run is a warm-up.
-func (p Plan) isWarmup(i int) bool { return p.Warmup > 0 && i%p.perLevel() == 0 }
+func (p Plan) isWarmup(i int) bool { return i%p.perLevel() < p.warmups() }
 
 // Position is where a run stands, as observed so far.
 type Position struct {

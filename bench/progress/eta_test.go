@@ -1,6 +1,7 @@
 package progress
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -11,28 +12,36 @@ func TestPlanPhases(t *testing.T) {
 	warm := Plan{Servers: 2, Levels: 2, Trials: 3, Warmup: time.Second, Duration: 5 * time.Second}
 	cold := warm
 	cold.Warmup = 0
+	ab := Plan{Servers: 1, Levels: 1, Trials: 6, Warmup: time.Second, Warmups: 4, Duration: time.Second}
 	for _, c := range []struct {
-		p                     Plan
-		server, level, trial  int
-		want, phases, firstOf int
+		p              Plan
+		phases         int
+		first1         int    // first phase of server 1
+		kinds          string // w: warm-up, t: trial, for the first phases
+		warmupsOfLevel int
 	}{
-		// with a warm-up a level is [warm-up, trial 1, 2, 3]: 4 phases, 8 a server
-		{warm, 0, 0, 0, 0, 16, 0},
-		{warm, 0, 0, 1, 1, 16, 0},
-		{warm, 0, 1, 0, 4, 16, 0},
-		{warm, 1, 1, 2, 14, 16, 8},
-		// without: [trial 1, 2, 3]
-		{cold, 0, 0, 1, 0, 12, 0},
-		{cold, 1, 1, 2, 10, 12, 6},
+		// a level is [warm-up, trial 1, 2, 3]: 4 phases, 8 a server
+		{warm, 16, 8, "wtttwtttwttt", 1},
+		// [trial 1, 2, 3]
+		{cold, 12, 6, "tttttt", 0},
+		// ab: 4 warm-ups (one per server process), then 6 slices
+		{ab, 10, 10, "wwwwtttttt", 4},
 	} {
-		if got := c.p.Phase(c.server, c.level, c.trial); got != c.want {
-			t.Errorf("warm-up %s: Phase(server %d, level %d, trial %d) = %d, want %d", c.p.Warmup, c.server, c.level, c.trial, got, c.want)
-		}
 		if got := c.p.Phases(); got != c.phases {
-			t.Errorf("warm-up %s: Phases() = %d, want %d", c.p.Warmup, got, c.phases)
+			t.Errorf("%+v: Phases() = %d, want %d", c.p, got, c.phases)
 		}
-		if got := c.p.first(c.server); got != c.firstOf {
-			t.Errorf("warm-up %s: first(%d) = %d, want %d", c.p.Warmup, c.server, got, c.firstOf)
+		if got := c.p.first(1); got != c.first1 {
+			t.Errorf("%+v: first(1) = %d, want %d", c.p, got, c.first1)
+		}
+		var kinds strings.Builder
+		for i := range len(c.kinds) {
+			kinds.WriteString(map[bool]string{true: "w", false: "t"}[c.p.isWarmup(i)])
+		}
+		if kinds.String() != c.kinds {
+			t.Errorf("%+v: phases %s, want %s", c.p, kinds.String(), c.kinds)
+		}
+		if got := c.p.warmups(); got != c.warmupsOfLevel {
+			t.Errorf("%+v: warmups() = %d, want %d", c.p, got, c.warmupsOfLevel)
 		}
 	}
 	sc := &scenario.Scenario{Servers: make([]scenario.Server, 3), Load: scenario.Load{Levels: []int{1, 2}, Trials: 4,
@@ -76,6 +85,9 @@ func TestRemaining(t *testing.T) {
 			n, Position{InPhase: true, PhaseRequests: 1010, Rate: 100}, 10 * s, true},
 		{"request-bounded with a warm-up by time: 1.5s of it, then 500 at 250/s",
 			nw, Position{InPhase: true, PhaseElapsed: 500 * time.Millisecond, Rate: 250}, 3500 * time.Millisecond, true},
+		{"ab: the 3rd of 4 warm-ups of 1s, half done, then 6 slices of 1s; 2s of start so far",
+			Plan{Servers: 1, Levels: 1, Trials: 6, Warmup: s, Warmups: 4, Duration: s},
+			Position{Phase: 2, InPhase: true, PhaseElapsed: s / 2, ServerBusy: true, Current: 2 * s}, 7500 * time.Millisecond, true},
 		{"a rate so low the estimate saturates", n, Position{Rate: 1e-12}, time.Duration(1<<63 - 1), true},
 	} {
 		got, ok := Remaining(c.p, c.pos)

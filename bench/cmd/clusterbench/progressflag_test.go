@@ -6,11 +6,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/clusterbench/clusterbench/bench/progress"
 	"github.com/clusterbench/clusterbench/bench/runner"
-	"github.com/clusterbench/clusterbench/bench/scenario"
 )
 
 // TestProgressModes: which display --progress and -q give on an output
@@ -18,8 +19,7 @@ import (
 // lines, no control characters), tty draws a live line anyway, none and -q
 // alone write nothing, and -q with an explicit --progress keeps it.
 func TestProgressModes(t *testing.T) {
-	sc := &scenario.Scenario{Name: "s", Servers: []scenario.Server{{Name: "a"}},
-		Load: scenario.Load{Mode: scenario.Closed, Levels: []int{1}, Trials: 1}}
+	plan := progress.Plan{Servers: 1, Levels: 1, Trials: 1, Duration: time.Second}
 	for _, c := range []struct {
 		args  []string
 		quiet bool
@@ -47,14 +47,14 @@ func TestProgressModes(t *testing.T) {
 		r := &runner.Runner{}
 		stop := p.attach(r, &stderr, c.quiet)
 		if r.Events != nil {
-			r.Events(runner.Event{Kind: runner.RunStarts, Scenario: sc})
-			r.Events(runner.Event{Kind: runner.ServerStarts, Scenario: sc, Server: "a"})
+			r.Events(progress.Event{Kind: progress.RunStarts, Name: "s", Plan: plan})
+			r.Events(progress.Event{Kind: progress.ServerStarts, Server: "a"})
 		}
 		if r.Progress != nil {
 			_, _ = r.Progress.Write([]byte("s: starting a\n"))
 		}
 		if r.Events != nil {
-			r.Events(runner.Event{Kind: runner.RunEnds, Scenario: sc})
+			r.Events(progress.Event{Kind: progress.RunEnds})
 		}
 		stop()
 		got := stderr.String()
