@@ -361,7 +361,10 @@ func (d *Display) status(now time.Time) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s:", d.name)
 	if d.server != "" {
-		fmt.Fprintf(&b, " %s (%d/%d)", d.server, pos.ServersDone+1, d.plan.Servers)
+		b.WriteString(" " + d.server)
+		if d.plan.Servers > 1 {
+			fmt.Fprintf(&b, " (%d/%d)", pos.ServersDone+1, d.plan.Servers)
+		}
 	}
 	switch {
 	case pos.InPhase:

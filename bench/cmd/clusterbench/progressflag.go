@@ -7,10 +7,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/clusterbench/clusterbench/bench/progress"
-	"github.com/clusterbench/clusterbench/bench/runner"
 )
 
-// progressFlag is the --progress flag of run and load.
+// progressFlag is the --progress flag of run, load and ab.
 type progressFlag struct {
 	value    string
 	explicit bool // given on the command line (it then overrides -q)
@@ -29,17 +28,16 @@ func (p *progressFlag) check(fs *pflag.FlagSet) error {
 	return nil
 }
 
-// attach resolves the mode against stderr (auto: tty on a terminal, else
-// plain; -q alone: none) and, unless it is none, points r's lines and
-// events at a started Display on stderr. The returned stop closes it
-// (clearing the live line); call it once r is done.
-func (p progressFlag) attach(r *runner.Runner, stderr io.Writer, quiet bool) (stop func()) {
+// start resolves the mode against stderr (auto: tty on a terminal, else
+// plain; -q alone: none) and returns a started Display on stderr, or nil
+// for none. Close it once the run is done (it clears the live line).
+func (p progressFlag) start(stderr io.Writer, quiet bool) *progress.Display {
 	mode, _ := progress.Choose(p.value, isTerminal(stderr)) // checked when parsed
 	if quiet && !p.explicit {
 		mode = progress.None
 	}
 	if mode == progress.None {
-		return func() {}
+		return nil
 	}
 	opt := progress.Options{Mode: mode}
 	if f, ok := stderr.(*os.File); ok {
@@ -47,6 +45,5 @@ func (p progressFlag) attach(r *runner.Runner, stderr io.Writer, quiet bool) (st
 	}
 	d := progress.New(stderr, opt)
 	d.Start()
-	r.Progress, r.Events = d, d.Event
-	return func() { _ = d.Close() }
+	return d
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/clusterbench/clusterbench/bench/progress"
-	"github.com/clusterbench/clusterbench/bench/runner"
 )
 
 // TestProgressModes: which display --progress and -q give on an output
@@ -44,26 +43,22 @@ func TestProgressModes(t *testing.T) {
 			t.Fatal(err)
 		}
 		var stderr bytes.Buffer
-		r := &runner.Runner{}
-		stop := p.attach(r, &stderr, c.quiet)
-		if r.Events != nil {
-			r.Events(progress.Event{Kind: progress.RunStarts, Name: "s", Plan: plan})
-			r.Events(progress.Event{Kind: progress.ServerStarts, Server: "a"})
+		if d := p.start(&stderr, c.quiet); d != nil {
+			d.Event(progress.Event{Kind: progress.RunStarts, Name: "s", Plan: plan})
+			d.Event(progress.Event{Kind: progress.ServerStarts, Server: "a"})
+			_, _ = d.Write([]byte("s: starting a\n"))
+			d.Event(progress.Event{Kind: progress.RunEnds})
+			if err := d.Close(); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if r.Progress != nil {
-			_, _ = r.Progress.Write([]byte("s: starting a\n"))
-		}
-		if r.Events != nil {
-			r.Events(progress.Event{Kind: progress.RunEnds})
-		}
-		stop()
 		got := stderr.String()
 		var mode string
 		switch {
 		case got == "":
 		case got == "s: starting a\n":
 			mode = "plain"
-		case strings.Contains(got, "\r") && strings.Contains(got, "s: starting a\n") && strings.Contains(got, "s: a (1/1) starting"):
+		case strings.Contains(got, "\r") && strings.Contains(got, "s: starting a\n") && strings.Contains(got, "s: a starting"):
 			mode = "tty"
 		default:
 			mode = "unexpected"
@@ -75,13 +70,14 @@ func TestProgressModes(t *testing.T) {
 }
 
 // TestProgressBadMode: an unknown --progress is a usage error naming the
-// modes, for run and load, before anything is measured.
+// modes, for run, load and ab, before anything is measured.
 func TestProgressBadMode(t *testing.T) {
 	dir := t.TempDir()
 	sc := writeScenario(t, dir, "good", e2eScenario)
 	for _, args := range [][]string{
 		{"run", sc, "--out", filepath.Join(dir, "runs"), "--progress", "fancy"},
 		{"load", "http://127.0.0.1:1/", "--out", filepath.Join(dir, "runs"), "--progress=fancy"},
+		{"ab", sc, "--base", "true", "--head", "true", "--progress=fancy"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := Main(context.Background(), &stdout, &stderr, args)
@@ -113,5 +109,31 @@ func TestRunProgressInALog(t *testing.T) {
 		if quiet && stderr.Len() != 0 || !quiet && lines != 1 {
 			t.Errorf("%v: stderr has %d trial lines, want %d:\n%s", args, lines, map[bool]int{false: 1, true: 0}[quiet], stderr)
 		}
+	}
+}
+
+// TestABLiveLine runs `clusterbench ab` with --progress=tty (its output a
+// pipe, so the frames can be read): the live line goes through starting
+// the servers, each warm-up and each slice with the ETA, and is cleared
+// before the gate's table; no frame follows the clearing.
+func TestABLiveLine(t *testing.T) {
+	serve := "EXE serve --model single --addr {addr}"
+	code, out := gateAB(t, "", "--base", serve, "--head", serve, "--trials", "2", "--warmup", "100ms", "--progress=tty")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%q", code, out)
+	}
+	for _, want := range []string{
+		"\rab: 4 servers starting  0:00/",
+		"\rab: 4 servers warm-up: base 1/2  ", "\rab: 4 servers warm-up: head 2/2  ",
+		"\rab: 4 servers round 1/1: base 1/2  ", "\rab: 4 servers round 1/1: head 2/2  ",
+		" ETA ", " req/s  0 errors\x1b[K",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in the output:\n%q", want, out)
+		}
+	}
+	i := strings.LastIndex(out, "\r"+"\x1b[K")
+	if i < 0 || strings.Contains(out[i+4:], "\r") {
+		t.Errorf("the live line is not cleared at the end, or redrawn after:\n%q", out)
 	}
 }

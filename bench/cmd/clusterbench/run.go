@@ -223,8 +223,10 @@ func runScenarios(ctx context.Context, stdout, stderr io.Writer, o runOptions, s
 		Args:         argv,
 		StartTimeout: o.startTimeout,
 	}
-	stopProgress := o.progress.attach(r, stderr, o.quiet)
-	defer stopProgress()
+	if d := o.progress.start(stderr, o.quiet); d != nil {
+		defer func() { _ = d.Close() }()
+		r.Progress, r.Events = d, d.Event
+	}
 	var failures, broken []error
 	for _, sc := range scs {
 		out, err := r.Run(ctx, sc)
