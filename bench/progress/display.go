@@ -24,7 +24,8 @@
 //
 // A Display is safe for concurrent use: the run's goroutine sends events
 // and lines while Start's ticker goroutine (or a caller of Tick)
-// redraws; each frame is one Write.
+// redraws; each frame is one Write. Start and Close belong to its owner
+// and are called from one goroutine.
 package progress
 
 import (

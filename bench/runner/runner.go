@@ -13,6 +13,11 @@
 // The scenario's calc batches (servers/calc) run after the servers, in this
 // process and unpinned; they land in results.Run.Calc.
 //
+// Runner.Progress gets a line per step (servers started, each trial's
+// figures); Runner.Events gets each step as an event with the running
+// count of the warm-up or trial under way, for a live display
+// (bench/progress).
+//
 // Run pins the calling process's threads to the load generator's CPUs for
 // its duration and restores them afterwards; do not run two at once in one
 // process. A Runner's fields are read-only during Run.
