@@ -154,8 +154,8 @@ type Trial struct {
 	// in histograms.hlog (bench/hlog), not in the JSON; nil for a trial
 	// read from a run directory that has none.
 	Histogram   *hdrhistogram.Histogram `json:"-"`
-	StatusCodes map[string]int64 `json:"status_codes"`     // "200", "503", "0" = no response
-	Errors      map[string]int64 `json:"errors,omitempty"` // normalised messages (no ports, no addresses)
+	StatusCodes map[string]int64        `json:"status_codes"`     // "200", "503", "0" = no response
+	Errors      map[string]int64        `json:"errors,omitempty"` // normalised messages (no ports, no addresses)
 
 	// ClientCPUS is the load generator's own CPU time during the attack;
 	// ClientCPUUtil divides it by wall time and by the CPUs it may use

@@ -83,4 +83,3 @@ func checkHistograms(t *testing.T, dir string, run *results.Run) {
 		t.Errorf("the tables were not printed despite the damaged histograms:\n%s", stdout)
 	}
 }
-
