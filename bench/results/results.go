@@ -216,6 +216,10 @@ type Estimate struct {
 	Confidence float64 `json:"confidence"`
 }
 
+// Bounded reports whether [Lo, Hi] is a confidence interval: false when
+// there were too few values for one (Confidence 0).
+func (e Estimate) Bounded() bool { return e.Confidence > 0 }
+
 // Summary aggregates the trials of one server at one level.
 type Summary struct {
 	Server            string   `json:"server"`
