@@ -111,11 +111,14 @@ func TestCalcBinaryProcessModel(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	for _, want := range []string{"process k=8", "process2-fibonacci-12: all 800 results right",
-		"process2-fibonacci-12: worker", "signal: killed"} {
+	for _, want := range []string{"process k=8", "process2-fibonacci-12: all 800 results right", "signal: killed"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	// One worker killed per trial, each named in a note.
+	if n := bytes.Count(out, []byte("process2-fibonacci-12: worker ")); n != 2 {
+		t.Errorf("%d crash notes, want 2 (one per trial):\n%s", n, out)
 	}
 	t.Run("node", func(t *testing.T) {
 		node, err := exec.LookPath("node")
