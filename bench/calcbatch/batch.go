@@ -47,13 +47,13 @@ func RunInterleaved(ctx context.Context, cfgs []Config) ([]results.CalcResult, e
 		}
 		batches = append(batches, b)
 	}
+	arms := make([]Trialer, len(batches))
+	for i, b := range batches {
+		arms[i] = b
+	}
 	var runErr error
-	for t := 0; len(batches) > 0 && t < batches[0].cfg.Trials && runErr == nil; t++ {
-		for _, b := range batches {
-			if runErr = b.Trial(ctx); runErr != nil {
-				break
-			}
-		}
+	if len(batches) > 0 {
+		runErr = Interleave(ctx, batches[0].cfg.Trials, arms...)
 	}
 	rs := make([]results.CalcResult, len(batches))
 	var mismatch []error
@@ -67,6 +67,25 @@ func RunInterleaved(ctx context.Context, cfgs []Config) ([]results.CalcResult, e
 		return rs, runErr
 	}
 	return rs, errors.Join(mismatch...)
+}
+
+// Trialer is one arm of interleaved trials: a Batch, or an outside program
+// measured alongside (the Node.js original of `clusterbench calc`).
+type Trialer interface {
+	Trial(ctx context.Context) error
+}
+
+// Interleave runs trials rounds, each one trial of every arm in turn (A B
+// A B …), and stops at the first error, which it returns.
+func Interleave(ctx context.Context, trials int, arms ...Trialer) error {
+	for range trials {
+		for _, a := range arms {
+			if err := a.Trial(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Batch is a prepared batch: its tasks, their known answers and a running

@@ -199,3 +199,35 @@ func TestValidate(t *testing.T) {
 		t.Errorf("inline: %v, %+v", err, in)
 	}
 }
+
+// arm records its trials in a shared log and fails at trial failAt (0 = never).
+type arm struct {
+	name   string
+	log    *[]string
+	n      int
+	failAt int
+}
+
+func (a *arm) Trial(context.Context) error {
+	a.n++
+	*a.log = append(*a.log, a.name+strconv.Itoa(a.n))
+	if a.n == a.failAt {
+		return errors.New(a.name + " failed")
+	}
+	return nil
+}
+
+func TestInterleave(t *testing.T) {
+	var log []string
+	if err := Interleave(context.Background(), 2, &arm{name: "a", log: &log}, &arm{name: "b", log: &log}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(log, " "); got != "a1 b1 a2 b2" {
+		t.Errorf("order %q, want a1 b1 a2 b2", got)
+	}
+	log = nil
+	err := Interleave(context.Background(), 3, &arm{name: "a", log: &log}, &arm{name: "b", log: &log, failAt: 2}, &arm{name: "c", log: &log})
+	if err == nil || err.Error() != "b failed" || strings.Join(log, " ") != "a1 b1 c1 a2 b2" {
+		t.Errorf("err %v after %q; want b's error, nothing after b2", err, strings.Join(log, " "))
+	}
+}

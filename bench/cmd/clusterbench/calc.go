@@ -177,21 +177,15 @@ func runCalc(ctx context.Context, stdout, stderr io.Writer, args []string) error
 				workers: w, inflight: cmp.Or(o.inflight, calc.DefaultInflight)})
 		}
 	}
-	load := loadAverage()
-	var runErr error
-	for t := 0; t < o.trials && runErr == nil; t++ {
-		for _, b := range batches {
-			if runErr = b.Trial(ctx); runErr != nil {
-				break
-			}
-		}
-		for _, nr := range nodes {
-			if runErr != nil {
-				break
-			}
-			runErr = nr.trial(ctx)
-		}
+	var arms []calcbatch.Trialer
+	for _, b := range batches {
+		arms = append(arms, b)
 	}
+	for _, nr := range nodes {
+		arms = append(arms, nr)
+	}
+	load := loadAverage()
+	runErr := calcbatch.Interleave(ctx, o.trials, arms...)
 	var rs []results.CalcResult
 	var wrong []error
 	for _, b := range batches {

@@ -63,7 +63,8 @@ type nodeRun struct {
 // nodeTimeout bounds one node invocation.
 const nodeTimeout = 10 * time.Minute
 
-func (r *nodeRun) trial(ctx context.Context) error {
+// Trial runs the script once: one measured trial.
+func (r *nodeRun) Trial(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, nodeTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, r.bin, r.script, "--kind", r.kind, "--n", strconv.FormatInt(r.n, 10),
