@@ -230,9 +230,10 @@ type shards struct {
 }
 
 type shard struct {
-	mu  sync.Mutex
-	acc *metrics.Accumulator
-	_   [40]byte // keep neighbouring locks off one cache line
+	mu   sync.Mutex
+	acc  *metrics.Accumulator
+	live *liveSlot // Config.Live's count of this shard; nil = none
+	_    [32]byte  // keep neighbouring locks off one cache line
 }
 
 func newShards(n int, t *leanTrial) *shards {
@@ -296,10 +297,9 @@ func runLean(ctx context.Context, cfg Config) (*Outcome, error) {
 		return nil, err
 	}
 	out.Acc = acc
-	out.Began = t.began
+	out.Began, out.Wall = t.began, last
 	out.Ended = t.ended.Load()
 	out.Interrupted = t.stop.Load() && !out.Ended
-	out.Wall = last
 	if t.stop.Load() {
 		out.Wall = time.Duration(stopAt.Load())
 	}

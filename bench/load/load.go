@@ -64,11 +64,15 @@ type Config struct {
 	ExpectStatus []int
 	// Insecure skips the verification of the server's TLS certificate.
 	Insecure bool
+	// Live, when set, counts the trial's requests and errors while it
+	// runs, for a progress display; nil costs nothing.
+	Live *Live
 	// Timeline records the trial's timeline (Outcome.Acc.Timeline):
 	// metrics.TimelineBucket buckets by completion time from the start.
 	Timeline bool
 	// OnStart, when set, is called once as the trial begins, with the
-	// instant its timeline and every offset of it count from.
+	// instant its timeline and every offset of it count from
+	// (Outcome.Began).
 	OnStart func(began time.Time)
 	// End, when closed, ends the trial at once, as an interruption does,
 	// but the trial is not marked cut (Outcome.Ended): a fault scenario
@@ -82,6 +86,7 @@ type Config struct {
 // Outcome is what one trial measured.
 type Outcome struct {
 	Acc         *metrics.Accumulator
+	Began       time.Time     // when the attack started
 	Wall        time.Duration // from the start of the attack to its last result (or the interruption)
 	ClientCPU   time.Duration // this process's CPU time over Wall
 	ClientWait  time.Duration // time its working threads waited, runnable, for a CPU (metrics.WorkWait)
@@ -89,7 +94,6 @@ type Outcome struct {
 	Dials       int64         // TCP connections the generator opened
 	Interrupted bool          // ctx was cancelled: the trial was cut short
 	Ended       bool          // Config.End was closed: the trial ended early (not cut)
-	Began       time.Time     // when the trial began (Config.OnStart's instant)
 	// Dropped counts open-loop requests the lean engine did not send: by
 	// the time a connection was free they were MaxScheduleLag late.
 	Dropped int64
@@ -174,6 +178,7 @@ func runVegeta(ctx context.Context, cfg Config) (*Outcome, error) {
 
 	out := &Outcome{Acc: metrics.New(), AllowedCPUs: metrics.AllowedCPUs(), Mode: cfg.Mode, Level: cfg.Level, Engine: EngineVegeta}
 	out.Acc.Expect(cfg.ExpectStatus)
+	live := slot(cfg.Live.begin(1), 0)
 	var (
 		interrupted atomic.Bool
 		ended       atomic.Bool
@@ -208,7 +213,6 @@ func runVegeta(ctx context.Context, cfg Config) (*Outcome, error) {
 	}
 	sched0, schedErr := metrics.SelfSched()
 	began := time.Now()
-	out.Began = began
 	if cfg.Timeline {
 		out.Acc.EnableTimeline(began, timelineSpan(cfg))
 	}
@@ -226,6 +230,7 @@ func runVegeta(ctx context.Context, cfg Config) (*Outcome, error) {
 			markNewConn(res)
 		}
 		out.Acc.Add(res)
+		live.publish(out.Acc)
 	}
 	end := time.Now()
 	cpu1, _ := metrics.SelfCPU()
@@ -239,7 +244,7 @@ func runVegeta(ctx context.Context, cfg Config) (*Outcome, error) {
 	if interrupted.Load() {
 		end = time.Unix(0, stopAt.Load())
 	}
-	out.Wall = end.Sub(began)
+	out.Began, out.Wall = began, end.Sub(began)
 	out.ClientCPU = cpu1 - cpu0
 	out.Dials = conns.dials.Load()
 	client.CloseIdleConnections()
@@ -292,6 +297,7 @@ func (o *Outcome) Trial(server string, trial, expectedWorkers int) results.Trial
 		Requests:    a.Requests(),
 		Successes:   a.Successes(),
 		Latency:     a.Latency(),
+		Histogram:   a.Histogram(),
 		StatusCodes: a.StatusCodes(),
 		Errors:      a.Errors(),
 		Workers:     a.Workers(),
@@ -308,6 +314,10 @@ func (o *Outcome) Trial(server string, trial, expectedWorkers int) results.Trial
 		cpus := float64(max(o.AllowedCPUs, 1))
 		t.ClientCPUUtil = o.ClientCPU.Seconds() / o.Wall.Seconds() / cpus
 		t.ClientBound = (o.ClientCPU+o.ClientWait).Seconds()/o.Wall.Seconds()/cpus >= metrics.ClientBoundUtil
+	}
+	if h := t.Histogram; h != nil && !o.Began.IsZero() {
+		h.SetStartTimeMs(o.Began.UnixMilli())
+		h.SetEndTimeMs(o.Began.Add(o.Wall).UnixMilli())
 	}
 	t.Fairness = metrics.WorkerFairness(t.Workers, expectedWorkers)
 	if o.Mode == Open {

@@ -156,7 +156,7 @@ func (r *Runner) restart(ctx context.Context, sc *scenario.Scenario, s scenario.
 	clear(answered)
 	if sc.Load.Warmup > 0 {
 		w := *cfg
-		w.Duration, w.Name = sc.Load.Warmup, cfg.Name+"/warmup"
+		w.Duration, w.Name, w.Live = sc.Load.Warmup, cfg.Name+"/warmup", nil
 		o, err := load.Run(ctx, w)
 		if err != nil {
 			return err
