@@ -133,7 +133,7 @@ func faultTable(run *results.Run) Table {
 			e    results.Estimate
 			name string
 		}{{s.Refused, "refused"}, {s.Reset, "reset"}, {s.Closed, "closed"}, {s.Timeout, "timeout"}, {s.Status5xx, "5xx"}, {s.Other, "other"}} {
-			if k.e.Max > 0 {
+			if k.e.Median > 0 {
 				how = append(how, num(k.e.Median)+" "+k.name)
 			}
 		}
@@ -152,7 +152,7 @@ func faultTable(run *results.Run) Table {
 	}
 	t.Notes = append(notes,
 		"failed: requests that failed from the fault until the next one (or the trial's end), [min..max] across trials;",
-		"  how: the median of each kind of failure seen.",
+		"  how: the median of each kind of failure (kinds with a median of 0 left out).",
 		fmt.Sprintf("recovery: from the fault until successful req/s was back to %.0f%% of its median before the fault for %d buckets",
 			100*faults.RecoveryShare, faults.RecoveryHold),
 		"  of 100ms (n none: trials where it was not); worst: the highest latency completed meanwhile, in ms.",
