@@ -2,8 +2,9 @@
 //
 //   - Measuring (accumulator.go, cpu.go): an Accumulator fed by every request
 //     of a trial (a sample of the lean engine or a vegeta result) (HdrHistogram latency, status codes, a normalised
-//     error set, per-server-worker tallies) in O(1) without allocation, and
-//     the CPU time of this process and of a server's process group. An
+//     error set, per-server-worker tallies, and on request a timeline of
+//     the trial in 100ms buckets, timeline.go) in O(1) without allocation,
+//     and the CPU time of this process and of a server's process group. An
 //     Accumulator belongs to one goroutine.
 //   - Statistics (aggregate.go, fairness.go): the median and 95% confidence
 //     interval of a metric across trials (Estimate), the summary of every
