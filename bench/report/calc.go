@@ -14,7 +14,8 @@ const CalcFile = "calc.csv"
 
 // CalcColumns are the columns of calc.csv, one row per calc batch (stable,
 // append only). tasks_per_s is the median across trials; ipc_us is the
-// process pool's wall time per no-op task.
+// process pool's wall time per no-op task. Numbers are written as in
+// summary.csv (plain decimals, a precision per unit).
 var CalcColumns = []string{
 	"scenario", "name", "model", "workers", "inflight", "kind", "n", "tasks", "trials",
 	"tasks_per_s", "tasks_per_s_min", "tasks_per_s_max", "p50_ms", "p99_ms", "compute_us", "ipc_us",
@@ -28,8 +29,8 @@ func CalcTable(run *results.Run) Table {
 		t.Rows = append(t.Rows, []string{
 			run.Scenario.Name, c.Name, c.Model, strconv.Itoa(c.Workers), strconv.Itoa(c.Inflight), c.Kind,
 			strconv.FormatInt(c.N, 10), strconv.Itoa(c.Tasks), strconv.Itoa(c.Trials),
-			num(c.TasksPerS.Median), num(c.TasksPerS.Min), num(c.TasksPerS.Max), num(c.P50Ms.Median), num(c.P99Ms.Median),
-			num(c.ComputeUs), num(c.IPCUs), strconv.Itoa(len(c.Crashes)),
+			csvRate(c.TasksPerS.Median), csvRate(c.TasksPerS.Min), csvRate(c.TasksPerS.Max), csvMs(c.P50Ms.Median), csvMs(c.P99Ms.Median),
+			csvUs(c.ComputeUs), csvUs(c.IPCUs), strconv.Itoa(len(c.Crashes)),
 			strconv.FormatInt(c.Checked, 10), strconv.FormatInt(c.Mismatches, 10),
 		})
 	}
@@ -52,13 +53,13 @@ func calcTables(run *results.Run) []Table {
 		Title:  fmt.Sprintf("%s: calc batches (a master hands tasks to workers)", run.Scenario.Name),
 		Header: []string{"batch", "model", "workers", "task", "tasks", "trials"},
 		Align:  []Align{Left, Left, Right, Left, Right, Right},
-		Notes:  []string{"k: tasks in flight per worker process (credits). tasks: per trial."},
+		Legend: []string{"k: tasks in flight per worker process (credits). tasks: per trial."},
 	}
 	sum := Table{
 		Title:  fmt.Sprintf("%s: calc throughput and latency", run.Scenario.Name),
 		Header: []string{"batch", "tasks/s", "p50 µs", "p99 µs", "cpu µs", "ipc µs", "crash", "wrong"},
 		Align:  []Align{Left, Right, Right, Right, Right, Right, Right, Right},
-		Notes: []string{
+		Legend: []string{
 			"tasks/s: tasks per second of wall time, median across trials, with its spread as in the table above.",
 			"p50/p99: per-task latency from dispatch to the result at the master, median across trials.",
 			"cpu: mean worker compute time per task. ipc (process model): wall time per no-op task through the pool.",
@@ -69,7 +70,7 @@ func calcTables(run *results.Run) []Table {
 		Title:  fmt.Sprintf("%s: calc tasks per worker (all trials)", run.Scenario.Name),
 		Header: []string{"batch", "worker", "pids", "tasks", "share", "busy ms", "busy"},
 		Align:  []Align{Left, Right, Left, Right, Right, Right, Right},
-		Notes:  []string{"busy: the worker's compute time over the trials' wall time."},
+		Legend: []string{"busy: the worker's compute time over the trials' wall time."},
 	}
 	for _, c := range run.Calc {
 		model, ipc := c.Model, "-"

@@ -2,10 +2,8 @@ package report
 
 import (
 	"bytes"
-	"encoding/csv"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -73,52 +71,6 @@ func TestTextWidth(t *testing.T) {
 	}
 }
 
-// TestCSVAgreesWithJSON: summary.csv carries the same numbers as the run.
-func TestCSVAgreesWithJSON(t *testing.T) {
-	run := closedFixture()
-	var b bytes.Buffer
-	if err := SummaryCSV(run)(&b); err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(&b).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := map[string]int{}
-	for i, h := range recs[0] {
-		col[h] = i
-	}
-	trials, medians := 0, 0
-	for _, r := range recs[1:] {
-		if len(r) != len(SummaryColumns) {
-			t.Fatalf("row has %d fields, want %d", len(r), len(SummaryColumns))
-		}
-		level, _ := strconv.Atoi(r[col["level"]])
-		tput, _ := strconv.ParseFloat(r[col["throughput_rps"]], 64)
-		p99, _ := strconv.ParseFloat(r[col["p99_ms"]], 64)
-		switch r[col["row"]] {
-		case "trial":
-			trials++
-			n, _ := strconv.Atoi(r[col["trial"]])
-			for _, tr := range run.Trials {
-				if tr.Server == r[col["server"]] && tr.Level == level && tr.Trial == n && (tr.Throughput != tput || tr.Latency.P99Ms != p99) {
-					t.Errorf("trial row %v disagrees with %+v", r, tr)
-				}
-			}
-		case "median":
-			medians++
-			for _, s := range run.Summary {
-				if s.Server == r[col["server"]] && s.Level == level && (s.Throughput.Median != tput || s.P99Ms.Median != p99) {
-					t.Errorf("median row %v disagrees with %+v", r, s)
-				}
-			}
-		}
-	}
-	if trials != len(run.Trials) || medians != len(run.Summary) {
-		t.Errorf("csv has %d trial and %d median rows, want %d and %d", trials, medians, len(run.Trials), len(run.Summary))
-	}
-}
-
 func TestParseFormats(t *testing.T) {
 	tests := []struct {
 		in   string
@@ -129,8 +81,8 @@ func TestParseFormats(t *testing.T) {
 		{"table", []string{"table"}, ""},
 		{"md, csv,md", []string{"md", "csv"}, ""},
 		{"json,workers", []string{"json", "workers"}, ""},
-		{"html", nil, `--format: "html" is not a format (allowed: table, md, csv, workers, json)`},
-		{"csv,", nil, `--format: "" is not a format (allowed: table, md, csv, workers, json)`},
+		{"html", nil, `--format: "html" is not a format (allowed: table, md, csv, trials, workers, json)`},
+		{"csv,", nil, `--format: "" is not a format (allowed: table, md, csv, trials, workers, json)`},
 	}
 	for _, tt := range tests {
 		got, err := ParseFormats(tt.in)
@@ -167,5 +119,53 @@ func TestNoWorkerIDs(t *testing.T) {
 	}
 	if strings.Contains(b.String(), "Jain") {
 		t.Errorf("a fairness figure for a server without worker ids: %s", b.String())
+	}
+}
+
+// TestTextWriterLegendOnce: scenarios printed one after another on one
+// TextWriter carry each legend line once, under the first table (or
+// verdict) that has it; every document still opens with its verdict.
+func TestTextWriterLegendOnce(t *testing.T) {
+	docs := []Document{Build(closedFixture()), Build(openFixture()), Build(closedFixture())}
+	var b bytes.Buffer
+	tw := NewTextWriter(&b)
+	var legend []string
+	for _, d := range docs {
+		if err := tw.Write(d); err != nil {
+			t.Fatal(err)
+		}
+		legend = append(legend, d.VerdictLegend...)
+		for _, tbl := range d.Tables {
+			legend = append(legend, tbl.Legend...)
+		}
+	}
+	out := b.String()
+	if len(legend) < 5 {
+		t.Fatalf("the fixtures carry %d legend lines; the test needs the summary table's", len(legend))
+	}
+	for _, l := range legend {
+		if n := strings.Count(out, "  "+l+"\n"); n != 1 {
+			t.Errorf("legend line printed %d times: %s", n, l)
+		}
+	}
+	for _, d := range docs {
+		title := strings.Index(out, d.Title+"\n")
+		verdict := strings.Index(out[title:], "verdict:\n")
+		table := strings.Index(out[title:], "\n+-")
+		if title < 0 || verdict < 0 || table < verdict {
+			t.Errorf("%s: verdict at %d, first table at %d (after the title); want the verdict first", d.Title, verdict, table)
+		}
+	}
+	// One document on its own (Text, report.md) has every legend line.
+	var one bytes.Buffer
+	if err := WriteText(&one, docs[1]); err != nil {
+		t.Fatal(err)
+	}
+	for _, tbl := range docs[1].Tables {
+		for _, l := range tbl.Legend {
+			if !strings.Contains(one.String(), l) {
+				t.Errorf("%s printed alone lacks its legend line %q", docs[1].Title, l)
+			}
+		}
 	}
 }

@@ -20,18 +20,43 @@ func Text(run *results.Run) Reporter {
 }
 
 // WriteText renders d with tablewriter.
-func WriteText(w io.Writer, d Document) error {
-	bw := bufio.NewWriter(w)
+func WriteText(w io.Writer, d Document) error { return NewTextWriter(w).Write(d) }
+
+// TextWriter renders documents one after another on one stream (the
+// scenarios of one `clusterbench run`), printing every legend line once:
+// under the first table or verdict that carries it. It is not safe for
+// concurrent use.
+type TextWriter struct {
+	w       io.Writer
+	printed map[string]bool
+}
+
+// NewTextWriter returns a TextWriter that writes to w.
+func NewTextWriter(w io.Writer) *TextWriter {
+	return &TextWriter{w: w, printed: map[string]bool{}}
+}
+
+// Write renders d: title, verdict, warnings, metadata, then the tables.
+func (tw *TextWriter) Write(d Document) error {
+	bw := bufio.NewWriter(tw.w)
 	fmt.Fprintf(bw, "%s\n", d.Title)
+	if len(d.Verdict) > 0 {
+		bw.WriteString("verdict:\n")
+		for _, l := range d.Verdict {
+			fmt.Fprintf(bw, "  %s\n", l)
+		}
+		tw.legend(bw, d.VerdictLegend)
+		bw.WriteString("\n")
+	}
+	for _, warn := range d.Warnings {
+		fmt.Fprintf(bw, "WARNING: %s\n", warn)
+	}
 	width := 0
 	for _, m := range d.Meta {
 		width = max(width, len(m[0])+1)
 	}
 	for _, m := range d.Meta {
 		fmt.Fprintf(bw, "  %-*s  %s\n", width, m[0]+":", m[1])
-	}
-	for _, warn := range d.Warnings {
-		fmt.Fprintf(bw, "WARNING: %s\n", warn)
 	}
 	for _, t := range d.Tables {
 		fmt.Fprintf(bw, "\n%s\n", t.Title)
@@ -41,8 +66,28 @@ func WriteText(w io.Writer, d Document) error {
 		for _, n := range t.Notes {
 			fmt.Fprintf(bw, "  %s\n", n)
 		}
+		tw.legend(bw, t.Legend)
 	}
 	return bw.Flush()
+}
+
+// legend prints the lines not printed before.
+func (tw *TextWriter) legend(w io.Writer, lines []string) {
+	for _, l := range unprinted(tw.printed, lines) {
+		fmt.Fprintf(w, "  %s\n", l)
+	}
+}
+
+// unprinted returns the lines not in printed, and adds them to it.
+func unprinted(printed map[string]bool, lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		if !printed[l] {
+			printed[l] = true
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // RenderTable writes one table the way every terminal table of the
