@@ -21,12 +21,13 @@ var reportHelp = cmdHelp{
 	About: `Renders a saved run (results/runs/<UTC time>-<scenario>/) again. Formats:
   table    terminal tables (default)
   md       Markdown, as report.md
-  csv      summary.csv
+  csv      summary.csv (one row per server × level)
+  trials   trials.csv (one row per trial)
   workers  workers.csv
   json     summary.json`,
 	Examples: []string{
 		"clusterbench report results/runs/20261130T170000Z-hello",
-		"clusterbench report results/runs/20261130T170000Z-hello/summary.json --format csv,workers",
+		"clusterbench report results/runs/20261130T170000Z-hello/summary.json --format csv,trials",
 	},
 	Exits: []string{exitOKLine, exitUsageLine + "; or no such path", "3  the file is not a readable run"},
 }
@@ -40,7 +41,7 @@ func parseReport(stdout io.Writer, args []string) (reportOptions, error) {
 		return o, err
 	}
 	if fs.NArg() != 1 {
-		return o, usageError("want one run directory or summary.json, got %d arguments (usage: clusterbench report RUN_DIR|summary.json [--format table,md,csv,workers,json])", fs.NArg())
+		return o, usageError("want one run directory or summary.json, got %d arguments (usage: clusterbench report RUN_DIR|summary.json [--format table,md,csv,trials,workers,json])", fs.NArg())
 	}
 	o.path = fs.Arg(0)
 	var err error
