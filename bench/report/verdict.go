@@ -183,7 +183,25 @@ func (v Verdict) Legend() []string {
 // Lines renders the verdict as plain text, one line per level and metric
 // (one line for a level with a single server), then one line for every
 // client-bound point together. Levels are named as in the tables.
+//
+// When no ranking has an interval (fewer than 6 trials everywhere), one
+// line says so for all of them instead of a remark on each.
 func (v Verdict) Lines() []string {
+	allNone, ranked, minN, maxN := true, false, 0, 0
+	for _, lv := range v.Levels {
+		for _, r := range lv.Rankings {
+			if len(r.Entries) < 2 {
+				continue
+			}
+			none, lo, hi := r.intervals()
+			if !ranked {
+				minN, maxN = lo, hi
+			}
+			ranked, allNone = true, allNone && none
+			minN, maxN = min(minN, lo), max(maxN, hi)
+		}
+	}
+	once := ranked && allNone
 	var out []string
 	for _, lv := range v.Levels {
 		label := levelName(v.Mode, lv.Level)
@@ -192,8 +210,12 @@ func (v Verdict) Lines() []string {
 			continue
 		}
 		for _, r := range lv.Rankings {
-			out = append(out, fmt.Sprintf("%-*s  %-10s  %s", len(levelName(v.Mode, maxLevel(v))), label, string(r.Metric), r.line()))
+			out = append(out, fmt.Sprintf("%-*s  %-10s  %s", len(levelName(v.Mode, maxLevel(v))), label, string(r.Metric), r.line(!once)))
 		}
+	}
+	if once {
+		out = append(out, fmt.Sprintf("not proven: %s trials per server, too few for a 95%% interval (%d needed); the order may be noise",
+			trialRange(minN, maxN), metrics.MinTrialsForCI))
 	}
 	if len(v.ClientBound) > 0 {
 		pts := make([]string, len(v.ClientBound))
@@ -267,20 +289,47 @@ func clientMark(e Ranked) string {
 	return ""
 }
 
-// line renders one ranking: the best with its value, then each other
-// server with its ratio and how it compares; when no entry has an
-// interval, one closing remark says so instead of a word per entry.
-func (r Ranking) line() string {
-	if len(r.Entries) == 0 {
-		return "not measured"
-	}
-	noneHasCI, minN, maxN := true, r.Entries[0].Estimate.N, r.Entries[0].Estimate.N
-	for _, e := range r.Entries {
+// intervals reports whether no entry has an interval, and the fewest and
+// most trials of the entries.
+func (r Ranking) intervals() (none bool, minN, maxN int) {
+	none = true
+	for i, e := range r.Entries {
 		if e.Estimate.Confidence > 0 {
-			noneHasCI = false
+			none = false
+		}
+		if i == 0 {
+			minN, maxN = e.Estimate.N, e.Estimate.N
 		}
 		minN, maxN = min(minN, e.Estimate.N), max(maxN, e.Estimate.N)
 	}
+	return none, minN, maxN
+}
+
+// fmtRatioTo prints a ratio to the best: two decimals below 10 (0.94×,
+// 1.05×), none above (109×).
+func fmtRatioTo(r float64) string {
+	if r >= 10 {
+		return strconv.FormatFloat(r, 'f', 0, 64) + "×"
+	}
+	return strconv.FormatFloat(r, 'f', 2, 64) + "×"
+}
+
+func trialRange(lo, hi int) string {
+	if lo == hi {
+		return strconv.Itoa(lo)
+	}
+	return strconv.Itoa(lo) + "–" + strconv.Itoa(hi)
+}
+
+// line renders one ranking: the best with its value, then each other
+// server with its ratio and how it compares; when no entry has an
+// interval, a closing remark (if remark) says so instead of a word per
+// entry.
+func (r Ranking) line(remark bool) string {
+	if len(r.Entries) == 0 {
+		return "not measured"
+	}
+	noneHasCI, minN, maxN := r.intervals()
 	parts := make([]string, len(r.Entries))
 	for i, e := range r.Entries {
 		if i == 0 {
@@ -289,7 +338,7 @@ func (r Ranking) line() string {
 		}
 		ratio := "-"
 		if r.Entries[0].Estimate.Median != 0 {
-			ratio = strconv.FormatFloat(e.Ratio, 'f', 2, 64) + "×"
+			ratio = fmtRatioTo(e.Ratio)
 		}
 		word := ""
 		switch e.Versus {
@@ -310,12 +359,8 @@ func (r Ranking) line() string {
 	if len(r.Missing) > 0 {
 		s += "; not measured: " + strings.Join(r.Missing, ", ")
 	}
-	if noneHasCI && len(r.Entries) > 1 {
-		n := strconv.Itoa(minN)
-		if maxN != minN {
-			n += "–" + strconv.Itoa(maxN)
-		}
-		s += fmt.Sprintf(" (%s trials: too few for a 95%% interval, %d needed; the order may be noise)", n, metrics.MinTrialsForCI)
+	if remark && noneHasCI && len(r.Entries) > 1 {
+		s += fmt.Sprintf(" (%s trials: too few for a 95%% interval, %d needed; the order may be noise)", trialRange(minN, maxN), metrics.MinTrialsForCI)
 	}
 	return s
 }
