@@ -165,6 +165,7 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Errorf("environment not recorded: %+v", run.Env)
 	}
 	compareCSVWithJSON(t, dirs[0], run)
+	checkHistograms(t, dirs[0], run)
 	assertGone(t, serverPids(run))
 }
 
