@@ -63,8 +63,11 @@ type Ranked struct {
 	// Versus says how this entry compares with the best.
 	Versus Difference
 	// ClientBound: the load generator was likely the bottleneck in some
-	// trial of this server at this level.
+	// trial of this server at this level (the table's flag C).
 	ClientBound bool
+	// Errors: some responses were not 2xx (the table's flag E); a server
+	// that fails fast can rank well on latency.
+	Errors bool
 }
 
 // Difference is how an entry of a Ranking compares with the best entry.
@@ -131,7 +134,8 @@ func rank(rows []results.Summary, m Metric, higher bool, fig func(results.Summar
 			r.Missing = append(r.Missing, s.Server)
 			continue
 		}
-		r.Entries = append(r.Entries, Ranked{Server: s.Server, Estimate: e, ClientBound: s.ClientBound})
+		r.Entries = append(r.Entries, Ranked{Server: s.Server, Estimate: e, ClientBound: s.ClientBound,
+			Errors: s.SuccessRatio.N > 0 && s.SuccessRatio.Min < 1})
 	}
 	slices.SortStableFunc(r.Entries, func(a, b Ranked) int {
 		if higher {
@@ -175,6 +179,15 @@ func (v Verdict) Legend() []string {
 				"  intervals of the two medians do not overlap; noise: they overlap, the difference may be chance.",
 			}
 			break
+		}
+	}
+	for _, lv := range v.Levels {
+		for _, r := range lv.Rankings {
+			for _, e := range r.Entries {
+				if e.Errors {
+					return append(l, "(E): some responses were not 2xx; a server that fails fast can rank well on latency.")
+				}
+			}
 		}
 	}
 	return l
@@ -255,7 +268,7 @@ func singleServer(lv LevelVerdict) (string, bool) {
 // soloFigures states a single server's figures with their spread.
 func soloFigures(lv LevelVerdict) string {
 	var parts []string
-	bound := false
+	var flags Ranked
 	for _, r := range lv.Rankings {
 		if len(r.Entries) == 0 {
 			parts = append(parts, string(r.Metric)+" not measured")
@@ -263,13 +276,10 @@ func soloFigures(lv LevelVerdict) string {
 		}
 		e := r.Entries[0]
 		parts = append(parts, string(r.Metric)+" "+r.value(e.Estimate)+spread(e.Estimate))
-		bound = bound || e.ClientBound
+		flags.ClientBound = flags.ClientBound || e.ClientBound
+		flags.Errors = flags.Errors || e.Errors
 	}
-	s := strings.Join(parts, ", ")
-	if bound {
-		s += " (C)"
-	}
-	return s
+	return strings.Join(parts, ", ") + marks(flags)
 }
 
 func (r Ranking) value(e results.Estimate) string {
@@ -282,11 +292,20 @@ func (r Ranking) value(e results.Estimate) string {
 	return fmtUs(e.Median)
 }
 
-func clientMark(e Ranked) string {
+// marks are the table's flags of an entry, in parentheses: " (C)",
+// " (E)", " (CE)"; "" for none.
+func marks(e Ranked) string {
+	f := ""
 	if e.ClientBound {
-		return " (C)"
+		f += FlagClientBound
 	}
-	return ""
+	if e.Errors {
+		f += FlagErrors
+	}
+	if f == "" {
+		return ""
+	}
+	return " (" + f + ")"
 }
 
 // intervals reports whether no entry has an interval, and the fewest and
@@ -333,7 +352,7 @@ func (r Ranking) line(remark bool) string {
 	parts := make([]string, len(r.Entries))
 	for i, e := range r.Entries {
 		if i == 0 {
-			parts[i] = e.Server + " " + r.value(e.Estimate) + clientMark(e)
+			parts[i] = e.Server + " " + r.value(e.Estimate) + marks(e)
 			continue
 		}
 		ratio := "-"
@@ -353,7 +372,7 @@ func (r Ranking) line(remark bool) string {
 				word = " (no interval)"
 			}
 		}
-		parts[i] = e.Server + " " + ratio + word + clientMark(e)
+		parts[i] = e.Server + " " + ratio + word + marks(e)
 	}
 	s := strings.Join(parts, ", ")
 	if len(r.Missing) > 0 {

@@ -152,6 +152,23 @@ func TestVerdictLines(t *testing.T) {
 				"conc 1  cpu/req µs  not measured",
 			},
 		},
+		{
+			name: "errors marked where they are: a fast failure can win on latency",
+			run: func() *results.Run {
+				r := verdictRun("closed",
+					row("a", 1, est(900, 880, 920, 6), est(1, 0.9, 1.1, 6), est(10, 9, 11, 6)),
+					row("b", 1, est(800, 780, 820, 6), est(0.2, 0.1, 0.3, 6), est(12, 11.5, 12.5, 6)),
+				)
+				r.Summary[0].SuccessRatio = est(1, 1, 1, 6)
+				r.Summary[1].SuccessRatio = results.Estimate{Median: 0.5, Lo: 0.4, Hi: 0.6, Min: 0.3, Max: 0.7, N: 6, Confidence: 0.96875}
+				return r
+			}(),
+			want: []string{
+				"conc 1  req/s       a 900, b 0.89× real (E)",
+				"conc 1  p99 ms      b 0.200 (E), a 5.00× real",
+				"conc 1  cpu/req µs  a 10.0, b 1.20× real (E)",
+			},
+		},
 		{name: "no measurements", run: verdictRun("closed"), want: nil},
 	}
 	for _, tt := range tests {
