@@ -2,10 +2,12 @@
 // terminal tables, Markdown, CSV and JSON, and writes and reads run
 // directories (results/runs/<UTC time>-<scenario>/) whole or not at all.
 //
-// Rendering follows one model: Build turns a run into a Document of
-// Tables (plain strings, alignment, notes), and each format is a renderer
-// of that model (Text, Markdown); the CSV files are Tables too, of raw
-// numbers (SummaryCSV, TrialsCSV, WorkersCSV). Every function here is a
+// Rendering follows one model: Build turns a run into a Document (a
+// verdict, then Tables of plain strings, alignment, notes and legends), and
+// each format is a renderer of that model (Text, Markdown); the verdict is
+// also a model of its own (VerdictOf) for renderers that draw it. The CSV
+// files are Tables too, one kind of row each, in plain decimals
+// (SummaryCSV, TrialsCSV, WorkersCSV). Every function here is a
 // pure function of its inputs except the run-directory I/O in rundir.go
 // and TextWriter, which remembers the legend lines it has printed;
 // nothing else keeps state between calls, so all else is safe for

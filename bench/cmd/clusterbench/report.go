@@ -26,7 +26,7 @@ var reportHelp = cmdHelp{
   md       Markdown, as report.md
   csv      summary.csv (one row per server × level)
   trials   trials.csv (one row per trial)
-  workers  workers.csv
+  workers  workers.csv (one row per server × level × worker)
   json     summary.json
 Every percentile can be recomputed from the run's full latency
 distributions (histograms.hlog, HdrHistogram log format):
