@@ -51,7 +51,8 @@ func TestGoldenFormats(t *testing.T) {
 	}
 }
 
-// TestTextWidth: the terminal tables fit 100 columns and carry no colour.
+// TestTextWidth: the terminal tables and the verdict fit 100 columns and
+// carry no colour.
 func TestTextWidth(t *testing.T) {
 	for name, build := range fixtures {
 		var b bytes.Buffer
@@ -61,8 +62,10 @@ func TestTextWidth(t *testing.T) {
 		if strings.ContainsRune(b.String(), '\x1b') {
 			t.Errorf("%s: the text report holds terminal escape codes", name)
 		}
+		verdict := false
 		for i, line := range strings.Split(b.String(), "\n") {
-			if strings.HasPrefix(line, "+") || strings.HasPrefix(line, "|") {
+			verdict = line == "verdict:" || verdict && line != ""
+			if verdict || strings.HasPrefix(line, "+") || strings.HasPrefix(line, "|") {
 				if n := len([]rune(line)); n > 100 {
 					t.Errorf("%s line %d is %d columns wide: %s", name, i+1, n, line)
 				}
@@ -166,6 +169,39 @@ func TestTextWriterLegendOnce(t *testing.T) {
 			if !strings.Contains(one.String(), l) {
 				t.Errorf("%s printed alone lacks its legend line %q", docs[1].Title, l)
 			}
+		}
+	}
+}
+
+func TestWrap(t *testing.T) {
+	long := "conc 64  req/s       prefork-shared 51183, prefork-rr 0.98× noise, node-none 0.90× real, " +
+		"node-rr 0.88× real, single 0.70× real, pool 0.69× real (C)"
+	tests := []struct {
+		line  string
+		width int
+		want  []string
+	}{
+		{"short line, kept", 98, []string{"short line, kept"}},
+		{long, 98, []string{
+			"conc 64  req/s       prefork-shared 51183, prefork-rr 0.98× noise, node-none 0.90× real,",
+			"                     node-rr 0.88× real, single 0.70× real, pool 0.69× real (C)",
+		}},
+		{long, 60, []string{
+			"conc 64  req/s       prefork-shared 51183,",
+			"                     prefork-rr 0.98× noise,",
+			"                     node-none 0.90× real,",
+			"                     node-rr 0.88× real, single 0.70× real,",
+			"                     pool 0.69× real (C)",
+		}},
+		{"(C) client-bound, the server may be faster than shown: a at conc 1 (1 of 2 trials), b at conc 8 (2 of 2 trials)", 60, []string{
+			"(C) client-bound, the server may be faster than shown: a at",
+			"    conc 1 (1 of 2 trials), b at conc 8 (2 of 2 trials)",
+		}},
+		{strings.Repeat("x", 120), 98, []string{strings.Repeat("x", 120)}},
+	}
+	for _, tt := range tests {
+		if got := wrap(tt.line, tt.width); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("wrap(%q, %d) =\n%s\nwant\n%s", tt.line, tt.width, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
@@ -43,7 +44,9 @@ func (tw *TextWriter) Write(d Document) error {
 	if len(d.Verdict) > 0 {
 		bw.WriteString("verdict:\n")
 		for _, l := range d.Verdict {
-			fmt.Fprintf(bw, "  %s\n", l)
+			for _, part := range wrap(l, textWidth-2) {
+				fmt.Fprintf(bw, "  %s\n", part)
+			}
 		}
 		tw.legend(bw, d.VerdictLegend)
 		bw.WriteString("\n")
@@ -69,6 +72,53 @@ func (tw *TextWriter) Write(d Document) error {
 		tw.legend(bw, t.Legend)
 	}
 	return bw.Flush()
+}
+
+// textWidth is the terminal width the text report fits (tables and
+// verdict).
+const textWidth = 100
+
+// wrap cuts a line longer than width (in runes) after a ", " or "; "
+// (at a space when there is none in the second half of the width),
+// indenting what follows to where the line's text starts after its
+// labels (the end of its last run of two spaces within the first 30
+// runes), or by four spaces. A line with no place to cut stays whole.
+func wrap(line string, width int) []string {
+	r := []rune(line)
+	if len(r) <= width {
+		return []string{line}
+	}
+	indent := 4
+	for i := min(len(r), 30) - 1; i > 0; i-- {
+		if r[i] == ' ' && r[i-1] == ' ' {
+			indent = i + 1
+			break
+		}
+	}
+	var out []string
+	pad, lo := "", indent // the first cut comes after the labels
+	for len(r) > width-len(pad) {
+		room := width - len(pad)
+		cut, space := -1, -1
+		for i := room - 1; i > lo && cut < 0; i-- {
+			switch {
+			case (r[i-1] == ',' || r[i-1] == ';') && r[i] == ' ':
+				cut = i
+			case r[i] == ' ' && space < 0:
+				space = i
+			}
+		}
+		if cut < room/2 { // no ", " in the second half of the room: cut at a space
+			cut = max(cut, space)
+		}
+		if cut < 0 {
+			break
+		}
+		out = append(out, pad+string(r[:cut]))
+		r = r[cut+1:]
+		pad, lo = strings.Repeat(" ", indent), 0
+	}
+	return append(out, pad+string(r))
 }
 
 // legend prints the lines not printed before.

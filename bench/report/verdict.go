@@ -175,8 +175,8 @@ func (v Verdict) Legend() []string {
 	for _, lv := range v.Levels {
 		if _, solo := singleServer(lv); !solo {
 			l = []string{
-				"verdict: per level, the servers ranked by median across trials; ×: ratio to the best; real: the 95%",
-				"  intervals of the two medians do not overlap; noise: they overlap, the difference may be chance.",
+				"verdict: per level, the servers ranked by their median across trials; ×: ratio to the best;",
+				"  real: the 95% intervals of the two medians do not overlap; noise: they overlap (maybe chance).",
 			}
 			break
 		}
@@ -194,7 +194,7 @@ func (v Verdict) Legend() []string {
 }
 
 // Lines renders the verdict as plain text, one line per level and metric
-// (one line for a level with a single server), then one line for every
+// (one line with the figures, unranked, for a level with a single server), then one line for every
 // client-bound point together. Levels are named as in the tables.
 //
 // When no ranking has an interval (fewer than 6 trials everywhere), one
@@ -219,7 +219,7 @@ func (v Verdict) Lines() []string {
 	for _, lv := range v.Levels {
 		label := levelName(v.Mode, lv.Level)
 		if only, ok := singleServer(lv); ok {
-			out = append(out, fmt.Sprintf("%s: %s only (nothing to compare): %s", label, only, soloFigures(lv)))
+			out = append(out, fmt.Sprintf("%s: %s alone: %s", label, only, soloFigures(lv)))
 			continue
 		}
 		for _, r := range lv.Rankings {

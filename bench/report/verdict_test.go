@@ -135,8 +135,8 @@ func TestVerdictLines(t *testing.T) {
 				bound(row("prefork", 2000, est(1700, 0, 0, 1), est(15.8, 0, 0, 1), none)),
 			),
 			want: []string{
-				"rate 500/s: prefork only (nothing to compare): req/s 505 ~1.0%, p99 ms 0.700 ~1.4%, cpu/req µs 40.0 ~0.0%",
-				"rate 2000/s: prefork only (nothing to compare): req/s 1700, p99 ms 15.8, cpu/req µs not measured (C)",
+				"rate 500/s: prefork alone: req/s 505 ~1.0%, p99 ms 0.700 ~1.4%, cpu/req µs 40.0 ~0.0%",
+				"rate 2000/s: prefork alone: req/s 1700, p99 ms 15.8, cpu/req µs not measured (C)",
 				"(C) client-bound, the server may be faster than shown: prefork at rate 2000/s (1 of 1 trials)",
 			},
 		},
