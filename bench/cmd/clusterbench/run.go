@@ -36,6 +36,7 @@ type runOptions struct {
 	out          string
 	formats      []string
 	quiet        bool
+	progress     progressFlag
 	startTimeout time.Duration
 	thresholds   []threshold.Threshold // --fail-on, besides the scenario's
 	scenariosDir string
@@ -74,12 +75,16 @@ func parseRun(stdout io.Writer, args []string) (runOptions, error) {
 	fs.StringVar(&o.overrides.Engine, "engine", "", "load generator engine: lean (default: raw HTTP/1.1, never retries) or vegeta (net/http, a cross-check)")
 	fs.StringVarP(&o.out, "out", "o", report.DefaultRunsDir, "directory the run directories are written under")
 	fs.StringVar(&format, "format", "table", "what to print: comma-separated "+strings.Join(report.Formats, ", "))
-	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print only the run directories (no progress, no tables)")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print only the run directories (no tables; no progress without --progress)")
+	addProgressFlag(fs, &o.progress)
 	fs.DurationVar(&o.startTimeout, "start-timeout", runner.DefaultStartTimeout, "how long a server may take to answer /healthz")
 	fs.StringVar(&o.scenariosDir, "scenarios", "", "directory searched for a scenario NAME after ./scenarios (default $"+EnvScenarios+"), before the built-in ones")
 	var failOn []string
 	fs.StringArrayVar(&failOn, "fail-on", nil, "threshold, e.g. 'p99<200ms', 'errors<0.1%', 'rps>5000', 'NAME:p50<1ms' (repeatable): exit 1 when broken")
 	if err := parseFlags(fs, runHelp, stdout, args); err != nil {
+		return o, err
+	}
+	if err := o.progress.check(fs); err != nil {
 		return o, err
 	}
 	for _, e := range failOn {
@@ -218,8 +223,9 @@ func runScenarios(ctx context.Context, stdout, stderr io.Writer, o runOptions, s
 		Args:         argv,
 		StartTimeout: o.startTimeout,
 	}
-	if !o.quiet && isTerminal(stderr) {
-		r.Progress = stderr
+	if d := o.progress.start(stderr, o.quiet); d != nil {
+		defer func() { _ = d.Close() }()
+		r.Progress, r.Events = d, d.Event
 	}
 	var failures, broken []error
 	text := report.NewTextWriter(stdout) // prints each table legend once for all the scenarios

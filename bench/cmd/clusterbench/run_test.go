@@ -263,7 +263,7 @@ func TestRunInterruptKeepsPartialResults(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Interrupt once the first trial is under way: its run directory does
-	// not exist yet, and progress lines go only to a terminal, so wait
+	// not exist yet, and in a log progress says nothing as a trial begins, so wait
 	// until the generator holds its 2 keep-alive connections to the
 	// server (the health checks use one short connection at a time).
 	deadline := time.Now().Add(60 * time.Second)
