@@ -17,6 +17,7 @@ const CalcFile = "calc.csv"
 // append only). tasks_per_s is the median across trials; ipc_us is the
 // process pool's wall time per no-op task; tasks_per_s_lo and _hi are the
 // 95% confidence interval of the median (equal to it below 6 trials).
+// Numbers are plain decimals at a precision per unit, as in summary.csv.
 var CalcColumns = []string{
 	"scenario", "name", "model", "workers", "inflight", "kind", "n", "tasks", "trials",
 	"tasks_per_s", "tasks_per_s_min", "tasks_per_s_max", "p50_ms", "p99_ms", "compute_us", "ipc_us",
@@ -30,10 +31,10 @@ func CalcTable(run *results.Run) Table {
 		t.Rows = append(t.Rows, []string{
 			run.Scenario.Name, c.Name, c.Model, strconv.Itoa(c.Workers), strconv.Itoa(c.Inflight), c.Kind,
 			strconv.FormatInt(c.N, 10), strconv.Itoa(c.Tasks), strconv.Itoa(c.Trials),
-			num(c.TasksPerS.Median), num(c.TasksPerS.Min), num(c.TasksPerS.Max), num(c.P50Ms.Median), num(c.P99Ms.Median),
-			num(c.ComputeUs), num(c.IPCUs), strconv.Itoa(len(c.Crashes)),
+			csvRate(c.TasksPerS.Median), csvRate(c.TasksPerS.Min), csvRate(c.TasksPerS.Max), csvMs(c.P50Ms.Median), csvMs(c.P99Ms.Median),
+			csvUs(c.ComputeUs), csvUs(c.IPCUs), strconv.Itoa(len(c.Crashes)),
 			strconv.FormatInt(c.Checked, 10), strconv.FormatInt(c.Mismatches, 10),
-			num(c.TasksPerS.Lo), num(c.TasksPerS.Hi),
+			csvRate(c.TasksPerS.Lo), csvRate(c.TasksPerS.Hi),
 		})
 	}
 	return t

@@ -66,7 +66,7 @@ func TestCalcGolden(t *testing.T) {
 	}
 	golden.Check(t, filepath.Join("testdata", "calc.csv.golden"), b.Bytes())
 	rows, err := csv.NewReader(&b).ReadAll()
-	if err != nil || len(rows) != 3 || len(rows[0]) != len(CalcColumns) || rows[2][9] != "1.9e+06" || rows[2][16] != "1" || rows[2][19] != "1.9e+06" {
+	if err != nil || len(rows) != 3 || len(rows[0]) != len(CalcColumns) || rows[2][9] != "1900000.0" || rows[2][16] != "1" || rows[2][19] != "1900000.0" {
 		t.Errorf("calc.csv rows %v, %v", rows, err)
 	}
 }

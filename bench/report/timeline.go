@@ -19,7 +19,8 @@ const TimelineFile = "timeline.csv"
 
 // TimelineColumns are the columns of timeline.csv: a row per bucket of
 // each trial's timeline (results.Timeline), by completion time from the
-// trial's start. New columns are only ever appended.
+// trial's start. Numbers are written as in the other CSV files (ms with 4
+// decimals, rates with 1). New columns are only ever appended.
 //
 //	server, level, trial        which trial
 //	start_ms, bucket_ms         the bucket: [start_ms, start_ms+bucket_ms)
@@ -64,11 +65,11 @@ func TimelineTable(run *results.Run) Table {
 				pids[k] = strconv.Itoa(p)
 			}
 			t.Rows = append(t.Rows, []string{
-				tr.Server, strconv.Itoa(tr.Level), strconv.Itoa(tr.Trial), num(b.StartMs), num(tl.BucketMs),
-				strconv.FormatInt(b.OK, 10), num(b.OKPerS),
+				tr.Server, strconv.Itoa(tr.Level), strconv.Itoa(tr.Trial), csvMs(b.StartMs), csvMs(tl.BucketMs),
+				strconv.FormatInt(b.OK, 10), csvRate(b.OKPerS),
 				strconv.FormatInt(b.Refused, 10), strconv.FormatInt(b.Reset, 10), strconv.FormatInt(b.Closed, 10),
 				strconv.FormatInt(b.Timeout, 10), strconv.FormatInt(b.Status5xx, 10), strconv.FormatInt(b.Other, 10),
-				num(b.P50Ms), num(b.P99Ms), num(b.MaxMs), strings.Join(pids, " "), strconv.FormatBool(b.MorePids),
+				csvMs(b.P50Ms), csvMs(b.P99Ms), csvMs(b.MaxMs), strings.Join(pids, " "), strconv.FormatBool(b.MorePids),
 				strings.Join(applied, "; "),
 			})
 		}
@@ -123,9 +124,9 @@ func faultTable(run *results.Run) Table {
 		drained = drained || s.ExitMs.N > 0
 		failed := "-"
 		if s.Failed.N > 0 {
-			failed = num(s.Failed.Median)
+			failed = fmtCount(s.Failed.Median)
 			if s.Failed.Max > s.Failed.Min {
-				failed += fmt.Sprintf(" [%s..%s]", num(s.Failed.Min), num(s.Failed.Max))
+				failed += fmt.Sprintf(" [%s..%s]", fmtCount(s.Failed.Min), fmtCount(s.Failed.Max))
 			}
 		}
 		var how []string
@@ -134,7 +135,7 @@ func faultTable(run *results.Run) Table {
 			name string
 		}{{s.Refused, "refused"}, {s.Reset, "reset"}, {s.Closed, "closed"}, {s.Timeout, "timeout"}, {s.Status5xx, "5xx"}, {s.Other, "other"}} {
 			if k.e.Median > 0 {
-				how = append(how, num(k.e.Median)+" "+k.name)
+				how = append(how, fmtCount(k.e.Median)+" "+k.name)
 			}
 		}
 		recovery := msEstimate(s.RecoveryMs, s.NotRecovered)
@@ -186,6 +187,9 @@ func msEstimate(e results.Estimate, missing int) string {
 	}
 	return v
 }
+
+// fmtCount prints a count, or a median of counts (which may end in .5).
+func fmtCount(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // fmtAt prints a time from the trial's start to the millisecond.
 func fmtAt(ms float64) string {

@@ -163,7 +163,7 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 	run.Finished = time.Now().UTC()
 	run.Summary = metrics.Summarize(run.Trials, run.Servers)
 	run.Faults = faults.Summarize(run.Trials)
-	run.Warnings = append(run.Warnings, TrialWarnings(run.Trials, sc.Load.Mode)...)
+	run.Warnings = append(run.Warnings, TrialWarnings(run.Trials)...)
 	var why []string
 	if out.Interrupted {
 		why = append(why, "interrupted")
@@ -445,20 +445,20 @@ func levelWord(mode string) string {
 	return "c"
 }
 
-// TrialWarnings summarises, per server and level, the trials in which the
-// load generator may have been the bottleneck or an open loop fell short
-// of its rate: one line each, in the order the trials ran.
-func TrialWarnings(trials []results.Trial, mode string) []string {
+// TrialWarnings summarises, per server and level, the trials in which an
+// open loop fell short of its rate or dropped requests: one line each, in
+// the order the trials ran. Client-bound trials get no warning here: each
+// trial records it (ClientBound, with ClientCPUUtil and ClientWaitS), and
+// the report states every client-bound point on one verdict line.
+func TrialWarnings(trials []results.Trial) []string {
 	type key struct {
 		server string
 		level  int
 	}
 	type tally struct {
-		n, bound, short        int
-		cpuLo, cpuHi           float64
-		waitLo, waitHi, durSum float64
-		rateLo                 float64
-		dropped                int64
+		n, short int
+		rateLo   float64
+		dropped  int64
 	}
 	var order []key
 	tallies := map[key]*tally{}
@@ -466,17 +466,11 @@ func TrialWarnings(trials []results.Trial, mode string) []string {
 		k := key{t.Server, t.Level}
 		tl, ok := tallies[k]
 		if !ok {
-			tl = &tally{cpuLo: math.Inf(1), waitLo: math.Inf(1), rateLo: math.Inf(1)}
+			tl = &tally{rateLo: math.Inf(1)}
 			tallies[k] = tl
 			order = append(order, k)
 		}
 		tl.n++
-		if t.ClientBound {
-			tl.bound++
-			tl.cpuLo, tl.cpuHi = math.Min(tl.cpuLo, t.ClientCPUUtil), math.Max(tl.cpuHi, t.ClientCPUUtil)
-			tl.waitLo, tl.waitHi = math.Min(tl.waitLo, t.ClientWaitS), math.Max(tl.waitHi, t.ClientWaitS)
-			tl.durSum += t.DurationS
-		}
 		if t.RateShortfall {
 			tl.short++
 			tl.rateLo = math.Min(tl.rateLo, t.AchievedRate)
@@ -486,11 +480,6 @@ func TrialWarnings(trials []results.Trial, mode string) []string {
 	var out []string
 	for _, k := range order {
 		tl := tallies[k]
-		if tl.bound > 0 {
-			out = append(out, fmt.Sprintf("%s at %s %d: the load generator may have been the bottleneck in %d of %d trials "+
-				"(it used %.0f–%.0f%% of its CPUs, and waited %.2f–%.2fs for a CPU per %.1fs trial)",
-				k.server, levelName(mode), k.level, tl.bound, tl.n, 100*tl.cpuLo, 100*tl.cpuHi, tl.waitLo, tl.waitHi, tl.durSum/float64(tl.bound)))
-		}
 		if tl.dropped > 0 {
 			out = append(out, fmt.Sprintf("%s at rate %d/s: %d requests not sent: all connections were busy or the generator was behind until they were over a second late (counted as errors by thresholds)",
 				k.server, k.level, tl.dropped))
@@ -501,11 +490,4 @@ func TrialWarnings(trials []results.Trial, mode string) []string {
 		}
 	}
 	return out
-}
-
-func levelName(mode string) string {
-	if mode == scenario.Open {
-		return "rate"
-	}
-	return "concurrency"
 }

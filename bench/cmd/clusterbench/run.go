@@ -47,7 +47,7 @@ var runHelp = cmdHelp{
 	About: `Runs each scenario (a YAML file, or a NAME: ./scenarios/NAME.yaml, then --scenarios DIR,
 then the scenarios built into the binary): starts every server,
 warms it up, measures every level × trial, stops it; prints the tables and writes
-results/runs/<UTC time>-<scenario>/ (summary.json, summary.csv, workers.csv, report.md).
+results/runs/<UTC time>-<scenario>/ (summary.json, summary.csv, trials.csv, workers.csv, report.md).
 Flags override the file; scenarios/example.yaml documents every field. The load generator
 and the servers are pinned to different CPUs when there are two or more. Ctrl-C stops at
 once and keeps what was measured, marked incomplete.`,
@@ -228,6 +228,7 @@ func runScenarios(ctx context.Context, stdout, stderr io.Writer, o runOptions, s
 		r.Progress, r.Events = d, d.Event
 	}
 	var failures, broken []error
+	text := report.NewTextWriter(stdout) // prints each table legend once for all the scenarios
 	for _, sc := range scs {
 		out, err := r.Run(ctx, sc)
 		if err != nil {
@@ -241,7 +242,7 @@ func runScenarios(ctx context.Context, stdout, stderr io.Writer, o runOptions, s
 			failures = append(failures, fmt.Errorf("%s: the run could not be written under %s (%w); it was saved to %s instead", sc.Name, o.out, werr, dir))
 			fmt.Fprintf(stderr, "clusterbench run: %s: could not write under %s: %v\nclusterbench run: %s: the run was saved to %s instead\n", sc.Name, o.out, werr, sc.Name, dir)
 		}
-		if err := printRun(stdout, o, out, dir); err != nil {
+		if err := printRun(stdout, text, o, out, dir); err != nil {
 			return err
 		}
 		violations, unknown := threshold.Check(append(slices.Clone(sc.Thresholds), o.thresholds...), out.Run)
@@ -267,7 +268,7 @@ func runScenarios(ctx context.Context, stdout, stderr io.Writer, o runOptions, s
 	return nil
 }
 
-func printRun(w io.Writer, o runOptions, out *runner.Outcome, dir string) error {
+func printRun(w io.Writer, text *report.TextWriter, o runOptions, out *runner.Outcome, dir string) error {
 	if o.quiet {
 		_, err := fmt.Fprintln(w, dir)
 		return err
@@ -277,6 +278,9 @@ func printRun(w io.Writer, o runOptions, out *runner.Outcome, dir string) error 
 		if err != nil {
 			return usageError("%v", err)
 		}
+		if f == "table" {
+			rep = func(io.Writer) error { return text.Write(report.Build(out.Run)) }
+		}
 		if err := rep(w); err != nil {
 			return err
 		}
@@ -284,7 +288,7 @@ func printRun(w io.Writer, o runOptions, out *runner.Outcome, dir string) error 
 			return err
 		}
 	}
-	files := report.SummaryJSON + ", " + report.SummaryFile + ", " + report.WorkersFile + ", " + report.ReportFile
+	files := report.SummaryJSON + ", " + report.SummaryFile + ", " + report.TrialsFile + ", " + report.WorkersFile + ", " + report.ReportFile
 	if len(out.Run.Calc) > 0 {
 		files += ", " + report.CalcFile
 	}
