@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -71,7 +72,7 @@ func Run(ctx context.Context, plan []scenario.Fault, srv Server, tr Trial) []res
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return int(plan[a].At - plan[b].At) })
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(plan[a].At, plan[b].At) })
 	for _, i := range order {
 		f := plan[i]
 		t := time.NewTimer(time.Until(began.Add(f.At)))

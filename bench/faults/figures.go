@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"cmp"
 	"math"
 	"slices"
 
@@ -36,7 +37,7 @@ func Annotate(evs []results.FaultEvent, tl *results.Timeline, durationMs float64
 			order = append(order, i)
 		}
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmpF(evs[a].AtMs, evs[b].AtMs) })
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(evs[a].AtMs, evs[b].AtMs) })
 	w := tl.BucketMs
 	full := min(int(durationMs/w), len(tl.Buckets)) // buckets [0, full) lie within the trial
 	from := 1                                       // where the next baseline starts; -1: reuse the last
@@ -134,14 +135,4 @@ func replacement(ev *results.FaultEvent, tl *results.Timeline, until float64) {
 		}
 		ev.NewPids = append(ev.NewPids, s.Pid)
 	}
-}
-
-func cmpF(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

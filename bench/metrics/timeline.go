@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"cmp"
 	"math/bits"
 	"slices"
 	"strings"
@@ -290,13 +291,7 @@ func (a *Accumulator) Timeline() *results.Timeline {
 		out.FirstSeen[i] = results.PidSeen{Pid: int(s.pid), AtMs: ms(int64(s.at))}
 	}
 	slices.SortFunc(out.FirstSeen, func(x, y results.PidSeen) int {
-		if x.AtMs != y.AtMs {
-			if x.AtMs < y.AtMs {
-				return -1
-			}
-			return 1
-		}
-		return x.Pid - y.Pid
+		return cmp.Or(cmp.Compare(x.AtMs, y.AtMs), cmp.Compare(x.Pid, y.Pid))
 	})
 	return out
 }
