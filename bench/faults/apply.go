@@ -3,6 +3,7 @@ package faults
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -117,9 +118,13 @@ func (r *run) apply(f scenario.Fault, ev *results.FaultEvent) {
 		return
 	}
 	master, workers, err := Workers(r.srv.Pid)
-	if err != nil {
+	switch {
+	case err == nil:
+	case f.OnWorker() || errors.Is(err, errServerGone):
 		r.notApplied(ev, "%v", err)
 		return
+	default: // no process tree (not Linux): the leader is the master
+		master = r.srv.Pid
 	}
 	ev.WorkersBefore = pids(workers)
 	if !f.OnWorker() {
