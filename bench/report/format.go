@@ -9,11 +9,11 @@ import (
 )
 
 // Formats are the names `--format` takes, in the order they print.
-var Formats = []string{"table", "md", "csv", "workers", "json"}
+var Formats = []string{"table", "md", "csv", "workers", "json", "html"}
 
 // For returns the Reporter of one format name: table (terminal tables),
 // md (report.md), csv (summary.csv), workers (workers.csv), json
-// (summary.json).
+// (summary.json), html (report.html: charts and tables).
 func For(format string, run *results.Run) (Reporter, error) {
 	switch format {
 	case "table":
@@ -26,6 +26,8 @@ func For(format string, run *results.Run) (Reporter, error) {
 		return WorkersCSV(run), nil
 	case "json":
 		return JSON(run), nil
+	case "html":
+		return HTML(run), nil
 	}
 	return nil, fmt.Errorf("format %q is not a format (allowed: %s)", format, strings.Join(Formats, ", "))
 }

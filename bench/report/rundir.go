@@ -70,6 +70,7 @@ func WriteRun(parent string, run *results.Run) (dir string, err error) {
 		{SummaryFile, SummaryCSV(run)},
 		{WorkersFile, WorkersCSV(run)},
 		{ReportFile, Markdown(run)},
+		{HTMLFile, HTML(run)},
 	}
 	if len(run.Calc) > 0 {
 		files = append(files, struct {

@@ -222,7 +222,7 @@ func runAB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
-	for _, f := range []struct{ flag, path string }{{"--summary", o.gate.summary}, {"--benchfmt", o.gate.benchfmt}, {"--junit", o.gate.junit}} {
+	for _, f := range []struct{ flag, path string }{{"--summary", o.gate.summary}, {"--benchfmt", o.gate.benchfmt}, {"--junit", o.gate.junit}, {"--html", o.gate.html}} {
 		if f.path == "" {
 			continue
 		}

@@ -1,0 +1,203 @@
+package htmlreport
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/clusterbench/clusterbench/bench/results"
+)
+
+// executor names what ran a calc batch: the model, and the tasks in
+// flight per worker process when set ("process k=4").
+func executor(c results.CalcResult) string {
+	if c.Inflight > 0 {
+		return fmt.Sprintf("%s k=%d", c.Model, c.Inflight)
+	}
+	return c.Model
+}
+
+// task names what a calc batch computed ("fibonacci n=27").
+func task(c results.CalcResult) string { return fmt.Sprintf("%s n=%d", c.Kind, c.N) }
+
+// calcWorkers is a batch's worker count (inline runs on the master: 1).
+func calcWorkers(c results.CalcResult) int { return max(c.Workers, 1) }
+
+// calcFigures draws, per task, tasks/s against workers for each executor,
+// and the parallel efficiency of each executor that has a one-worker
+// batch of that task (Node included when the run measured it).
+func calcFigures(run *results.Run) ([]Figure, error) {
+	var tasks, execs []string
+	for _, c := range run.Calc {
+		if !slices.Contains(tasks, task(c)) {
+			tasks = append(tasks, task(c))
+		}
+		execs = append(execs, executor(c))
+	}
+	pal := NewPalette(execs)
+	var figs []Figure
+	for _, t := range tasks {
+		var batches []results.CalcResult
+		for _, c := range run.Calc {
+			if task(c) == t {
+				batches = append(batches, c)
+			}
+		}
+		rate, err := calcRateFigure(t, batches, pal)
+		if err != nil {
+			return nil, err
+		}
+		eff, err := calcEfficiencyFigure(t, batches, pal)
+		if err != nil {
+			return nil, err
+		}
+		figs = append(figs, rate, eff)
+	}
+	return figs, nil
+}
+
+// byExecutor groups batches by executor in first-seen order, each group
+// sorted by workers; a repeated (executor, workers) keeps the first batch.
+func byExecutor(batches []results.CalcResult) (names []string, groups map[string][]results.CalcResult) {
+	groups = map[string][]results.CalcResult{}
+	for _, c := range batches {
+		e := executor(c)
+		if _, ok := groups[e]; !ok {
+			names = append(names, e)
+		}
+		if !slices.ContainsFunc(groups[e], func(o results.CalcResult) bool { return calcWorkers(o) == calcWorkers(c) }) {
+			groups[e] = append(groups[e], c)
+		}
+	}
+	for _, g := range groups {
+		slices.SortFunc(g, func(a, b results.CalcResult) int { return calcWorkers(a) - calcWorkers(b) })
+	}
+	return names, groups
+}
+
+func workerTicks(batches []results.CalcResult) (plot.ConstantTicks, float64, float64) {
+	var ws []int
+	for _, c := range batches {
+		if !slices.Contains(ws, calcWorkers(c)) {
+			ws = append(ws, calcWorkers(c))
+		}
+	}
+	slices.Sort(ws)
+	return levelTicks(ws), float64(ws[0]) - 0.5, float64(ws[len(ws)-1]) + 0.5
+}
+
+// seriesPlot adds one executor's points (a line with dots, and error
+// bars when errs is not nil) to p and leg.
+func seriesPlot(p *plot.Plot, leg *plot.Legend, name string, xys plotter.XYs, errs plotter.YErrors, pal Palette) error {
+	col := pal.Colour(name)
+	line, dots, err := plotter.NewLinePoints(xys)
+	if err != nil {
+		return fmt.Errorf("series %s: %w", name, err)
+	}
+	line.Color, line.Width = col, vg.Points(1.5)
+	dots.Color, dots.Shape, dots.Radius = col, draw.CircleGlyph{}, vg.Points(3)
+	if errs != nil {
+		bars, err := plotter.NewYErrorBars(errorPoints{xys, errs})
+		if err != nil {
+			return fmt.Errorf("series %s: %w", name, err)
+		}
+		bars.Color, bars.Width, bars.CapWidth = col, vg.Points(1), vg.Points(6)
+		p.Add(bars)
+	}
+	p.Add(line, dots)
+	leg.Add(name, line, dots)
+	return nil
+}
+
+func calcRateFigure(t string, batches []results.CalcResult, pal Palette) (Figure, error) {
+	title := "Calc throughput: " + t
+	fig := Figure{Title: title}
+	p := newPlot(title, "workers", "tasks per second")
+	leg := newLegend()
+	names, groups := byExecutor(batches)
+	spread := false
+	for _, e := range names {
+		var xys plotter.XYs
+		var errs plotter.YErrors
+		for _, c := range groups[e] {
+			lo, hi, sp := interval(c.TasksPerS)
+			spread = spread || sp
+			xys = append(xys, plotter.XY{X: float64(calcWorkers(c)), Y: c.TasksPerS.Median})
+			errs = append(errs, struct{ Low, High float64 }{c.TasksPerS.Median - lo, hi - c.TasksPerS.Median})
+		}
+		if err := seriesPlot(p, &leg, e, xys, errs, pal); err != nil {
+			return fig, fmt.Errorf("chart %q: %w", title, err)
+		}
+	}
+	fromZero(p)
+	p.X.Tick.Marker, p.X.Min, p.X.Max = workerTicks(batches)
+	p.Add(plotter.NewGrid())
+	svg, err := render(p, &leg, chartW, chartH)
+	if err != nil {
+		return fig, err
+	}
+	fig.SVG = svg
+	bar := "the 95% confidence interval of the median"
+	if spread {
+		bar = "the range of the trials (min to max) where there were too few for a confidence interval, else " + bar
+	}
+	fig.Caption = "Tasks a master completed per second of wall time, by executor (inline: on the master itself; goroutine: a goroutine pool; process: a process pool over pipes; node: the Node.js reference, servers/node) against the number of workers. Dots: median across trials; bars: " + bar + "."
+	return fig, nil
+}
+
+// efficiency is tasks/s ÷ (workers × tasks/s of the same executor with
+// one worker): 1 = perfect scaling.
+func calcEfficiencyFigure(t string, batches []results.CalcResult, pal Palette) (Figure, error) {
+	title := "Calc parallel efficiency: " + t
+	fig := Figure{Title: title}
+	p := newPlot(title, "workers", "parallel efficiency")
+	leg := newLegend()
+	names, groups := byExecutor(batches)
+	var without []string
+	drawn := 0
+	for _, e := range names {
+		g := groups[e]
+		if calcWorkers(g[0]) != 1 || g[0].TasksPerS.Median <= 0 {
+			without = append(without, e)
+			continue
+		}
+		one := g[0].TasksPerS.Median
+		var xys plotter.XYs
+		for _, c := range g {
+			xys = append(xys, plotter.XY{X: float64(calcWorkers(c)), Y: c.TasksPerS.Median / (float64(calcWorkers(c)) * one)})
+		}
+		if err := seriesPlot(p, &leg, e, xys, nil, pal); err != nil {
+			return fig, fmt.Errorf("chart %q: %w", title, err)
+		}
+		drawn++
+	}
+	if drawn == 0 {
+		fig.Missing = fmt.Sprintf("Parallel efficiency of %s cannot be drawn: no executor ran it with one worker, the baseline efficiency is measured against (executors: %s).", t, strings.Join(names, ", "))
+		return fig, nil
+	}
+	perfect, err := plotter.NewLine(plotter.XYs{{X: -1e9, Y: 1}, {X: 1e9, Y: 1}})
+	if err != nil {
+		return fig, fmt.Errorf("chart %q: %w", title, err)
+	}
+	perfect.Color, perfect.Width, perfect.Dashes = gray, vg.Points(1), []vg.Length{vg.Points(4), vg.Points(3)}
+	p.Add(perfect)
+	leg.Add("perfect scaling", perfect)
+	p.Y.Min, p.Y.Max = 0, max(1.1, p.Y.Max*1.08)
+	p.X.Tick.Marker, p.X.Min, p.X.Max = workerTicks(batches)
+	p.Add(plotter.NewGrid())
+	svg, err := render(p, &leg, chartW, chartH)
+	if err != nil {
+		return fig, err
+	}
+	fig.SVG = svg
+	fig.Caption = "Parallel efficiency = tasks/s ÷ (workers × tasks/s of the same executor with one worker), from the medians across trials: 1 means n workers did n times the work of one; below 1, the master, the hand-off or the machine's cores held them back."
+	if len(without) > 0 {
+		fig.Caption += " Not drawn (no one-worker batch of this task to compare with): " + strings.Join(without, ", ") + "."
+	}
+	return fig, nil
+}

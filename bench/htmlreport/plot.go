@@ -1,0 +1,140 @@
+package htmlreport
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"image/color"
+	"math"
+	"regexp"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// Figure sizes, in points (1/72 inch). A chart is drawn at this size and
+// scaled by the page's CSS to the width of the window.
+const (
+	chartW  = 640
+	chartH  = 300
+	legendW = 150 // the column right of the plot that holds the legend
+)
+
+// sans is the typeface of every chart: gonum/plot lays text out with the
+// Liberation Sans metrics, which match Arial's, so a browser without
+// Liberation that falls back to Arial (the page's CSS asks for it) keeps
+// the layout.
+var sans = font.Font{Typeface: "Liberation", Variant: "Sans"}
+
+// newPlot is a plot with a title, axis labels and the project's fonts.
+func newPlot(title, xLabel, yLabel string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.Title.TextStyle.Font = font.From(sans, 12)
+	p.Title.Padding = vg.Points(6)
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font = font.From(sans, 10)
+		a.Tick.Label.Font = font.From(sans, 9)
+	}
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	return p
+}
+
+// newLegend is a legend drawn in its own column beside the plot (so it
+// never covers data), entries top to bottom.
+func newLegend() plot.Legend {
+	l := plot.NewLegend()
+	l.TextStyle.Font = font.From(sans, 9)
+	l.Top, l.Left = true, true
+	l.ThumbnailWidth = vg.Points(20)
+	l.Padding = vg.Points(4)
+	return l
+}
+
+// render draws p, and l in a column to its right when it has entries,
+// into an SVG fragment fit to be inlined in an HTML page: the XML prelude
+// and the namespace declarations are dropped (HTML parses <svg> without
+// them), so the page names no URL at all.
+func render(p *plot.Plot, l *plot.Legend, w, h vg.Length) (template.HTML, error) {
+	c := vgsvg.New(w, h)
+	dc := draw.New(c)
+	if l != nil {
+		p.Draw(draw.Crop(dc, 0, -legendW, 0, 0))
+		l.Draw(draw.Crop(dc, w-legendW+vg.Points(8), 0, 0, -vg.Points(24)))
+	} else {
+		p.Draw(dc)
+	}
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return "", fmt.Errorf("render chart %q: %w", p.Title.Text, err)
+	}
+	return template.HTML(inlineSVG(buf.Bytes())), nil
+}
+
+var (
+	xmlPrelude = regexp.MustCompile(`^\s*<\?xml[^>]*\?>\s*(<!--.*?-->\s*)?`)
+	svgNS      = regexp.MustCompile(`\s+xmlns(:xlink)?="[^"]*"`)
+)
+
+// inlineSVG strips what a standalone SVG file needs and inline SVG does not.
+func inlineSVG(svg []byte) []byte {
+	svg = xmlPrelude.ReplaceAll(svg, nil)
+	if i := bytes.Index(svg, []byte("<svg")); i >= 0 {
+		end := i + bytes.IndexByte(svg[i:], '>')
+		head := svgNS.ReplaceAll(svg[i:end], nil)
+		svg = append(append(append([]byte{}, svg[:i]...), head...), svg[end:]...)
+	}
+	return svg
+}
+
+// levelTicks marks exactly the levels measured, labelled as integers.
+func levelTicks(levels []int) plot.ConstantTicks {
+	t := make(plot.ConstantTicks, len(levels))
+	for i, l := range levels {
+		t[i] = plot.Tick{Value: float64(l), Label: strconv.Itoa(l)}
+	}
+	return t
+}
+
+// spreadX chooses a log x axis when the levels span a factor of 8 or more
+// (1, 8, 64 clients): a linear one would crowd the low levels into a
+// corner.
+func spreadX(p *plot.Plot, levels []int) {
+	if len(levels) == 0 {
+		return
+	}
+	lo, hi := levels[0], levels[0]
+	for _, l := range levels {
+		lo, hi = min(lo, l), max(hi, l)
+	}
+	p.X.Tick.Marker = levelTicks(levels)
+	if lo > 0 && hi >= 8*lo {
+		p.X.Scale = plot.LogScale{}
+		// Room on either side so the end points' bars and glyphs show.
+		p.X.Min, p.X.Max = float64(lo)/1.25, float64(hi)*1.25
+		return
+	}
+	pad := float64(hi-lo) * 0.06
+	if pad == 0 {
+		pad = math.Max(1, float64(lo)*0.1)
+	}
+	p.X.Min, p.X.Max = float64(lo)-pad, float64(hi)+pad
+}
+
+// fromZero makes the y axis start at 0 and leaves 8% headroom, so that
+// ratios between points read true.
+func fromZero(p *plot.Plot) {
+	p.Y.Min = 0
+	p.Y.Max *= 1.08
+	if p.Y.Max <= 0 {
+		p.Y.Max = 1
+	}
+}
+
+// gray is the colour of reference lines and markers that are no series.
+var gray = color.RGBA{R: 0x55, G: 0x55, B: 0x55, A: 0xff}
