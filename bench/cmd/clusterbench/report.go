@@ -23,10 +23,14 @@ var reportHelp = cmdHelp{
   md       Markdown, as report.md
   csv      summary.csv
   workers  workers.csv
-  json     summary.json`,
+  json     summary.json
+  html     report.html: the charts (throughput, latency percentile spectra, server CPU,
+           worker shares, calc batches) and the tables in one self-contained page;
+           save it (> report.html) and open it in a browser`,
 	Examples: []string{
 		"clusterbench report results/runs/20261130T170000Z-hello",
 		"clusterbench report results/runs/20261130T170000Z-hello/summary.json --format csv,workers",
+		"clusterbench report results/runs/20261130T170000Z-hello --format html > hello.html",
 	},
 	Exits: []string{exitOKLine, exitUsageLine + "; or no such path", "3  the file is not a readable run"},
 }
@@ -40,7 +44,7 @@ func parseReport(stdout io.Writer, args []string) (reportOptions, error) {
 		return o, err
 	}
 	if fs.NArg() != 1 {
-		return o, usageError("want one run directory or summary.json, got %d arguments (usage: clusterbench report RUN_DIR|summary.json [--format table,md,csv,workers,json])", fs.NArg())
+		return o, usageError("want one run directory or summary.json, got %d arguments (usage: clusterbench report RUN_DIR|summary.json [--format table,md,csv,workers,json,html])", fs.NArg())
 	}
 	o.path = fs.Arg(0)
 	var err error
