@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/clusterbench/clusterbench/bench/metrics"
 )
 
 // TestSpectrum checks a spectrum line against the distribution it was
@@ -14,7 +14,7 @@ import (
 // histogram's 3 significant digits; the line stops at 5 nines, which
 // 100 000 values reach.
 func TestSpectrum(t *testing.T) {
-	h := hdrhistogram.New(1000, int64(time.Minute), 3)
+	h := metrics.NewLatencyHistogram()
 	const n = 100_000
 	for i := 1; i <= n; i++ {
 		if err := h.RecordValue(int64(i) * int64(time.Millisecond) / 1000); err != nil {
@@ -47,7 +47,7 @@ func TestSpectrum(t *testing.T) {
 // TestSpectrumShortTail: with 50 values the tail holds less than one
 // value beyond log10(50) ≈ 1.7 nines; the line stops there.
 func TestSpectrumShortTail(t *testing.T) {
-	h := hdrhistogram.New(1000, int64(time.Minute), 3)
+	h := metrics.NewLatencyHistogram()
 	for i := 1; i <= 50; i++ {
 		if err := h.RecordValue(int64(i) * int64(time.Millisecond)); err != nil {
 			t.Fatal(err)

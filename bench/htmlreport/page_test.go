@@ -7,12 +7,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"golang.org/x/net/html"
 
 	"github.com/clusterbench/clusterbench/bench/htmlreport"
+	"github.com/clusterbench/clusterbench/bench/metrics"
 	"github.com/clusterbench/clusterbench/bench/report"
 	"github.com/clusterbench/clusterbench/bench/results"
 )
@@ -42,7 +41,7 @@ func withHistograms(run *results.Run) {
 	for ti := range run.Trials {
 		tr := &run.Trials[ti]
 		si := slices.IndexFunc(run.Servers, func(s results.Server) bool { return s.Name == tr.Server })
-		h := hdrhistogram.New(1000, int64(time.Minute), 3) // the trial histogram's shape (ns, 1µs..1min, 3 digits)
+		h := metrics.NewLatencyHistogram()
 		for i := range 1000 {
 			if err := h.RecordValue(latencyUs(si, tr.Level, i) * 1000); err != nil {
 				panic(err)
