@@ -93,7 +93,7 @@ func workerTicks(batches []results.CalcResult) (plot.ConstantTicks, float64, flo
 
 // seriesPlot adds one executor's points (a line with dots, and error
 // bars when errs is not nil) to p and leg.
-func seriesPlot(p *plot.Plot, leg *plot.Legend, name string, xys plotter.XYs, errs plotter.YErrors, pal Palette) error {
+func seriesPlot(p *plot.Plot, leg *legend, name string, xys plotter.XYs, errs plotter.YErrors, pal Palette) error {
 	col := pal.Colour(name)
 	line, dots, err := plotter.NewLinePoints(xys)
 	if err != nil {

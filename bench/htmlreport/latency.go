@@ -25,9 +25,10 @@ const (
 
 // NoHistograms is the sentence that replaces the latency spectra of a run
 // whose trials carry no latency histogram.
-const NoHistograms = "The latency percentile spectrum cannot be drawn: no trial of this run has a latency histogram " +
-	"(a run directory written before clusterbench saved " + hlog.FileName + " beside summary.json has none, " +
-	"and summary.json holds only the p50, p90, p99, p99.9 and max of each trial, which the tables below show)."
+const NoHistograms = "The latency percentile spectrum cannot be drawn: no trial of this run has a latency histogram. " +
+	"The spectrum needs each trial's full latency distribution, saved in " + hlog.FileName + " beside summary.json; " +
+	"a run directory written before clusterbench saved that file has none (nor has one whose file could not be read), " +
+	"and summary.json holds only the p50, p90, p99, p99.9 and max of each trial, which the tables below show."
 
 // ninesTicks labels x = 0..maxNines with the percentile each stands for.
 func ninesTicks() plot.ConstantTicks {

@@ -45,10 +45,16 @@ func newPlot(title, xLabel, yLabel string) *plot.Plot {
 	return p
 }
 
-// newLegend is a legend drawn in its own column beside the plot (so it
-// never covers data), entries top to bottom.
-func newLegend() plot.Legend {
-	l := plot.NewLegend()
+// legend is a legend drawn in its own column beside the plot (so it never
+// covers data), entries top to bottom; it tracks its widest text so that
+// the column fits long series names.
+type legend struct {
+	plot.Legend
+	textW vg.Length
+}
+
+func newLegend() legend {
+	l := legend{Legend: plot.NewLegend()}
 	l.TextStyle.Font = font.From(sans, 9)
 	l.Top, l.Left = true, true
 	l.ThumbnailWidth = vg.Points(20)
@@ -56,16 +62,24 @@ func newLegend() plot.Legend {
 	return l
 }
 
-// render draws p, and l in a column to its right when it has entries,
+// Add adds an entry (gonum's Legend.Add) and widens the column to fit it.
+func (l *legend) Add(name string, thumbs ...plot.Thumbnailer) {
+	l.Legend.Add(name, thumbs...)
+	l.textW = max(l.textW, l.TextStyle.Width(name))
+}
+
+// render draws p, and l in a column to its right when it is not nil,
 // into an SVG fragment fit to be inlined in an HTML page: the XML prelude
 // and the namespace declarations are dropped (HTML parses <svg> without
-// them), so the page names no URL at all.
-func render(p *plot.Plot, l *plot.Legend, w, h vg.Length) (template.HTML, error) {
+// them), so the page names no URL at all. The legend column is legendW
+// wide, or as wide as its longest text needs, up to half the chart.
+func render(p *plot.Plot, l *legend, w, h vg.Length) (template.HTML, error) {
 	c := vgsvg.New(w, h)
 	dc := draw.New(c)
 	if l != nil {
-		p.Draw(draw.Crop(dc, 0, -legendW, 0, 0))
-		l.Draw(draw.Crop(dc, w-legendW+vg.Points(8), 0, 0, -vg.Points(24)))
+		lw := min(max(legendW, l.ThumbnailWidth+l.textW+vg.Points(16)), w/2)
+		p.Draw(draw.Crop(dc, 0, -lw, 0, 0))
+		l.Draw(draw.Crop(dc, w-lw+vg.Points(8), 0, 0, -vg.Points(24)))
 	} else {
 		p.Draw(dc)
 	}
