@@ -47,7 +47,7 @@ func WriteHTML(w io.Writer, rep Report, l Labels) error {
 			Base:    htmlreport.Arm{Values: r.Base, Median: r.BaseEst.Median, Lo: r.BaseEst.Lo, Hi: r.BaseEst.Hi, Failed: r.BaseFailed},
 			Head:    htmlreport.Arm{Values: r.Head, Median: r.HeadEst.Median, Lo: r.HeadEst.Lo, Hi: r.HeadEst.Hi, Failed: r.HeadFailed},
 			Verdict: r.Verdict.String(),
-			Detail: fmt.Sprintf("%s is better. Delta of the median, head against base: %s; p = %s. %s: %s",
+			Detail: fmt.Sprintf("Direction: %s is better. Delta of the median, head against base: %s; p = %s. %s: %s",
 				r.Better, formatDelta(r), formatShownP(r), r.Verdict, r.Reason),
 		}, rep.Options.Confidence)
 		if err != nil {

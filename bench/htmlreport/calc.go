@@ -30,9 +30,13 @@ func calcWorkers(c results.CalcResult) int { return max(c.Workers, 1) }
 
 // calcFigures draws, per task, tasks/s against workers for each executor,
 // and the parallel efficiency of each executor that has a one-worker
-// batch of that task (Node included when the run measured it).
+// batch of that task and a batch with more workers (Node included when
+// the run measured it). The executors' colours follow the servers' (in
+// the palette's order after them), so that no executor wears a server's
+// colour.
 func calcFigures(run *results.Run) ([]Figure, error) {
-	var tasks, execs []string
+	var tasks []string
+	execs := serverNames(run)
 	for _, c := range run.Calc {
 		if !slices.Contains(tasks, task(c)) {
 			tasks = append(tasks, task(c))
@@ -135,6 +139,7 @@ func calcRateFigure(t string, batches []results.CalcResult, pal Palette) (Figure
 		}
 	}
 	fromZero(p)
+	p.Y.Tick.Marker = compactTicks{}
 	p.X.Tick.Marker, p.X.Min, p.X.Max = workerTicks(batches)
 	p.Add(plotter.NewGrid())
 	svg, err := render(p, &leg, chartW, chartH)
@@ -146,7 +151,7 @@ func calcRateFigure(t string, batches []results.CalcResult, pal Palette) (Figure
 	if spread {
 		bar = "the range of the trials (min to max) where there were too few for a confidence interval, else " + bar
 	}
-	fig.Caption = "Tasks a master completed per second of wall time, by executor (inline: on the master itself; goroutine: a goroutine pool; process: a process pool over pipes; node: the Node.js reference, servers/node) against the number of workers. Dots: median across trials; bars: " + bar + "."
+	fig.Caption = "Tasks a master completed per second of wall time against the number of workers, by executor (inline: on the master itself; goroutine: a goroutine pool; process: a process pool over pipes, k = tasks in flight per worker; node: the Node.js reference, servers/node). Dots: median across trials; bars: " + bar + "."
 	return fig, nil
 }
 
@@ -162,7 +167,7 @@ func calcEfficiencyFigure(t string, batches []results.CalcResult, pal Palette) (
 	drawn := 0
 	for _, e := range names {
 		g := groups[e]
-		if calcWorkers(g[0]) != 1 || g[0].TasksPerS.Median <= 0 {
+		if calcWorkers(g[0]) != 1 || g[0].TasksPerS.Median <= 0 || len(g) < 2 {
 			without = append(without, e)
 			continue
 		}
@@ -177,7 +182,7 @@ func calcEfficiencyFigure(t string, batches []results.CalcResult, pal Palette) (
 		drawn++
 	}
 	if drawn == 0 {
-		fig.Missing = fmt.Sprintf("Parallel efficiency of %s cannot be drawn: no executor ran it with one worker, the baseline efficiency is measured against (executors: %s).", t, strings.Join(names, ", "))
+		fig.Missing = fmt.Sprintf("Parallel efficiency of %s cannot be drawn: no executor ran it both with one worker (the baseline) and with more (executors: %s).", t, strings.Join(names, ", "))
 		return fig, nil
 	}
 	perfect, err := plotter.NewLine(plotter.XYs{{X: -1e9, Y: 1}, {X: 1e9, Y: 1}})
@@ -197,7 +202,7 @@ func calcEfficiencyFigure(t string, batches []results.CalcResult, pal Palette) (
 	fig.SVG = svg
 	fig.Caption = "Parallel efficiency = tasks/s ÷ (workers × tasks/s of the same executor with one worker), from the medians across trials: 1 means n workers did n times the work of one; below 1, the master, the hand-off or the machine's cores held them back."
 	if len(without) > 0 {
-		fig.Caption += " Not drawn (no one-worker batch of this task to compare with): " + strings.Join(without, ", ") + "."
+		fig.Caption += " Not drawn (no one-worker batch of this task to compare with, or no other): " + strings.Join(without, ", ") + "."
 	}
 	return fig, nil
 }

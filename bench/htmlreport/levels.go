@@ -88,6 +88,7 @@ func (ec estimateChart) draw(run *results.Run, pal Palette, caption string) (Fig
 		leg.Add(ec.markLabel, rings)
 	}
 	fromZero(p)
+	p.Y.Tick.Marker = compactTicks{}
 	spreadX(p, levels(run))
 	p.Add(plotter.NewGrid())
 	svg, err := render(p, &leg, chartW, chartH)

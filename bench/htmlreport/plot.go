@@ -152,3 +152,28 @@ func fromZero(p *plot.Plot) {
 
 // gray is the colour of reference lines and markers that are no series.
 var gray = color.RGBA{R: 0x55, G: 0x55, B: 0x55, A: 0xff}
+
+// compactTicks are gonum's default ticks labelled compactly: 5000, 20k,
+// 1.5M (a rate axis would otherwise read 10000000).
+type compactTicks struct{}
+
+func (compactTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = compact(ts[i].Value)
+		}
+	}
+	return ts
+}
+
+// compact prints v with a k or M suffix from 10 000 up.
+func compact(v float64) string {
+	switch a := math.Abs(v); {
+	case a >= 1e6:
+		return strconv.FormatFloat(v/1e6, 'g', 4, 64) + "M"
+	case a >= 1e4:
+		return strconv.FormatFloat(v/1e3, 'g', 4, 64) + "k"
+	}
+	return strconv.FormatFloat(v, 'g', 6, 64)
+}
