@@ -449,3 +449,30 @@ func TestSelfContained(t *testing.T) {
 		t.Errorf("the charts name no font family; want Liberation Sans (gonum/plot's metrics)")
 	}
 }
+
+// TestReportHTMLOpenLoop: an open-loop run is drawn against the requested
+// rate; its interrupted run's warnings head the page.
+func TestReportHTMLOpenLoop(t *testing.T) {
+	run, err := report.ReadRun("../report/testdata/open")
+	if err != nil {
+		t.Fatal(err)
+	}
+	withHistograms(run)
+	p := parsePage(t, render(t, run))
+	if p.h2[0] != "Warnings" {
+		t.Errorf("first section %q, want the warnings (the run was interrupted)", p.h2[0])
+	}
+	tp := p.figure(t, "Throughput")
+	for _, want := range []string{"requested rate (req/s)", "500", "2000", "client-bound"} {
+		if !slices.Contains(tp.texts, want) {
+			t.Errorf("throughput chart has no text %q (texts %q)", want, tp.texts)
+		}
+	}
+	for _, level := range run.Load.Levels {
+		p.figure(t, fmt.Sprintf("Latency by percentile at rate %d/s", level))
+	}
+	text := textOf(p.doc)
+	if !strings.Contains(text, "intended") && !strings.Contains(text, "due to be sent") {
+		t.Errorf("the open-loop latency section does not say latency counts from the intended send time")
+	}
+}
