@@ -8,7 +8,6 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/clusterbench/clusterbench/bench/results"
 )
@@ -93,29 +92,6 @@ func workerTicks(batches []results.CalcResult) (plot.ConstantTicks, float64, flo
 	}
 	slices.Sort(ws)
 	return levelTicks(ws), float64(ws[0]) - 0.5, float64(ws[len(ws)-1]) + 0.5
-}
-
-// seriesPlot adds one executor's points (a line with dots, and error
-// bars when errs is not nil) to p and leg.
-func seriesPlot(p *plot.Plot, leg *legend, name string, xys plotter.XYs, errs plotter.YErrors, pal Palette) error {
-	col := pal.Colour(name)
-	line, dots, err := plotter.NewLinePoints(xys)
-	if err != nil {
-		return fmt.Errorf("series %s: %w", name, err)
-	}
-	line.Color, line.Width = col, vg.Points(1.5)
-	dots.Color, dots.Shape, dots.Radius = col, draw.CircleGlyph{}, vg.Points(3)
-	if errs != nil {
-		bars, err := plotter.NewYErrorBars(errorPoints{xys, errs})
-		if err != nil {
-			return fmt.Errorf("series %s: %w", name, err)
-		}
-		bars.Color, bars.Width, bars.CapWidth = col, vg.Points(1), vg.Points(6)
-		p.Add(bars)
-	}
-	p.Add(line, dots)
-	leg.Add(name, line, dots)
-	return nil
 }
 
 func calcRateFigure(t string, batches []results.CalcResult, pal Palette) (Figure, error) {

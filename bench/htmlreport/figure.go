@@ -3,6 +3,7 @@ package htmlreport
 import (
 	"html/template"
 	"slices"
+	"strconv"
 
 	"github.com/clusterbench/clusterbench/bench/results"
 )
@@ -82,7 +83,7 @@ func levelAxis(run *results.Run) string {
 // levelWord names one level in a title: "concurrency 8", "rate 500/s".
 func levelWord(run *results.Run, level int) string {
 	if run.Load.Mode == "open" {
-		return "rate " + itoa(level) + "/s"
+		return "rate " + strconv.Itoa(level) + "/s"
 	}
-	return "concurrency " + itoa(level)
+	return "concurrency " + strconv.Itoa(level)
 }

@@ -2,7 +2,6 @@ package htmlreport
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot/plotter"
@@ -11,8 +10,6 @@ import (
 
 	"github.com/clusterbench/clusterbench/bench/results"
 )
-
-func itoa(i int) string { return strconv.Itoa(i) }
 
 // estimateChart is a chart of one estimate per server against the level:
 // a line through the medians, a filled dot at each, its interval as an
@@ -59,20 +56,9 @@ func (ec estimateChart) draw(run *results.Run, pal Palette, caption string) (Fig
 			continue
 		}
 		drawn++
-		col := pal.Colour(name)
-		line, dots, err := plotter.NewLinePoints(xys)
-		if err != nil {
-			return fig, fmt.Errorf("chart %q, server %s: %w", ec.title, name, err)
+		if err := seriesPlot(p, &leg, name, xys, errs, pal); err != nil {
+			return fig, fmt.Errorf("chart %q: %w", ec.title, err)
 		}
-		line.Color, line.Width = col, vg.Points(1.5)
-		dots.Color, dots.Shape, dots.Radius = col, draw.CircleGlyph{}, vg.Points(3)
-		bars, err := plotter.NewYErrorBars(errorPoints{xys, errs})
-		if err != nil {
-			return fig, fmt.Errorf("chart %q, server %s: %w", ec.title, name, err)
-		}
-		bars.Color, bars.Width, bars.CapWidth = col, vg.Points(1), vg.Points(6)
-		p.Add(bars, line, dots)
-		leg.Add(name, line, dots)
 	}
 	if drawn == 0 {
 		fig.Missing = "nothing to draw: " + ec.why + " for every server and level."
@@ -105,12 +91,6 @@ func (ec estimateChart) draw(run *results.Run, pal Palette, caption string) (Fig
 		fig.Caption += " Not drawn (" + ec.why + "): " + strings.Join(skipped, ", ") + "."
 	}
 	return fig, nil
-}
-
-// errorPoints joins points and their errors for NewYErrorBars.
-type errorPoints struct {
-	plotter.XYs
-	plotter.YErrors
 }
 
 func throughputFigure(run *results.Run, pal Palette) (Figure, error) {

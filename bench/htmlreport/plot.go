@@ -11,6 +11,7 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
@@ -104,6 +105,35 @@ func inlineSVG(svg []byte) []byte {
 		svg = append(append(append([]byte{}, svg[:i]...), head...), svg[end:]...)
 	}
 	return svg
+}
+
+// errorPoints joins points and their errors for NewYErrorBars.
+type errorPoints struct {
+	plotter.XYs
+	plotter.YErrors
+}
+
+// seriesPlot adds one series' points (a line with dots, and error
+// bars when errs is not nil) to p and leg.
+func seriesPlot(p *plot.Plot, leg *legend, name string, xys plotter.XYs, errs plotter.YErrors, pal Palette) error {
+	col := pal.Colour(name)
+	line, dots, err := plotter.NewLinePoints(xys)
+	if err != nil {
+		return fmt.Errorf("series %s: %w", name, err)
+	}
+	line.Color, line.Width = col, vg.Points(1.5)
+	dots.Color, dots.Shape, dots.Radius = col, draw.CircleGlyph{}, vg.Points(3)
+	if errs != nil {
+		bars, err := plotter.NewYErrorBars(errorPoints{xys, errs})
+		if err != nil {
+			return fmt.Errorf("series %s: %w", name, err)
+		}
+		bars.Color, bars.Width, bars.CapWidth = col, vg.Points(1), vg.Points(6)
+		p.Add(bars)
+	}
+	p.Add(line, dots)
+	leg.Add(name, line, dots)
+	return nil
 }
 
 // levelTicks marks exactly the levels measured, labelled as integers.
