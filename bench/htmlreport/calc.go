@@ -28,12 +28,11 @@ func task(c results.CalcResult) string { return fmt.Sprintf("%s n=%d", c.Kind, c
 func calcWorkers(c results.CalcResult) int { return max(c.Workers, 1) }
 
 // calcFigures draws, per task, tasks/s against workers for each executor,
-// and the parallel efficiency of each executor that has a one-worker
-// batch of that task and a batch with more workers (Node included when
-// the run measured it). The executors' colours follow the servers' (in
+// and the parallel efficiency effs of its batches (Node included when the
+// run measured it). The executors' colours follow the servers' (in
 // the palette's order after them), so that no executor wears a server's
 // colour.
-func calcFigures(run *results.Run) ([]Figure, error) {
+func calcFigures(run *results.Run, effs []Efficiency) ([]Figure, error) {
 	var tasks []string
 	execs := serverNames(run)
 	for _, c := range run.Calc {
@@ -55,7 +54,7 @@ func calcFigures(run *results.Run) ([]Figure, error) {
 		if err != nil {
 			return nil, err
 		}
-		eff, err := calcEfficiencyFigure(t, batches, pal)
+		eff, err := calcEfficiencyFigure(t, batches, effs, pal)
 		if err != nil {
 			return nil, err
 		}
@@ -131,34 +130,52 @@ func calcRateFigure(t string, batches []results.CalcResult, pal Palette) (Figure
 	return fig, nil
 }
 
-// efficiency is tasks/s ÷ (workers × tasks/s of the same executor with
-// one worker): 1 = perfect scaling.
-func calcEfficiencyFigure(t string, batches []results.CalcResult, pal Palette) (Figure, error) {
+// Efficiency is the parallel efficiency of one calc batch against the
+// batch of the same model, kind and n with one worker, as bench/report
+// computes it (report.CalcEfficiencies: trial by trial, then summarised);
+// this package only draws it.
+type Efficiency struct {
+	Batch    string // the batch's name (results.CalcResult.Name)
+	Workers  int
+	Estimate results.Estimate
+}
+
+// calcEfficiencyFigure draws each executor's efficiency against its
+// workers, from 1 at one worker (by definition) to the batches that have
+// an Efficiency.
+func calcEfficiencyFigure(t string, batches []results.CalcResult, effs []Efficiency, pal Palette) (Figure, error) {
 	title := "Calc parallel efficiency: " + t
 	fig := Figure{Title: title}
 	p := newPlot(title, "workers", "parallel efficiency")
 	leg := newLegend()
 	names, groups := byExecutor(batches)
 	var without []string
-	drawn := 0
+	drawn, spread := 0, false
 	for _, e := range names {
-		g := groups[e]
-		if calcWorkers(g[0]) != 1 || g[0].TasksPerS.Median <= 0 || len(g) < 2 {
+		xys := plotter.XYs{{X: 1, Y: 1}}
+		errs := plotter.YErrors{{}}
+		for _, c := range groups[e] {
+			i := slices.IndexFunc(effs, func(ef Efficiency) bool { return ef.Batch == c.Name })
+			if i < 0 {
+				continue
+			}
+			est := effs[i].Estimate
+			lo, hi, sp := interval(est)
+			spread = spread || sp
+			xys = append(xys, plotter.XY{X: float64(effs[i].Workers), Y: est.Median})
+			errs = append(errs, struct{ Low, High float64 }{est.Median - lo, hi - est.Median})
+		}
+		if len(xys) == 1 {
 			without = append(without, e)
 			continue
 		}
-		one := g[0].TasksPerS.Median
-		var xys plotter.XYs
-		for _, c := range g {
-			xys = append(xys, plotter.XY{X: float64(calcWorkers(c)), Y: c.TasksPerS.Median / (float64(calcWorkers(c)) * one)})
-		}
-		if err := seriesPlot(p, &leg, e, xys, nil, pal); err != nil {
+		if err := seriesPlot(p, &leg, e, xys, errs, pal); err != nil {
 			return fig, fmt.Errorf("chart %q: %w", title, err)
 		}
 		drawn++
 	}
 	if drawn == 0 {
-		fig.Missing = fmt.Sprintf("Parallel efficiency of %s cannot be drawn: no executor ran it both with one worker (the baseline) and with more (executors: %s).", t, strings.Join(names, ", "))
+		fig.Missing = fmt.Sprintf("Parallel efficiency of %s cannot be drawn: no executor ran it both with one worker (the baseline) and with more, the same number of trials each (executors: %s).", t, strings.Join(names, ", "))
 		return fig, nil
 	}
 	perfect, err := plotter.NewLine(plotter.XYs{{X: -1e9, Y: 1}, {X: 1e9, Y: 1}})
@@ -176,9 +193,14 @@ func calcEfficiencyFigure(t string, batches []results.CalcResult, pal Palette) (
 		return fig, err
 	}
 	fig.SVG = svg
-	fig.Caption = "Parallel efficiency = tasks/s ÷ (workers × tasks/s of the same executor with one worker), from the medians across trials: 1 means n workers did n times the work of one; below 1, the master, the hand-off or the machine's cores held them back."
+	bar := "the 95% confidence interval of the median"
+	if spread {
+		bar = "the range (min to max) where there were too few trials for a confidence interval, else " + bar
+	}
+	fig.Caption = "Parallel efficiency = tasks/s with N workers ÷ (N × tasks/s of the same model with one worker), computed trial by trial (the k-th trials of the two batches paired) and summarised across the trials: dots are the median, bars " + bar + ". " +
+		"1 means N workers did N times the work of one; below 1, the master, the hand-off or the machine's cores held them back. The point at one worker is 1 by definition."
 	if len(without) > 0 {
-		fig.Caption += " Not drawn (no one-worker batch of this task to compare with, or no other): " + strings.Join(without, ", ") + "."
+		fig.Caption += " Not drawn (no one-worker batch of the same model, task and trial count to pair with): " + strings.Join(without, ", ") + "."
 	}
 	return fig, nil
 }

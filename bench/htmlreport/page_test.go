@@ -53,8 +53,12 @@ func withHistograms(run *results.Run) {
 		return results.Estimate{Median: v, Lo: 0.95 * v, Hi: 1.04 * v, N: 6, Min: 0.9 * v, Max: 1.1 * v, Confidence: 0.97}
 	}
 	batch := func(model string, workers int, kind string, n int64, rate float64) results.CalcResult {
+		trials := make([]float64, 6)
+		for i := range trials {
+			trials[i] = rate * (0.97 + 0.01*float64(i))
+		}
 		return results.CalcResult{Name: fmt.Sprintf("%s-%d-%s", model, workers, kind), Model: model, Workers: workers,
-			Kind: kind, N: n, Tasks: 1000, Trials: 6, TasksPerS: est(rate)}
+			Kind: kind, N: n, Tasks: 1000, Trials: 6, TasksPerS: est(rate), TrialTasksPerS: trials}
 	}
 	run.Calc = []results.CalcResult{
 		batch("inline", 0, "sum", 1, 9e6),
@@ -362,7 +366,14 @@ func TestReportHTMLCharts(t *testing.T) {
 	if got := legend(eff, execs); !slices.Equal(got, execs) {
 		t.Errorf("efficiency legend %q, want %q", got, execs)
 	}
-	if !strings.Contains(eff.caption, "tasks/s ÷ (workers × tasks/s of the same executor with one worker)") {
+	calcPal := htmlreport.NewPalette(append(slices.Clone(names), "inline", "goroutine", "process", "node"))
+	for _, e := range execs {
+		// A dot at 1 worker (1 by definition), one at 2, and the legend's.
+		if got := count(eff.fills, hex(calcPal.Colour(e))); got != 3 {
+			t.Errorf("efficiency: %d filled marks in %s's colour, want 3", got, e)
+		}
+	}
+	if !strings.Contains(eff.caption, "tasks/s with N workers ÷ (N × tasks/s of the same model with one worker)") {
 		t.Errorf("efficiency caption does not define it: %q", eff.caption)
 	}
 	// sum n=1: inline ran with one worker only, the pools with two only:

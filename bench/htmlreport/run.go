@@ -18,9 +18,10 @@ const (
 
 // RunSections draws the charts of a run, section by section: throughput,
 // latency spectra, server CPU per request and per-worker shares when the
-// run measured servers, calc batches when it ran some. The server colours
-// are the same in every chart (ServerPalette).
-func RunSections(run *results.Run) ([]Section, error) {
+// run measured servers, calc batches (with the parallel efficiencies effs)
+// when it ran some. The server colours are the same in every chart
+// (ServerPalette).
+func RunSections(run *results.Run, effs []Efficiency) ([]Section, error) {
 	var secs []Section
 	if len(run.Summary) > 0 {
 		pal := ServerPalette(run)
@@ -50,7 +51,7 @@ func RunSections(run *results.Run) ([]Section, error) {
 		secs = append(secs, ws)
 	}
 	if len(run.Calc) > 0 {
-		cf, err := calcFigures(run)
+		cf, err := calcFigures(run, effs)
 		if err != nil {
 			return nil, fmt.Errorf("calc: %w", err)
 		}

@@ -19,7 +19,11 @@ const HTMLFile = "report.html"
 func HTML(run *results.Run) Reporter {
 	return func(w io.Writer) error {
 		d := Build(run)
-		secs, err := htmlreport.RunSections(run)
+		var effs []htmlreport.Efficiency
+		for _, e := range CalcEfficiencies(run.Calc) {
+			effs = append(effs, htmlreport.Efficiency{Batch: e.Batch, Workers: e.Workers, Estimate: e.Efficiency})
+		}
+		secs, err := htmlreport.RunSections(run, effs)
 		if err != nil {
 			return fmt.Errorf("charts of %s: %w", run.Scenario.Name, err)
 		}
