@@ -315,18 +315,23 @@ func (m *master) stop(c *child, reason string) {
 	_ = c.ctl.Close()
 }
 
-// beginStop stops accepting, cancels pending restarts and reloads, and
-// stops every child.
+// beginStop stops accepting (closes the master's listening sockets),
+// cancels pending restarts and reloads, and stops every child.
 func (m *master) beginStop(reason string) {
 	if m.stopping {
 		return
 	}
 	m.stopping = true
 	m.log.Info("draining", "reason", reason, "children", len(m.live), "grace", m.cfg.Grace)
+	// Stop accepting first: with the master's copies of the listening
+	// sockets closed, a socket ends when the last child that holds it has
+	// taken what its queue holds and closed it, and a new connection is
+	// refused from then on rather than completing a handshake that nobody
+	// will ever accept.
 	if m.rr != nil {
 		close(m.rrStop)
-		_ = m.socks.shared.Close()
 	}
+	m.socks.close()
 	m.reloading, m.reloadAgain = false, false
 	for _, s := range m.slots {
 		s.restartAt = time.Time{}
