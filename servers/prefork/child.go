@@ -35,6 +35,10 @@ func serveChild(ctx context.Context, cfg Config, slotEnv string) error {
 	if grace <= 0 {
 		grace = DefaultGrace
 	}
+	linger := cfg.Linger
+	if linger <= 0 {
+		linger = app.Linger(grace)
+	}
 
 	ctl, err := fileConn(fdControl)
 	if err != nil {
@@ -99,7 +103,7 @@ func serveChild(ctx context.Context, cfg Config, slotEnv string) error {
 	}
 	dctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	err = srv.Drain(dctx, app.Linger(grace))
+	err = srv.Drain(dctx, linger)
 	if err != nil {
 		err = fmt.Errorf("prefork child %d: drain did not finish within %s: %w", slot, grace, err)
 	}
