@@ -115,8 +115,8 @@ type Config struct {
 	// connections (answering with Connection: close) before it closes
 	// them; zero means app.Linger(Grace).
 	Linger time.Duration
-	App     app.Config    // Exec is replaced by each child (Inline{ID: slot})
-	Logger  *slog.Logger  // lifecycle events; nil means slog.Default()
+	App    app.Config   // Exec is replaced by each child (Inline{ID: slot})
+	Logger *slog.Logger // lifecycle events; nil means slog.Default()
 
 	// Reload: every value received replaces the children one at a time
 	// (the CLI feeds it SIGHUP). Nil means never.
