@@ -109,9 +109,10 @@ func (s *Server) track(c net.Conn, st http.ConnState) {
 // Serve accepts connections on ln until Drain stops it or accepting fails.
 // It returns nil when Drain stopped it.
 func (s *Server) Serve(ln net.Listener) error {
-	s.ln = &drainListener{Listener: ln}
+	s.ln = &drainListener{Listener: ln, accepted: make(chan struct{})}
 	close(s.started)
 	err := s.srv.Serve(s.ln)
+	s.ln.finish()
 	if s.ln.stopping.Load() && (errors.Is(err, net.ErrClosed) || errors.Is(err, http.ErrServerClosed)) {
 		return nil
 	}
@@ -139,6 +140,12 @@ func (s *Server) Drain(ctx context.Context, linger time.Duration) error {
 	select {
 	case <-s.started:
 		s.ln.stop()
+		// Until the accept loop has ended, a connection it takes from the
+		// queue may not be tracked yet.
+		select {
+		case <-s.ln.accepted:
+		case <-ctx.Done():
+		}
 	case <-ctx.Done():
 	}
 	tick := time.NewTicker(drainPoll)
@@ -193,7 +200,12 @@ type drainListener struct {
 	net.Listener
 	stopping atomic.Bool
 	once     sync.Once
+	accepted chan struct{} // closed when Accept will return no more connections
+	finished sync.Once
 }
+
+// finish reports that Accept returns no more connections.
+func (l *drainListener) finish() { l.finished.Do(func() { close(l.accepted) }) }
 
 // Close closes the listener once; later calls (http.Server.Close after the
 // drain closed it) report nothing.
@@ -222,6 +234,8 @@ func (l *drainListener) Accept() (net.Conn, error) {
 		return c, nil
 	}
 	_ = l.Close()
+	// http.Server tracks each connection before it calls Accept again.
+	l.finish()
 	return nil, net.ErrClosed
 }
 
