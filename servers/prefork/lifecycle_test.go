@@ -538,6 +538,8 @@ func TestConfigErrors(t *testing.T) {
 		{prefork.Config{Addr: "127.0.0.1:0", Balance: "random"}, `balance "random" is not a balance mode (allowed: reuseport, shared, roundrobin)`},
 		{prefork.Config{Addr: "127.0.0.1:0", Workers: -1}, "workers -1 out of range"},
 		{prefork.Config{Addr: "127.0.0.1:0", Grace: -time.Second}, "grace -1s is negative"},
+		{prefork.Config{Addr: "127.0.0.1:0", Linger: -time.Second}, "linger -1s is negative"},
+		{prefork.Config{Addr: "127.0.0.1:0", Grace: time.Second, Linger: time.Second}, "linger 1s is not below grace 1s"},
 		{prefork.Config{Addr: "127.0.0.1:0", BackoffMin: time.Second, BackoffMax: time.Millisecond}, "backoff max 1ms is below backoff min 1s"},
 	} {
 		err := prefork.Serve(context.Background(), c.cfg)

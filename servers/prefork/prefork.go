@@ -111,12 +111,13 @@ type Config struct {
 	Workers int           // child processes; zero means runtime.GOMAXPROCS(0)
 	Balance string        // one of Balances; empty means shared
 	Grace   time.Duration // drain deadline of each child; zero means DefaultGrace
+	App     app.Config    // Exec is replaced by each child (Inline{ID: slot})
+	Logger  *slog.Logger  // lifecycle events; nil means slog.Default()
+
 	// Linger is how long a draining child keeps reading idle keep-alive
 	// connections (answering with Connection: close) before it closes
-	// them; zero means app.Linger(Grace).
+	// them; zero means app.Linger(Grace). It must be below Grace.
 	Linger time.Duration
-	App    app.Config   // Exec is replaced by each child (Inline{ID: slot})
-	Logger *slog.Logger // lifecycle events; nil means slog.Default()
 
 	// Reload: every value received replaces the children one at a time
 	// (the CLI feeds it SIGHUP). Nil means never.
