@@ -230,7 +230,7 @@ func (l *drainListener) Accept() (net.Conn, error) {
 	if err == nil || !l.stopping.Load() {
 		return c, err
 	}
-	if c, ok := acceptQueued(l.Listener); ok {
+	if c, ok := AcceptQueued(l.Listener); ok {
 		return c, nil
 	}
 	_ = l.Close()
@@ -239,9 +239,12 @@ func (l *drainListener) Accept() (net.Conn, error) {
 	return nil, net.ErrClosed
 }
 
-// acceptQueued accepts one connection already queued on ln without
-// waiting (the deadline that woke Accept would fail a normal Accept).
-func acceptQueued(ln net.Listener) (net.Conn, bool) {
+// AcceptQueued accepts one connection already queued on ln without waiting,
+// also when a deadline has woken ln's Accept (which then fails at once);
+// false when none is queued, or on systems other than Linux. A drain calls
+// it until false before it closes ln, so that connections that completed
+// their handshake are served rather than reset.
+func AcceptQueued(ln net.Listener) (net.Conn, bool) {
 	sc, ok := ln.(syscall.Conn)
 	if !ok {
 		return nil, false

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/clusterbench/clusterbench/servers/app"
 )
 
 // master supervises the children. Its fields belong to the goroutine that
@@ -38,6 +40,7 @@ type master struct {
 
 	rr     *rrTable      // roundrobin only
 	rrStop chan struct{} // closed to stop the dispatcher
+	rrDone chan struct{} // closed when the dispatcher has returned; nil until it starts
 	rrSeq  atomic.Uint64 // sequence numbers of passed connections
 }
 
@@ -205,9 +208,11 @@ func (m *master) onReady(c *child) {
 	}
 	m.listening = true
 	if m.rr != nil {
+		m.rrDone = make(chan struct{})
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
+			defer close(m.rrDone)
 			m.dispatch(m.socks.shared, m.rr, m.rrStop)
 		}()
 	}
@@ -329,7 +334,7 @@ func (m *master) beginStop(reason string) {
 	// refused from then on rather than completing a handshake that nobody
 	// will ever accept.
 	if m.rr != nil {
-		close(m.rrStop)
+		m.stopDispatch()
 	}
 	m.socks.close()
 	m.reloading, m.reloadAgain = false, false
@@ -338,6 +343,39 @@ func (m *master) beginStop(reason string) {
 	}
 	for c := range m.live {
 		m.stop(c, reason)
+	}
+}
+
+// stopDispatch stops the round-robin dispatcher and passes the connections
+// still queued on the listening socket to the children, which have not been
+// stopped yet: the socket's close would reset them.
+func (m *master) stopDispatch() {
+	close(m.rrStop)
+	if m.rrDone == nil {
+		return // not dispatching yet: nothing was accepted
+	}
+	ln := m.socks.shared
+	if d, ok := ln.(interface{ SetDeadline(time.Time) error }); ok {
+		_ = d.SetDeadline(time.Now()) // wakes the dispatcher's Accept
+	} else {
+		_ = ln.Close()
+	}
+	<-m.rrDone
+	next, passed := 0, 0
+	for {
+		conn, ok := app.AcceptQueued(ln)
+		if !ok {
+			break
+		}
+		// rrStop is closed: one pass over the children, no waiting.
+		if next, ok = m.handOff(conn, m.rr, next, m.rrStop); !ok {
+			_ = conn.Close()
+			continue
+		}
+		passed++
+	}
+	if passed > 0 {
+		m.log.Info("queued connections passed on", "count", passed, "reason", "shutdown")
 	}
 }
 
