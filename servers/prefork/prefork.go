@@ -22,9 +22,11 @@
 //     returns a *CrashLoopError.
 //   - When ctx is done the master drains: it stops accepting (it closes its
 //     copies of the listening sockets, so a new connection is refused once
-//     the children have closed theirs), tells every child to stop (SIGTERM
-//     and the close of its control socket), and a child still alive after
-//     Grace (plus KillSlack) is killed. A clean drain returns nil.
+//     the children have closed theirs; roundrobin first passes what is
+//     still queued on its socket to the children), tells every child to
+//     stop (SIGTERM and the close of its control socket), and a child still
+//     alive after Grace (plus KillSlack) is killed. A clean drain returns
+//     nil.
 //   - A stopping child drains without losing a request (app.Server.Drain):
 //     it takes what its listener's queue holds and closes it, answers the
 //     requests that arrive on its keep-alive connections with
