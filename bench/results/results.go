@@ -9,7 +9,11 @@
 // Values are plain data: safe to share read-only across goroutines.
 package results
 
-import "time"
+import (
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
 
 // Schema is the version of the saved format written by this build.
 const Schema = 1
@@ -143,9 +147,15 @@ type Trial struct {
 	// the gate leave cut trials out unless nothing else was measured.
 	Cut bool `json:"cut,omitempty"`
 
-	Latency     Latency          `json:"latency"`
-	StatusCodes map[string]int64 `json:"status_codes"`     // "200", "503", "0" = no response
-	Errors      map[string]int64 `json:"errors,omitempty"` // normalised messages (no ports, no addresses)
+	Latency Latency `json:"latency"`
+	// Histogram is the trial's whole latency distribution (nanoseconds,
+	// 1µs to a minute, 3 significant digits; StartTimeMs and EndTimeMs
+	// are the trial's wall-clock span). It is saved beside summary.json
+	// in histograms.hlog (bench/hlog), not in the JSON; nil for a trial
+	// read from a run directory that has none.
+	Histogram   *hdrhistogram.Histogram `json:"-"`
+	StatusCodes map[string]int64        `json:"status_codes"`     // "200", "503", "0" = no response
+	Errors      map[string]int64        `json:"errors,omitempty"` // normalised messages (no ports, no addresses)
 
 	// ClientCPUS is the load generator's own CPU time during the attack;
 	// ClientCPUUtil divides it by wall time and by the CPUs it may use
@@ -206,6 +216,10 @@ type Estimate struct {
 	Confidence float64 `json:"confidence"`
 }
 
+// Bounded reports whether [Lo, Hi] is a confidence interval: false when
+// there were too few values for one (Confidence 0).
+func (e Estimate) Bounded() bool { return e.Confidence > 0 }
+
 // Summary aggregates the trials of one server at one level.
 type Summary struct {
 	Server            string   `json:"server"`
@@ -253,12 +267,28 @@ type CalcResult struct {
 	ComputeUs float64  `json:"compute_us"`       // mean worker compute time per task
 	IPCUs     float64  `json:"ipc_us,omitempty"` // process: wall time per no-op task through the pool
 
-	TrialTasksPerS []float64    `json:"trial_tasks_per_s"` // per trial, in order
-	WorkerShares   []CalcWorker `json:"worker_shares"`
-	Crashes        []CalcCrash  `json:"crashes,omitempty"`
-	Checked        int64        `json:"checked"`
-	Mismatches     int64        `json:"mismatches"` // wrong, failed or missing results
-	FirstMismatch  string       `json:"first_mismatch,omitempty"`
+	TrialTasksPerS []float64 `json:"trial_tasks_per_s"` // per trial, in order (TrialResults' TasksPerS)
+	// TrialResults are the trials one by one, in order (absent in runs
+	// saved before they were recorded: TrialTasksPerS is there).
+	TrialResults []CalcTrial `json:"trial_results,omitempty"`
+	// GOMAXPROCS of the master that ran the batch (0: not recorded).
+	GOMAXPROCS    int          `json:"gomaxprocs,omitempty"`
+	WorkerShares  []CalcWorker `json:"worker_shares"`
+	Crashes       []CalcCrash  `json:"crashes,omitempty"`
+	Checked       int64        `json:"checked"`
+	Mismatches    int64        `json:"mismatches"` // wrong, failed or missing results
+	FirstMismatch string       `json:"first_mismatch,omitempty"`
+}
+
+// CalcTrial is one measured trial of a calc batch.
+type CalcTrial struct {
+	Trial      int     `json:"trial"` // 1-based
+	DurationS  float64 `json:"duration_s"`
+	TasksPerS  float64 `json:"tasks_per_s"`
+	P50Ms      float64 `json:"p50_ms"` // over every task of the trial
+	P99Ms      float64 `json:"p99_ms"`
+	Crashes    int     `json:"crashes"`
+	Mismatches int64   `json:"mismatches"`
 }
 
 // CalcWorker is one calc worker's share of a batch, summed over its trials.
