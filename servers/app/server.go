@@ -46,7 +46,8 @@ func Linger(grace time.Duration) time.Duration { return min(DrainLinger, grace/2
 // request sent on a connection that has been idle for the whole linger, in
 // the instant the server closes it.
 //
-// Serve and Drain may be called once each, from different goroutines.
+// Serve and Drain may be called once each, from different goroutines;
+// BeginDrain any number of times.
 type Server struct {
 	srv      *http.Server
 	draining atomic.Bool
@@ -61,7 +62,7 @@ type Server struct {
 // connInfo is what the drain knows of one connection.
 type connInfo struct {
 	state http.ConnState
-	since time.Time // when it entered state
+	since time.Time // when it was accepted, or last went idle during a drain
 }
 
 // connCloseHdr is the Connection header of an answer given during a drain.
@@ -99,7 +100,10 @@ func (s *Server) track(c net.Conn, st http.ConnState) {
 	default:
 		if ci := s.conns[c]; ci != nil {
 			ci.state = st
-			if st == http.StateIdle {
+			// Only the drain reads since, and never before its start
+			// (closeIdle counts from the later of the two): no clock read
+			// per request while serving.
+			if st == http.StateIdle && !s.drainStart.IsZero() {
 				ci.since = time.Now()
 			}
 		}
@@ -134,7 +138,8 @@ func (s *Server) BeginDrain() {
 // Drain stops accepting, answers the requests that arrive with
 // Connection: close, closes connections that stayed idle for linger, and
 // returns nil once every connection has closed. When ctx ends first it
-// closes what is left and returns an error. It must be called after Serve.
+// closes what is left and returns an error. It waits for Serve to have
+// started (or for ctx), so the two may be started in either order.
 func (s *Server) Drain(ctx context.Context, linger time.Duration) error {
 	s.BeginDrain()
 	select {
