@@ -3,12 +3,10 @@
 package prefork_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -315,6 +313,10 @@ const drainLinger = 5 * time.Second
 // loadConns is the number of keep-alive connections of the drain tests.
 const loadConns = 16
 
+// probeAnswer bounds the answer to a connection opened during a drain: far
+// more than an answer takes, less than the 30s stall that holds the drain.
+const probeAnswer = 15 * time.Second
+
 // SIGHUP under steady keep-alive load replaces every child with no failed
 // request, counted by a client that never retries: every request written
 // is answered, on the connection it was written to.
@@ -431,33 +433,19 @@ func TestDrainKeepAlive(t *testing.T) {
 
 			// New connections: each one either reaches a child that still
 			// accepts and is answered, or is refused; the children stop
-			// accepting while the stall holds the drain open.
-			refused := false
-			var answered int
-			deadline := time.Now().Add(eventTimeout)
-			for !refused && time.Now().Before(deadline) {
-				c, err := net.Dial("tcp", s.addr)
-				if errors.Is(err, syscall.ECONNREFUSED) {
-					refused = true
-					break
-				}
-				if err != nil {
-					t.Fatalf("dial during the drain: %v, want ECONNREFUSED or a connection that is answered", err)
-				}
-				if err := answeredOnce(c); err != nil {
-					t.Fatalf("a connection accepted during the drain was not answered: %v", err)
-				}
-				answered++
-			}
-			if !refused {
-				t.Fatalf("new connections still accepted %s after SIGTERM", eventTimeout)
+			// accepting while the stall holds the drain open. A connection
+			// accepted and left hanging would wait for the stall's end, 30s,
+			// longer than probeAnswer.
+			probes, err := servertest.UntilRefused(s.addr, probeAnswer, eventTimeout)
+			if err != nil {
+				t.Fatal(err)
 			}
 			select {
 			case <-s.exited:
 				t.Fatal("the master exited before the stalled request ended: the drain did not wait for it")
 			default:
 			}
-			t.Logf("%s: %d new connections answered during the drain before one was refused", b, answered)
+			t.Logf("%s: before a new connection was refused, %d were answered and %d reset as the listening sockets closed", b, probes.Answered, probes.Reset)
 
 			_ = stall.Close()
 			if code := s.waitExit(eventTimeout); code != 0 {
@@ -465,25 +453,6 @@ func TestDrainKeepAlive(t *testing.T) {
 			}
 		})
 	}
-}
-
-// answeredOnce sends GET / on c and reads the whole answer, then closes c.
-func answeredOnce(c net.Conn) error {
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(eventTimeout))
-	if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")); err != nil {
-		return err
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	_ = resp.Body.Close()
-	if err == nil && resp.StatusCode != http.StatusOK {
-		err = fmt.Errorf("status %d", resp.StatusCode)
-	}
-	return err
 }
 
 // Children that crash at start-up make the master give up, non-zero, after
