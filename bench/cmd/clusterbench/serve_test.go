@@ -25,6 +25,7 @@ func TestServeBadFlags(t *testing.T) {
 		{[]string{"--burn", "5s"}, "--burn 5s out of range (allowed: 0..1s)"},
 		{[]string{"--grace", "-1s"}, "--grace -1s is negative"},
 		{[]string{"--queue", "0"}, "--queue 0 out of range"},
+		{[]string{"--queue-timeout", "-1s"}, "--queue-timeout -1s is negative"},
 		{[]string{"--nope"}, "unknown flag: --nope"},
 		{[]string{"stray"}, `unexpected argument "stray"`},
 	}
