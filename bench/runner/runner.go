@@ -107,6 +107,7 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 			return nil, fmt.Errorf("server %s is a Go model but the clusterbench binary is unknown", s.Name)
 		}
 	}
+	late := time.Since(r.StartAt)
 	if err := waitUntil(ctx, r.StartAt); err != nil {
 		return nil, err
 	}
@@ -139,6 +140,9 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 		Trials:   []results.Trial{},
 	}
 	out := &Outcome{Run: run}
+	if !r.StartAt.IsZero() && late > 0 {
+		run.Warnings = append(run.Warnings, fmt.Sprintf("started %s after the start time %s, which had passed", late.Round(time.Millisecond), r.StartAt.UTC().Format(time.RFC3339Nano)))
+	}
 	r.progress("%s: pinning: %s\n", sc.Name, pin)
 	for _, s := range sc.Servers {
 		if ctx.Err() != nil {

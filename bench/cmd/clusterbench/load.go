@@ -85,6 +85,7 @@ func parseLoad(stdout io.Writer, args []string) (loadOptions, *scenario.Scenario
 	fs.StringVarP(&o.run.out, "out", "o", report.DefaultRunsDir, "directory the run directories are written under")
 	fs.StringVar(&format, "format", "table", "what to print: comma-separated "+strings.Join(report.Formats, ", "))
 	fs.BoolVarP(&o.run.quiet, "quiet", "q", false, "print only the run directory (no progress, no tables)")
+	addShardFlags(fs, &o.run.shardFlags)
 	if err := parseFlags(fs, loadHelp, stdout, args); err != nil {
 		return o, nil, err
 	}
@@ -130,6 +131,9 @@ func parseLoad(stdout io.Writer, args []string) (loadOptions, *scenario.Scenario
 	}
 	sc, err := o.scenario()
 	if err != nil {
+		return o, nil, err
+	}
+	if err := o.run.applyShard(o.run.shardFlags, []*scenario.Scenario{sc}, time.Now(), os.Getenv); err != nil {
 		return o, nil, err
 	}
 	return o, sc, nil
