@@ -366,7 +366,11 @@ func (t *trial) result(cfg Config) results.Trial {
 		r.AchievedRate = achieved / wall
 		r.ClientCPUUtil = util / wall
 	}
+	r.Histogram = metrics.PooledHistogram(accs...)
 	r.Latency = metrics.PooledLatency(accs...)
+	first, last := t.slices[0], t.slices[len(t.slices)-1]
+	r.Histogram.SetStartTimeMs(first.Began.UnixMilli())
+	r.Histogram.SetEndTimeMs(last.Began.Add(last.Wall).UnixMilli())
 	return r
 }
 

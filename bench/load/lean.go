@@ -278,7 +278,7 @@ func runLean(ctx context.Context, cfg Config) (*Outcome, error) {
 	}
 	out.Acc = acc
 	out.Interrupted = t.stop.Load()
-	out.Wall = last
+	out.Began, out.Wall = t.began, last
 	if out.Interrupted {
 		out.Wall = time.Duration(stopAt.Load())
 	}

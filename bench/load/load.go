@@ -71,6 +71,7 @@ type Config struct {
 // Outcome is what one trial measured.
 type Outcome struct {
 	Acc         *metrics.Accumulator
+	Began       time.Time     // when the attack started
 	Wall        time.Duration // from the start of the attack to its last result (or the interruption)
 	ClientCPU   time.Duration // this process's CPU time over Wall
 	ClientWait  time.Duration // time its working threads waited, runnable, for a CPU (metrics.WorkWait)
@@ -211,7 +212,7 @@ func runVegeta(ctx context.Context, cfg Config) (*Outcome, error) {
 	if out.Interrupted {
 		end = time.Unix(0, stopAt.Load())
 	}
-	out.Wall = end.Sub(began)
+	out.Began, out.Wall = began, end.Sub(began)
 	out.ClientCPU = cpu1 - cpu0
 	out.Dials = conns.dials.Load()
 	client.CloseIdleConnections()
@@ -258,6 +259,7 @@ func (o *Outcome) Trial(server string, trial, expectedWorkers int) results.Trial
 		Requests:    a.Requests(),
 		Successes:   a.Successes(),
 		Latency:     a.Latency(),
+		Histogram:   a.Histogram(),
 		StatusCodes: a.StatusCodes(),
 		Errors:      a.Errors(),
 		Workers:     a.Workers(),
@@ -274,6 +276,10 @@ func (o *Outcome) Trial(server string, trial, expectedWorkers int) results.Trial
 		cpus := float64(max(o.AllowedCPUs, 1))
 		t.ClientCPUUtil = o.ClientCPU.Seconds() / o.Wall.Seconds() / cpus
 		t.ClientBound = (o.ClientCPU+o.ClientWait).Seconds()/o.Wall.Seconds()/cpus >= metrics.ClientBoundUtil
+	}
+	if h := t.Histogram; h != nil && !o.Began.IsZero() {
+		h.SetStartTimeMs(o.Began.UnixMilli())
+		h.SetEndTimeMs(o.Began.Add(o.Wall).UnixMilli())
 	}
 	t.Fairness = metrics.WorkerFairness(t.Workers, expectedWorkers)
 	if o.Mode == Open {

@@ -118,7 +118,7 @@ func (a *Accumulator) Expect(codes []int) {
 // New returns an empty Accumulator.
 func New() *Accumulator {
 	return &Accumulator{
-		lat:     hdrhistogram.New(histLowest, histHighest, trialSigFigs),
+		lat:     NewLatencyHistogram(),
 		errs:    make(map[string]*int64),
 		errBuf:  make([]byte, 0, 256),
 		workers: make(map[string]*worker),
@@ -358,6 +358,17 @@ func (a *Accumulator) SentRate() float64 {
 
 func ms(ns int64) float64 { return float64(ns) / 1e6 }
 
+// NewLatencyHistogram returns an empty histogram of the shape every
+// trial's latencies are recorded in: nanoseconds from 1µs to MaxLatency,
+// 3 significant digits. Histograms of one shape merge without loss.
+func NewLatencyHistogram() *hdrhistogram.Histogram {
+	return hdrhistogram.New(histLowest, histHighest, trialSigFigs)
+}
+
+// Histogram returns the trial's latency histogram itself (not a copy):
+// the accumulator must not record more once it is handed on.
+func (a *Accumulator) Histogram() *hdrhistogram.Histogram { return a.lat }
+
 // Latency summarises the trial's latency histogram in milliseconds.
 func (a *Accumulator) Latency() results.Latency { return latencyOf(a.lat) }
 
@@ -365,11 +376,17 @@ func (a *Accumulator) Latency() results.Latency { return latencyOf(a.lat) }
 // (their histograms merged): a trial measured in slices, whose percentiles
 // are those of all its requests, not a mix of the slices' percentiles.
 func PooledLatency(accs ...*Accumulator) results.Latency {
-	h := hdrhistogram.New(histLowest, histHighest, trialSigFigs)
+	return latencyOf(PooledHistogram(accs...))
+}
+
+// PooledHistogram merges the latency histograms of several accumulators
+// into a new one.
+func PooledHistogram(accs ...*Accumulator) *hdrhistogram.Histogram {
+	h := NewLatencyHistogram()
 	for _, a := range accs {
 		h.Merge(a.lat) // same range and precision: nothing is dropped
 	}
-	return latencyOf(h)
+	return h
 }
 
 func latencyOf(h *hdrhistogram.Histogram) results.Latency {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/clusterbench/clusterbench/bench/hlog"
 	"github.com/clusterbench/clusterbench/bench/results"
 )
 
@@ -42,8 +43,9 @@ func RunDirName(run *results.Run) string {
 
 var safeName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
-// WriteRun writes summary.json, summary.csv, workers.csv and report.md of
-// run (and calc.csv when it has calc batches) into a new directory under parent (created if missing) and returns
+// WriteRun writes summary.json, summary.csv, workers.csv, report.md and
+// histograms.hlog (every trial's latency distribution, bench/hlog) of run
+// (and calc.csv when it has calc batches) into a new directory under parent (created if missing) and returns
 // its path, parent/RunDirName(run), with "-2", "-3"... appended when that
 // name is taken. The files are written and synced in a temporary directory
 // beside it, which is then renamed into place: the run directory appears
@@ -70,6 +72,7 @@ func WriteRun(parent string, run *results.Run) (dir string, err error) {
 		{SummaryFile, SummaryCSV(run)},
 		{WorkersFile, WorkersCSV(run)},
 		{ReportFile, Markdown(run)},
+		{hlog.FileName, func(w io.Writer) error { return hlog.Write(w, run) }},
 	}
 	if len(run.Calc) > 0 {
 		files = append(files, struct {
@@ -177,8 +180,49 @@ func syncDir(dir string) error {
 }
 
 // ReadRun loads a saved run from a run directory or a summary.json path,
-// and checks it (DecodeRun).
+// checks it (DecodeRun), and attaches the trials' latency histograms from
+// the histograms.hlog beside it. A directory written before histograms
+// were saved has none: its trials' Histogram stays nil. A damaged
+// histograms.hlog returns the run (without histograms) together with an
+// error wrapping hlog.ErrCorrupt that names the file and line, so a
+// caller may still use the rest.
 func ReadRun(path string) (*results.Run, error) {
+	run, file, err := readSummary(path)
+	if err != nil {
+		return nil, err
+	}
+	hf, err := os.Open(filepath.Join(filepath.Dir(file), hlog.FileName))
+	if errors.Is(err, os.ErrNotExist) {
+		return run, nil
+	}
+	if err != nil {
+		return run, fmt.Errorf("%w: %w", hlog.ErrCorrupt, err)
+	}
+	defer hf.Close()
+	if err := hlog.Read(hf, hf.Name(), run); err != nil {
+		for i := range run.Trials {
+			run.Trials[i].Histogram = nil
+		}
+		if !errors.Is(err, hlog.ErrCorrupt) {
+			err = fmt.Errorf("%w: %w", hlog.ErrCorrupt, err)
+		}
+		return run, err
+	}
+	return run, nil
+}
+
+// HasHistograms says whether run's trials carry their latency
+// histograms (false for a run directory written before they were saved).
+func HasHistograms(run *results.Run) bool {
+	for _, t := range run.Trials {
+		if t.Histogram != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func readSummary(path string) (*results.Run, string, error) {
 	file := path
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		file = filepath.Join(path, SummaryJSON)
@@ -186,16 +230,17 @@ func ReadRun(path string) (*results.Run, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) && file != path {
-			return nil, fmt.Errorf("%s: not a run directory: it has no %s", path, SummaryJSON)
+			return nil, file, fmt.Errorf("%s: not a run directory: it has no %s", path, SummaryJSON)
 		}
-		return nil, err
+		return nil, file, err
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxRunFile+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, file, fmt.Errorf("%s: %w", file, err)
 	}
-	return DecodeRun(file, data)
+	run, err := DecodeRun(file, data)
+	return run, file, err
 }
 
 // DecodeRun parses and checks a summary.json; name labels its errors.

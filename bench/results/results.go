@@ -9,7 +9,11 @@
 // Values are plain data: safe to share read-only across goroutines.
 package results
 
-import "time"
+import (
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
 
 // Schema is the version of the saved format written by this build.
 const Schema = 1
@@ -199,9 +203,15 @@ type Trial struct {
 	// the gate leave cut trials out unless nothing else was measured.
 	Cut bool `json:"cut,omitempty"`
 
-	Latency     Latency          `json:"latency"`
-	StatusCodes map[string]int64 `json:"status_codes"`     // "200", "503", "0" = no response
-	Errors      map[string]int64 `json:"errors,omitempty"` // normalised messages (no ports, no addresses)
+	Latency Latency `json:"latency"`
+	// Histogram is the trial's whole latency distribution (nanoseconds,
+	// 1µs to a minute, 3 significant digits; StartTimeMs and EndTimeMs
+	// are the trial's wall-clock span). It is saved beside summary.json
+	// in histograms.hlog (bench/hlog), not in the JSON; nil for a trial
+	// read from a run directory that has none.
+	Histogram   *hdrhistogram.Histogram `json:"-"`
+	StatusCodes map[string]int64        `json:"status_codes"`     // "200", "503", "0" = no response
+	Errors      map[string]int64        `json:"errors,omitempty"` // normalised messages (no ports, no addresses)
 
 	// ClientCPUS is the load generator's own CPU time during the attack;
 	// ClientCPUUtil divides it by wall time and by the CPUs it may use

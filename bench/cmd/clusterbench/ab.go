@@ -14,6 +14,7 @@ import (
 
 	"github.com/clusterbench/clusterbench/bench/ab"
 	"github.com/clusterbench/clusterbench/bench/gate"
+	"github.com/clusterbench/clusterbench/bench/hlog"
 	"github.com/clusterbench/clusterbench/bench/report"
 	"github.com/clusterbench/clusterbench/bench/results"
 	"github.com/clusterbench/clusterbench/bench/runner"
@@ -37,6 +38,7 @@ type abOptions struct {
 	confirm      bool
 	readyTimeout time.Duration
 	quiet        bool
+	histograms   string // --histograms: write every trial's latency histogram here
 
 	baseArgv, headArgv []string
 	warmupSet          bool
@@ -78,6 +80,7 @@ func parseAB(stdout io.Writer, args []string) (abOptions, error) {
 	fs.BoolVar(&o.confirm, "confirm", false, "when the gate fails, re-run all trials and fail only if the same metrics regress again")
 	fs.DurationVar(&o.readyTimeout, "ready-timeout", ab.DefaultReadyTimeout, "how long a server may take to answer /healthz")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no per-trial progress on stderr")
+	fs.StringVar(&o.histograms, "histograms", "", "write every base and head trial's latency histogram to this file (HdrHistogram log, tags base|head/LEVEL/TRIAL)")
 	addGateFlags(fs, &o.gate)
 	if err := parseFlags(fs, abHelp, stdout, args); err != nil {
 		return o, err
@@ -222,7 +225,7 @@ func runAB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
-	for _, f := range []struct{ flag, path string }{{"--summary", o.gate.summary}, {"--benchfmt", o.gate.benchfmt}, {"--junit", o.gate.junit}} {
+	for _, f := range []struct{ flag, path string }{{"--summary", o.gate.summary}, {"--benchfmt", o.gate.benchfmt}, {"--junit", o.gate.junit}, {"--histograms", o.histograms}} {
 		if f.path == "" {
 			continue
 		}
@@ -288,6 +291,10 @@ func runAB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	if !o.quiet {
 		printTrials(stderr, res)
 	}
+	started := time.Now().UTC()
+	if err := o.writeHistograms(sc.Name, started, res, nil); err != nil {
+		return measurementError(err)
+	}
 	rep, err := gate.Evaluate(gate.FromTrials(defs, res.Base, res.Head), o.gate.opts)
 	if err != nil {
 		return measurementError(err)
@@ -318,6 +325,9 @@ func runAB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	if !o.quiet {
 		printTrials(stderr, res2)
 	}
+	if err := o.writeHistograms(sc.Name, started, res, res2); err != nil {
+		return measurementError(err)
+	}
 	rep2, err := gate.Evaluate(gate.FromTrials(flagged, res2.Base, res2.Head), o.gate.opts)
 	if err != nil {
 		return measurementError(err)
@@ -325,6 +335,26 @@ func runAB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	labels.Title = "confirmation of " + labels.Title
 	labels.Notes = append(runNotes(res2, pinDesc), fmt.Sprintf("initial gate: %s", rep.Headline()))
 	return o.gate.emit(stdout, rep2, labels)
+}
+
+// writeHistograms writes the trials' latency histograms to --histograms,
+// if given: base and head, and those of the confirmation (tagged
+// "base-confirm" and "head-confirm") when there was one.
+func (o *abOptions) writeHistograms(name string, started time.Time, res, confirm *ab.Result) error {
+	if o.histograms == "" {
+		return nil
+	}
+	run := &results.Run{Scenario: results.ScenarioInfo{Name: name}, Started: started}
+	run.Trials = append(append(run.Trials, res.Base...), res.Head...)
+	if confirm != nil {
+		for _, ts := range [][]results.Trial{confirm.Base, confirm.Head} {
+			for _, t := range ts {
+				t.Server += "-confirm"
+				run.Trials = append(run.Trials, t)
+			}
+		}
+	}
+	return gate.WriteFile(o.histograms, func(w io.Writer) error { return hlog.Write(w, run) })
 }
 
 // rounds is the --rounds flag, or one slice per 100ms of the trial

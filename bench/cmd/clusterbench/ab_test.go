@@ -15,7 +15,10 @@ import (
 	"testing"
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/clusterbench/clusterbench/bench/ab"
+	"github.com/clusterbench/clusterbench/bench/hlog"
 	"github.com/clusterbench/clusterbench/bench/metrics"
 )
 
@@ -113,25 +116,35 @@ func TestABExitCodes(t *testing.T) {
 		args []string
 		code int
 		want []string
+		// hlog: the tags --histograms must write (nil: not asked)
+		hlog []string
 	}{
 		{"A/A passes", []string{"--base", serve, "--head", serve, "--metrics", "cpu"}, ExitOK,
-			[]string{"n=6+6", "server CPU/req"}},
+			[]string{"n=6+6", "server CPU/req"}, nil},
 		{"large burn regresses", []string{"--base", serve, "--head", serve + " --burn 2ms", "--metrics", "cpu,throughput"}, ExitRegression,
-			[]string{"FAIL: performance regressed", "REGRESSION"}},
+			[]string{"FAIL: performance regressed", "REGRESSION"}, nil},
 		{"a confirmed regression", []string{"--base", serve, "--head", serve + " --burn 2ms", "--metrics", "cpu", "--confirm", "--trials", "5"}, ExitRegression,
-			[]string{"confirming 1 flagged metric(s) with 5 fresh pairs", "confirmation of ab gate-test", "initial gate: FAIL"}},
+			[]string{"confirming 1 flagged metric(s) with 5 fresh pairs", "confirmation of ab gate-test", "initial gate: FAIL"},
+			[]string{"base", "head", "base-confirm", "head-confirm"}},
 		{"too few trials is inconclusive", []string{"--base", serve, "--head", serve, "--metrics", "cpu", "--trials", "3"}, ExitOK,
-			[]string{"INCONCLUSIVE", "too few samples", "n=3+3"}},
+			[]string{"INCONCLUSIVE", "too few samples", "n=3+3"}, nil},
 		{"inconclusive fails under --strict", []string{"--base", serve, "--head", serve, "--metrics", "cpu", "--trials", "3", "--strict"}, ExitMeasurement,
-			[]string{"INCONCLUSIVE", "inconclusive (--strict)"}},
+			[]string{"INCONCLUSIVE", "inconclusive (--strict)"}, nil},
 		{"server cannot start", []string{"--base", serve, "--head", "EXE serve --model nosuch --addr {addr}"}, ExitMeasurement,
-			[]string{"the head server did not start", "nosuch"}},
+			[]string{"the head server did not start", "nosuch"}, nil},
 		{"missing binary", []string{"--base", "/nonexistent/clusterbench serve", "--head", serve}, ExitMeasurement,
-			[]string{"the base server did not start"}},
+			[]string{"the base server did not start"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			hlogFile := filepath.Join(t.TempDir(), "ab.hlog")
+			if tt.hlog != nil {
+				tt.args = append(tt.args, "--histograms", hlogFile)
+			}
 			code, out := gateAB(t, exe, tt.args...)
+			if tt.hlog != nil {
+				checkABHistograms(t, hlogFile, tt.hlog)
+			}
 			if code != tt.code {
 				t.Errorf("exit %d, want %d\n%s", code, tt.code, out)
 			}
@@ -333,4 +346,39 @@ func procsWithEnv(t *testing.T, kv string, except int) []int {
 		pids = append(pids, pid)
 	}
 	return pids
+}
+
+// checkABHistograms reads ab's --histograms file with hdrhistogram-go's
+// own log reader: each arm has a histogram per trial, none empty.
+func checkABHistograms(t *testing.T, path string, arms []string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("--histograms: %v", err)
+	}
+	defer f.Close()
+	r := hdrhistogram.NewHistogramLogReader(f)
+	perArm := map[string]int{}
+	for {
+		h, err := r.NextIntervalHistogram()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h == nil {
+			break
+		}
+		server, level, trial, err := hlog.ParseTag(h.Tag())
+		if err != nil || level != 2 || trial < 1 {
+			t.Errorf("tag %q: %v", h.Tag(), err)
+		}
+		if h.TotalCount() == 0 {
+			t.Errorf("%s: an empty histogram", h.Tag())
+		}
+		perArm[server]++
+	}
+	for _, a := range arms {
+		if perArm[a] < 5 {
+			t.Errorf("%s has %d trial histograms in %s, want ≥ 5 (all: %v)", a, perArm[a], path, perArm)
+		}
+	}
 }

@@ -3,17 +3,20 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"strings"
 
 	"github.com/clusterbench/clusterbench/bench/report"
+	"github.com/clusterbench/clusterbench/bench/results"
 )
 
 type reportOptions struct {
-	path    string
-	formats []string
+	path        string
+	formats     []string
+	percentiles []float64 // from --percentiles: print these, recomputed from histograms.hlog
 }
 
 var reportHelp = cmdHelp{
@@ -23,19 +26,26 @@ var reportHelp = cmdHelp{
   md       Markdown, as report.md
   csv      summary.csv
   workers  workers.csv
-  json     summary.json`,
+  json     summary.json
+Every percentile can be recomputed from the run's full latency
+distributions (histograms.hlog, HdrHistogram log format):
+--percentiles 50,99,99.99 prints those for each trial and, per server and
+level, for all its measured trials together. A run directory written
+before histograms were saved has only its summary's percentiles.`,
 	Examples: []string{
 		"clusterbench report results/runs/20261130T170000Z-hello",
 		"clusterbench report results/runs/20261130T170000Z-hello/summary.json --format csv,workers",
+		"clusterbench report results/runs/20261130T170000Z-hello --percentiles 50,99,99.9,99.99",
 	},
-	Exits: []string{exitOKLine, exitUsageLine + "; or no such path", "3  the file is not a readable run"},
+	Exits: []string{exitOKLine, exitUsageLine + "; or no such path", "3  the file is not a readable run, or its histograms.hlog is damaged (the rest is still printed)"},
 }
 
 func parseReport(stdout io.Writer, args []string) (reportOptions, error) {
 	var o reportOptions
-	var format string
+	var format, pcts string
 	fs := newFlags("report")
 	fs.StringVar(&format, "format", "table", "comma-separated output formats: "+strings.Join(report.Formats, ", "))
+	fs.StringVar(&pcts, "percentiles", "", "comma-separated latency percentiles to recompute from histograms.hlog, e.g. 50,99,99.99 (printed instead of --format)")
 	if err := parseFlags(fs, reportHelp, stdout, args); err != nil {
 		return o, err
 	}
@@ -46,6 +56,11 @@ func parseReport(stdout io.Writer, args []string) (reportOptions, error) {
 	var err error
 	if o.formats, err = report.ParseFormats(format); err != nil {
 		return o, usageError("%v", err)
+	}
+	if fs.Changed("percentiles") {
+		if o.percentiles, err = report.ParsePercentiles(pcts); err != nil {
+			return o, usageError("--percentiles: %v", err)
+		}
 	}
 	return o, nil
 }
@@ -62,10 +77,35 @@ func runReport(_ context.Context, stdout, stderr io.Writer, args []string) error
 		return usageError("%s: no such run directory or file", o.path)
 	}
 	run, err := report.ReadRun(o.path)
-	if err != nil {
+	if run == nil {
 		return measurementError(err)
 	}
-	for i, f := range o.formats {
+	// A damaged histograms.hlog: print what the summary holds, then fail.
+	histErr := err
+	if histErr != nil {
+		fmt.Fprintf(stderr, "clusterbench report: %v\n", histErr)
+	}
+	if o.percentiles != nil {
+		if histErr != nil {
+			return measurementError(histErr)
+		}
+		t, err := report.PercentileTable(run, o.percentiles)
+		if err != nil {
+			return measurementError(fmt.Errorf("%s: %w", o.path, err))
+		}
+		return report.RenderTable(stdout, t)
+	}
+	if err := renderReport(stdout, run, o.formats); err != nil {
+		return err
+	}
+	if histErr != nil {
+		return measurementError(histErr)
+	}
+	return nil
+}
+
+func renderReport(stdout io.Writer, run *results.Run, formats []string) error {
+	for i, f := range formats {
 		rep, err := report.For(f, run)
 		if err != nil {
 			return usageError("%v", err)

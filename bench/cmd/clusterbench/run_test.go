@@ -165,6 +165,7 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Errorf("environment not recorded: %+v", run.Env)
 	}
 	compareCSVWithJSON(t, filepath.Join(dirs[0], report.SummaryFile), run)
+	checkHistograms(t, dirs[0], run)
 	assertGone(t, serverPids(run))
 }
 
