@@ -83,17 +83,15 @@ func (o *runOptions) applyShard(f shardFlags, scs []*scenario.Scenario, now time
 		info.RunID = shard.RunID(o.startAt, sc.Name)
 	}
 	reqs, conns := sc.Load.Requests, sc.Load.MaxConns
-	if reqs > 0 {
-		if reqs = shard.Share(reqs, sp.Index, sp.Count); reqs == 0 {
-			return usageError("--shard %s: --requests %d leaves shard %d with none (allowed: at least %d requests with %d shards)", f.spec, sc.Load.Requests, sp.Count-1, sp.Count, sp.Count)
-		}
+	switch {
+	case reqs > 0 && reqs < int64(sp.Count):
+		return usageError("--shard %s: --requests %d leaves shard %d with none (allowed: at least %d requests with %d shards)", f.spec, reqs, sp.Count-1, sp.Count, sp.Count)
+	case conns > 0 && conns < sp.Count:
+		return usageError("--shard %s: load.connections %d leaves shard %d with none (allowed: at least %d connections with %d shards)", f.spec, conns, sp.Count-1, sp.Count, sp.Count)
 	}
-	if conns > 0 {
-		if conns = int(shard.Share(int64(conns), sp.Index, sp.Count)); conns == 0 {
-			return usageError("--shard %s: load.connections %d leaves shard %d with none (allowed: at least %d connections with %d shards)", f.spec, sc.Load.MaxConns, sp.Count-1, sp.Count, sp.Count)
-		}
-	}
-	sc.Load.Levels, sc.Load.Requests, sc.Load.MaxConns = levels, reqs, conns
+	sc.Load.Levels = levels
+	sc.Load.Requests = shard.Share(reqs, sp.Index, sp.Count)
+	sc.Load.MaxConns = int(shard.Share(int64(conns), sp.Index, sp.Count))
 	o.shard = info
 	return nil
 }
