@@ -11,7 +11,9 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/clusterbench/clusterbench/bench/internal/golden"
 	"github.com/clusterbench/clusterbench/bench/metrics"
+	"github.com/clusterbench/clusterbench/bench/report"
 	"github.com/clusterbench/clusterbench/bench/results"
 	"github.com/clusterbench/clusterbench/bench/shard"
 )
@@ -209,5 +211,30 @@ func TestMergeAllowMissing(t *testing.T) {
 	}
 	if tr := run.Trials[0]; tr.TargetRate != 267 || tr.Level != 400 {
 		t.Errorf("target rate %g at level %d; want the two shards' 134+133 at level 400", tr.TargetRate, tr.Level)
+	}
+}
+
+func TestGeneratorTable(t *testing.T) {
+	shards := shardsOf(2, []int{401}, map[string][]int64{})
+	shards[1].Run.Trials[0].ClientBound = true // shard 0, trial 1
+	run, err := Merge(shards, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, ok := GeneratorTable(run)
+	if !ok {
+		t.Fatal("no generator table for a merged run")
+	}
+	var b strings.Builder
+	b.WriteString(tb.Title + "\n")
+	if err := report.RenderTable(&b, tb); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range tb.Notes {
+		b.WriteString("  " + n + "\n")
+	}
+	golden.Check(t, "testdata/generators.golden", []byte(b.String()))
+	if _, ok := GeneratorTable(shards[0].Run); ok {
+		t.Error("a generator table for a shard, not a merge")
 	}
 }

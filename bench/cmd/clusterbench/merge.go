@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/clusterbench/clusterbench/bench/hlog"
@@ -113,6 +114,16 @@ func runMerge(_ context.Context, stdout, stderr io.Writer, args []string) error 
 		if _, err := io.WriteString(stdout, "\n"); err != nil {
 			return err
 		}
+	}
+	if gt, ok := merge.GeneratorTable(run); ok && slices.Contains(o.formats, "table") {
+		fmt.Fprintf(stdout, "%s\n", gt.Title)
+		if err := report.RenderTable(stdout, gt); err != nil {
+			return err
+		}
+		for _, n := range gt.Notes {
+			fmt.Fprintf(stdout, "  %s\n", n)
+		}
+		fmt.Fprintln(stdout)
 	}
 	note := ""
 	if !run.Complete {
