@@ -13,7 +13,9 @@
 // run's Shard.Shards and Warnings say which shard. Server CPU, which every
 // shard that measured it measured over nearly the same window, is the
 // largest shard's figure. Summaries are recomputed with
-// metrics.Summarize.
+// metrics.Summarize. The run's environment is that of the lowest shard
+// merged (with the merge's command line); Shard.Shards names every
+// shard's host.
 //
 // Merge refuses shards that do not belong together (ErrMismatch: another
 // run id, scenario, load, build or shard count, or a repeated index),

@@ -184,3 +184,34 @@ func TestShardsMergeEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestShardRunTargetScenario: run --shard splits the rates of a scenario
+// whose server is a target: and records the unsharded ones.
+func TestShardRunTargetScenario(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok\n") }))
+	defer srv.Close()
+	dir := t.TempDir()
+	sc := writeScenario(t, dir, "split", fmt.Sprintf(`name: split
+servers:
+  - name: mine
+    target: %q
+requests:
+  - path: /
+load:
+  rate: [21, 40]
+  duration: 200ms
+  warmup: 0s
+  trials: 1
+`, srv.URL))
+	stdout, stderr, code := mainIn(t, "run", sc, "--shard", "1/2", "--run-id", "r", "-o", filepath.Join(dir, "runs"), "-q")
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	run, err := report.ReadRun(strings.TrimSpace(stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(run.Load.Levels, []int{10, 20}) || run.Shard == nil || !slices.Equal(run.Shard.Levels, []int{21, 40}) || run.Trials[0].TargetRate != 10 {
+		t.Errorf("levels %v, shard %+v, first target rate %g; want shard 1's 10 and 20 of 21 and 40", run.Load.Levels, run.Shard, run.Trials[0].TargetRate)
+	}
+}
