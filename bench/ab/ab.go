@@ -38,6 +38,7 @@ import (
 
 	"github.com/clusterbench/clusterbench/bench/load"
 	"github.com/clusterbench/clusterbench/bench/metrics"
+	"github.com/clusterbench/clusterbench/bench/progress"
 	"github.com/clusterbench/clusterbench/bench/results"
 	"github.com/clusterbench/clusterbench/bench/runner"
 )
@@ -100,6 +101,12 @@ type Config struct {
 
 	// Progress, when set, is called from Run's goroutine as it goes.
 	Progress func(string)
+	// Events, when set, gets each step from Run's goroutine as it
+	// happens, for a live display (bench/progress): starting the servers,
+	// each warm-up and slice as a load phase with its running count, and
+	// stopping them. A trial that failed skips its phases, which stay in
+	// the plan's estimate of the time left.
+	Events func(progress.Event)
 }
 
 // Result is what Run measured: one results.Trial per trial and arm, and
@@ -169,11 +176,27 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if len(cfg.ServerCPUs) > 0 {
 		cpus = cfg.ServerCPUs
 	}
-	progress := func(format string, args ...any) {
+	note := func(format string, args ...any) { // a line for cfg.Progress
 		if cfg.Progress != nil {
 			cfg.Progress(fmt.Sprintf(format, args...))
 		}
 	}
+
+	event := func(e progress.Event) {
+		if cfg.Events != nil {
+			cfg.Events(e)
+		}
+	}
+	newLive := func() *load.Live { // a fresh running count per phase, for Events
+		if cfg.Events == nil {
+			return nil
+		}
+		return &load.Live{}
+	}
+	slice := cfg.Duration / time.Duration(cfg.Rounds)
+	event(progress.Event{Kind: progress.RunStarts, Name: "ab", Plan: progress.Plan{Servers: 1, Levels: 1,
+		Warmup: cfg.Warmup, Warmups: 2 * cfg.Pairs, Trials: 2 * cfg.Pairs * cfg.Rounds, Duration: slice}})
+	event(progress.Event{Kind: progress.ServerStarts, Server: fmt.Sprintf("%d servers", 2*cfg.Pairs)})
 
 	// Start every server, pair by pair; stop them all on the way out.
 	trials := make([]*trial, 0, 2*cfg.Pairs)
@@ -181,6 +204,8 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		if serr := stopAll(trials, cfg.Grace); serr != nil && err == nil {
 			err = serr
 		}
+		event(progress.Event{Kind: progress.ServerEnds})
+		event(progress.Event{Kind: progress.RunEnds})
 	}()
 	for i := 1; i <= cfg.Pairs; i++ {
 		for _, arm := range []string{Base, Head} {
@@ -199,7 +224,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			}
 		}
 	}
-	progress("started %d servers", len(trials))
+	note("started %d servers", len(trials))
 
 	// Warm-up, discarded.
 	if cfg.Warmup > 0 {
@@ -207,7 +232,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			if t.err != nil {
 				continue
 			}
-			if _, err := attack(ctx, t, cfg, cfg.Warmup); err != nil {
+			live := newLive()
+			event(progress.Event{Kind: progress.PhaseStarts, Label: fmt.Sprintf("warm-up: %s %d/%d", t.arm, t.n, cfg.Pairs), Warmup: true, Live: live})
+			if _, err := attack(ctx, t, cfg, cfg.Warmup, live); err != nil {
 				t.err = fmt.Errorf("warm-up: %w", err)
 			}
 			if ctx.Err() != nil {
@@ -217,7 +244,6 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	}
 
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0xab))
-	slice := cfg.Duration / time.Duration(cfg.Rounds)
 	res = &Result{}
 	for round := 1; round <= cfg.Rounds; round++ {
 		for i := 0; i < cfg.Pairs; i++ {
@@ -232,13 +258,15 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 				if t.err != nil {
 					continue
 				}
-				measure(ctx, t, cfg, slice)
+				live := newLive()
+				event(progress.Event{Kind: progress.PhaseStarts, Label: fmt.Sprintf("round %d/%d: %s %d/%d", round, cfg.Rounds, t.arm, t.n, cfg.Pairs), Live: live})
+				measure(ctx, t, cfg, slice, live)
 				if ctx.Err() != nil {
 					return nil, fmt.Errorf("interrupted in round %d of %d: %w", round, cfg.Rounds, ctx.Err())
 				}
 			}
 		}
-		progress("round %d/%d measured", round, cfg.Rounds)
+		note("round %d/%d measured", round, cfg.Rounds)
 	}
 	for _, t := range trials {
 		tr := t.result(cfg)
@@ -296,25 +324,26 @@ func start(ctx context.Context, t *trial, argv []string, cfg Config, cpus []int)
 	return p.WaitReady(ctx, cfg.ReadyTimeout)
 }
 
-func attack(ctx context.Context, t *trial, cfg Config, d time.Duration) (*load.Outcome, error) {
+func attack(ctx context.Context, t *trial, cfg Config, d time.Duration, live *load.Live) (*load.Outcome, error) {
 	targets := make([]load.Target, len(cfg.Requests))
 	for i, r := range cfg.Requests {
 		targets[i] = load.Target{Method: r.Method, URL: "http://" + t.addr + r.Path, Weight: r.Weight}
 	}
 	return load.Run(ctx, load.Config{Targets: targets, Mode: cfg.Mode, Level: cfg.Level, Duration: d,
-		KeepAlive: cfg.KeepAlive, Timeout: cfg.Timeout, Engine: cfg.Engine, MaxConns: cfg.MaxConns, Name: "clusterbench-ab-" + t.arm})
+		KeepAlive: cfg.KeepAlive, Timeout: cfg.Timeout, Engine: cfg.Engine, MaxConns: cfg.MaxConns, Name: "clusterbench-ab-" + t.arm,
+		Live: live})
 }
 
 // measure runs one slice against t, with the server's CPU sampled on
 // either side of it.
-func measure(ctx context.Context, t *trial, cfg Config, d time.Duration) {
+func measure(ctx context.Context, t *trial, cfg Config, d time.Duration, live *load.Live) {
 	pid := t.proc.Pid()
 	cpu0, err := treeCPU(pid)
 	if err != nil {
 		t.err = fmt.Errorf("server CPU before a slice (did it exit?): %w", err)
 		return
 	}
-	out, err := attack(ctx, t, cfg, d)
+	out, err := attack(ctx, t, cfg, d, live)
 	if err != nil {
 		t.err = fmt.Errorf("attack: %w", err)
 		return

@@ -27,8 +27,10 @@ package gate
 import (
 	"errors"
 	"fmt"
-	"math"
 	"strings"
+
+	"github.com/clusterbench/clusterbench/bench/metrics"
+	"github.com/clusterbench/clusterbench/bench/results"
 )
 
 // Defaults of the gate; the CLI and the docs reuse them.
@@ -146,20 +148,13 @@ func (o Options) Validate() error {
 	return nil
 }
 
-// Estimate is an arm's median with its confidence interval. Lo and Hi are
-// ±Inf when the arm has too few values for an interval at the level asked.
-type Estimate struct {
-	Median, Lo, Hi float64
-	N              int
-}
-
-// Bounded reports whether the interval is finite.
-func (e Estimate) Bounded() bool { return !math.IsInf(e.Lo, 0) && !math.IsInf(e.Hi, 0) }
-
 // Result is the gate's finding for one metric.
 type Result struct {
 	Metric
-	BaseEst, HeadEst Estimate
+	// BaseEst and HeadEst are each arm's median with its interval at
+	// Options.Confidence (metrics.EstimateAt; not Bounded when the arm has
+	// too few values for an interval at that level).
+	BaseEst, HeadEst results.Estimate
 	// Ratio is median(head)/median(base), with its bootstrap interval.
 	Ratio, RatioLo, RatioHi float64
 	// P is the one-sided U-test p-value for "head is worse"; PAdj is it
@@ -286,23 +281,23 @@ var ErrNoMetrics = errors.New("no metric to gate")
 
 // Evaluate gates every metric. It fails only on invalid options or an
 // empty metric list; everything about the samples is a verdict.
-func Evaluate(metrics []Metric, o Options) (Report, error) {
+func Evaluate(ms []Metric, o Options) (Report, error) {
 	if err := o.Validate(); err != nil {
 		return Report{}, err
 	}
-	if len(metrics) == 0 {
+	if len(ms) == 0 {
 		return Report{}, ErrNoMetrics
 	}
 	o = o.withDefaults()
-	rep := Report{Options: o, Results: make([]Result, len(metrics))}
+	rep := Report{Options: o, Results: make([]Result, len(ms))}
 
 	// Pass 1: estimates and raw p-values; the Holm family is the metrics
 	// with samples on both sides.
 	var family []int
-	for i, m := range metrics {
+	for i, m := range ms {
 		r := Result{Metric: m, P: 1, PAdj: 1, PBetter: 1, PBetterAdj: 1}
-		r.BaseEst = median(m.Base, o.Confidence)
-		r.HeadEst = median(m.Head, o.Confidence)
+		r.BaseEst = metrics.EstimateAt(m.Base, o.Confidence)
+		r.HeadEst = metrics.EstimateAt(m.Head, o.Confidence)
 		if len(m.Base) == 0 || len(m.Head) == 0 {
 			r.Verdict = Failed
 			r.Reason = failedReason(m)

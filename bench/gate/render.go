@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/clusterbench/clusterbench/bench/report"
+	"github.com/clusterbench/clusterbench/bench/results"
 )
 
 // Labels name what a report compared, for the renderers. The gate's
@@ -56,7 +57,7 @@ func formatValue(v float64, unit string) string {
 
 // formatEstimate prints "median ± half-width%" like benchstat, "± ∞" when
 // the interval is unbounded (too few values).
-func formatEstimate(e Estimate, unit string) string {
+func formatEstimate(e results.Estimate, unit string) string {
 	if e.N == 0 {
 		return "—"
 	}

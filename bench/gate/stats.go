@@ -8,29 +8,8 @@ import (
 	"strings"
 
 	"github.com/aclements/go-moremath/stats"
-	"golang.org/x/perf/benchmath"
+	mstats "github.com/montanaflynn/stats"
 )
-
-// median is an arm's median with benchmath's distribution-free interval
-// (binomial order statistics; ±Inf below 6 values at 0.95).
-func median(xs []float64, confidence float64) Estimate {
-	if len(xs) == 0 {
-		return Estimate{Median: math.NaN(), Lo: math.Inf(-1), Hi: math.Inf(1)}
-	}
-	th := benchmath.DefaultThresholds
-	s := benchmath.NewSample(slices.Clone(xs), &th) // NewSample sorts in place
-	sum := benchmath.AssumeNothing.Summary(s, confidence)
-	return Estimate{Median: sum.Center, Lo: sum.Lo, Hi: sum.Hi, N: len(xs)}
-}
-
-// sortedMedian is the median of sorted xs (len ≥ 1).
-func sortedMedian(xs []float64) float64 {
-	n := len(xs)
-	if n%2 == 1 {
-		return xs[n/2]
-	}
-	return (xs[n/2-1] + xs[n/2]) / 2
-}
 
 func ratio(num, den float64) float64 {
 	switch {
@@ -46,10 +25,10 @@ func ratio(num, den float64) float64 {
 // interval: both arms are resampled with replacement o.Bootstrap times,
 // from a PCG seeded with o.Seed, so the interval is reproducible.
 func ratioCI(base, head []float64, o Options) (r, lo, hi float64) {
-	b, h := slices.Clone(base), slices.Clone(head)
-	slices.Sort(b)
-	slices.Sort(h)
-	r = ratio(sortedMedian(h), sortedMedian(b))
+	r = ratio(median(head), median(base))
+	// Resampled from sorted copies: the same seed then gives the same
+	// interval whatever order the trials came in.
+	b, h := slices.Sorted(slices.Values(base)), slices.Sorted(slices.Values(head))
 
 	rng := rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15))
 	rb, rh := make([]float64, len(b)), make([]float64, len(h))
@@ -61,27 +40,24 @@ func ratioCI(base, head []float64, o Options) (r, lo, hi float64) {
 		for j := range rh {
 			rh[j] = h[rng.IntN(len(h))]
 		}
-		slices.Sort(rb)
-		slices.Sort(rh)
-		ratios[i] = ratio(sortedMedian(rh), sortedMedian(rb))
+		ratios[i] = ratio(median(rh), median(rb))
 	}
-	slices.Sort(ratios)
 	tail := (1 - o.Confidence) / 2
-	return r, quantile(ratios, tail), quantile(ratios, 1-tail)
+	return r, percentile(ratios, tail), percentile(ratios, 1-tail)
 }
 
-// quantile of sorted xs by linear interpolation between order statistics.
-func quantile(xs []float64, q float64) float64 {
-	pos := q * float64(len(xs)-1)
-	i := int(math.Floor(pos))
-	if i >= len(xs)-1 {
-		return xs[len(xs)-1]
-	}
-	f := pos - float64(i)
-	if f == 0 {
-		return xs[i]
-	}
-	return xs[i] + f*(xs[i+1]-xs[i])
+// median of xs (len ≥ 1; the mean of the middle two for an even count),
+// by montanaflynn/stats, which sorts a copy.
+func median(xs []float64) float64 {
+	m, _ := mstats.Median(xs)
+	return m
+}
+
+// percentile q (0 < q < 1) of xs by linear interpolation between order
+// statistics (montanaflynn/stats.Percentile: Hyndman & Fan type 7).
+func percentile(xs []float64, q float64) float64 {
+	p, _ := mstats.Percentile(xs, 100*q)
+	return p
 }
 
 // uTest returns the one-sided Mann-Whitney U p-values for "head is worse"

@@ -45,10 +45,17 @@ func BenchmarkRequestPath(b *testing.B) {
 // the whole trial (set-up included) per request, so it reads 0 when the
 // hot path does not allocate.
 func BenchmarkClosedLoop(b *testing.B) {
-	benchClosedLoop(b, true)
+	benchClosedLoop(b, true, nil)
 }
 
-func benchClosedLoop(b *testing.B, keepAlive bool) {
+// BenchmarkClosedLoopLive is BenchmarkClosedLoop with a running count
+// (Config.Live) for a progress display: its cost against
+// BenchmarkClosedLoop is what counting adds.
+func BenchmarkClosedLoopLive(b *testing.B) {
+	benchClosedLoop(b, true, &Live{})
+}
+
+func benchClosedLoop(b *testing.B, keepAlive bool, live *Live) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -91,7 +98,7 @@ func benchClosedLoop(b *testing.B, keepAlive bool) {
 	b.ResetTimer()
 	out, err := Run(context.Background(), Config{
 		Targets: []Target{{URL: "http://" + ln.Addr().String() + "/", Weight: 1}},
-		Mode:    Closed, Level: 8, Requests: int64(b.N), Duration: time.Hour, KeepAlive: keepAlive,
+		Mode:    Closed, Level: 8, Requests: int64(b.N), Duration: time.Hour, KeepAlive: keepAlive, Live: live,
 	})
 	b.StopTimer()
 	if err != nil {
@@ -109,5 +116,5 @@ func benchClosedLoop(b *testing.B, keepAlive bool) {
 // server's (an accepted net.Conn, a goroutine and a read buffer per
 // connection), which this benchmark cannot separate from the client's.
 func BenchmarkClosedLoopNoKeepAlive(b *testing.B) {
-	benchClosedLoop(b, false)
+	benchClosedLoop(b, false, nil)
 }

@@ -51,7 +51,8 @@ type epollLoop struct {
 	sa         unix.Sockaddr
 	family     int
 	acc        *metrics.Accumulator
-	slots      []*econn // by epoll data; nil entries are free
+	live       *liveSlot // Config.Live's count of this loop, published at each check; nil = none
+	slots      []*econn  // by epoll data; nil entries are free
 	free       []int
 	idle       []*econn // open loop: connected, waiting for a request
 	nconns     int      // open connections and connects in progress
@@ -90,6 +91,7 @@ func (t *leanTrial) runEpoll() (*metrics.Accumulator, time.Duration, error) {
 	}
 	n := loops(conns, runtime.GOMAXPROCS(0))
 	ls := make([]*epollLoop, n)
+	live := t.cfg.Live.begin(n)
 	for i := range ls {
 		ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 		if err != nil {
@@ -98,7 +100,7 @@ func (t *leanTrial) runEpoll() (*metrics.Accumulator, time.Duration, error) {
 			}
 			return nil, 0, fmt.Errorf("load: epoll: %w", err)
 		}
-		l := &epollLoop{t: t, ep: ep, acc: metrics.New()}
+		l := &epollLoop{t: t, ep: ep, acc: metrics.New(), live: slot(live, i)}
 		l.acc.Expect(t.cfg.ExpectStatus)
 		l.sa, l.family = sockaddr()
 		share := conns / n
@@ -126,6 +128,7 @@ func (t *leanTrial) runEpoll() (*metrics.Accumulator, time.Duration, error) {
 	var last time.Duration
 	var errs []error
 	for _, l := range ls {
+		l.live.publish(l.acc) // the loop's last figures
 		if l != ls[0] {
 			acc.Merge(l.acc)
 		}
@@ -172,6 +175,7 @@ func (l *epollLoop) run() {
 		if now >= l.check {
 			l.expire(now)
 			l.check = now + checkEvery
+			l.live.publish(l.acc)
 		}
 		wait := l.check - now
 		if l.pace == nil && sending {

@@ -75,6 +75,10 @@ func (t *leanTrial) runGoroutines(ctx context.Context) (*metrics.Accumulator, ti
 		conns = t.maxConns
 	}
 	sh := newShards(loops(conns, 4*runtime.GOMAXPROCS(0)), t.cfg.ExpectStatus)
+	live := t.cfg.Live.begin(len(sh.s))
+	for i := range sh.s {
+		sh.s[i].live = slot(live, i)
+	}
 	var (
 		last    atomic.Int64
 		wg      sync.WaitGroup
@@ -282,6 +286,7 @@ func (g *gconn) record(f failure) {
 	now := t.since()
 	g.sh.mu.Lock()
 	g.conn.record(t, g.sh.acc, now, f)
+	g.sh.live.publish(g.sh.acc)
 	g.sh.mu.Unlock()
 	for l := g.last.Load(); int64(now) > l && !g.last.CompareAndSwap(l, int64(now)); l = g.last.Load() {
 	}

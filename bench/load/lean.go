@@ -219,9 +219,10 @@ type shards struct {
 }
 
 type shard struct {
-	mu  sync.Mutex
-	acc *metrics.Accumulator
-	_   [40]byte // keep neighbouring locks off one cache line
+	mu   sync.Mutex
+	acc  *metrics.Accumulator
+	live *liveSlot // Config.Live's count of this shard; nil = none
+	_    [32]byte  // keep neighbouring locks off one cache line
 }
 
 func newShards(n int, expect []int) *shards {

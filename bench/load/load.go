@@ -64,6 +64,9 @@ type Config struct {
 	ExpectStatus []int
 	// Insecure skips the verification of the server's TLS certificate.
 	Insecure bool
+	// Live, when set, counts the trial's requests and errors while it
+	// runs, for a progress display; nil costs nothing.
+	Live *Live
 
 	goroutines bool // tests: the goroutine-per-connection engine for http too
 }
@@ -162,6 +165,7 @@ func runVegeta(ctx context.Context, cfg Config) (*Outcome, error) {
 
 	out := &Outcome{Acc: metrics.New(), AllowedCPUs: metrics.AllowedCPUs(), Mode: cfg.Mode, Level: cfg.Level, Engine: EngineVegeta}
 	out.Acc.Expect(cfg.ExpectStatus)
+	live := slot(cfg.Live.begin(1), 0)
 	var (
 		interrupted atomic.Bool
 		stopAt      atomic.Int64 // unix ns of the interruption
@@ -200,6 +204,7 @@ func runVegeta(ctx context.Context, cfg Config) (*Outcome, error) {
 			markNewConn(res)
 		}
 		out.Acc.Add(res)
+		live.publish(out.Acc)
 	}
 	end := time.Now()
 	cpu1, _ := metrics.SelfCPU()

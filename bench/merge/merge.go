@@ -197,7 +197,7 @@ func Merge(shards []Shard, o Options) (*results.Run, error) {
 		why = append([]string{fmt.Sprintf("shards %s of %d missing (merged with --allow-missing: the load is that of %d shards)", ints(missing), count, len(present))}, why...)
 	}
 	run.Summary = metrics.Summarize(run.Trials, run.Servers)
-	run.Warnings = append(run.Warnings, runner.TrialWarnings(run.Trials, run.Load.Mode)...)
+	run.Warnings = append(run.Warnings, runner.TrialWarnings(run.Trials)...)
 	run.Complete = len(why) == 0
 	run.Incomplete = strings.Join(why, "; ")
 	return run, nil

@@ -43,7 +43,13 @@ const MinTrialsForCI = 6
 // are ignored; no values at all give the zero Estimate.
 //
 // values is not modified.
-func Estimate(values []float64) results.Estimate {
+func Estimate(values []float64) results.Estimate { return EstimateAt(values, Confidence) }
+
+// EstimateAt is Estimate with the interval at another confidence level
+// (0 < confidence < 1): the fewer trials a level allows, the more it needs
+// for an interval; below that, Lo = Hi = Median and Confidence is 0
+// (results.Estimate.Bounded is false).
+func EstimateAt(values []float64, confidence float64) results.Estimate {
 	xs := make([]float64, 0, len(values))
 	for _, v := range values {
 		if !math.IsNaN(v) && !math.IsInf(v, 0) {
@@ -55,12 +61,14 @@ func Estimate(values []float64) results.Estimate {
 	}
 	th := benchmath.DefaultThresholds
 	s := benchmath.NewSample(xs, &th) // sorts xs, our copy
-	sum := benchmath.AssumeNothing.Summary(s, Confidence)
+	sum := benchmath.AssumeNothing.Summary(s, confidence)
 	e := results.Estimate{
 		Median: sum.Center, Lo: sum.Lo, Hi: sum.Hi, N: len(xs),
 		Min: xs[0], Max: xs[len(xs)-1], Confidence: sum.Confidence,
 	}
-	if math.IsInf(e.Lo, 0) || math.IsInf(e.Hi, 0) || len(xs) < MinTrialsForCI {
+	// benchmath's interval is unbounded (±Inf) when the values are too
+	// few for the level: below MinTrialsForCI at 95%.
+	if math.IsInf(e.Lo, 0) || math.IsInf(e.Hi, 0) {
 		e.Lo, e.Hi, e.Confidence = e.Median, e.Median, 0
 	}
 	return e

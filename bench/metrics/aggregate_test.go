@@ -44,6 +44,26 @@ func TestEstimate(t *testing.T) {
 	}
 }
 
+// TestEstimateAt: a higher level needs more values for an interval
+// (at 99%, 6 values are too few: the 1st and 6th order statistics cover
+// the median with probability 0.969 only), and below that the estimate
+// is not Bounded, as at 95%.
+func TestEstimateAt(t *testing.T) {
+	six := []float64{6, 5, 4, 3, 2, 1}
+	if e := EstimateAt(six, 0.99); e.Bounded() || e.Lo != 3.5 || e.Hi != 3.5 || e.N != 6 || e.Min != 1 || e.Max != 6 {
+		t.Errorf("EstimateAt(6 values, 0.99) = %+v, want no interval", e)
+	}
+	if e := EstimateAt(six, 0.95); !e.Bounded() || !estimateClose(e, Estimate(six)) {
+		t.Errorf("EstimateAt(6 values, 0.95) = %+v, want Estimate's %+v", e, Estimate(six))
+	}
+	ten := []float64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}
+	// 10 values at 99%: the 1st and 10th order statistics, coverage 1-2/1024.
+	want := results.Estimate{Median: 5.5, Lo: 1, Hi: 10, N: 10, Min: 1, Max: 10, Confidence: 1 - 2.0/1024}
+	if e := EstimateAt(ten, 0.99); !e.Bounded() || !estimateClose(e, want) {
+		t.Errorf("EstimateAt(10 values, 0.99) = %+v, want %+v", e, want)
+	}
+}
+
 func estimateClose(a, b results.Estimate) bool {
 	return a.N == b.N && close(a.Median, b.Median) && close(a.Lo, b.Lo) && close(a.Hi, b.Hi) &&
 		close(a.Min, b.Min) && close(a.Max, b.Max) && close(a.Confidence, b.Confidence)

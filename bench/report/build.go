@@ -14,11 +14,13 @@ import (
 )
 
 // Build turns a run into the Document every human-readable format renders:
-// a header of metadata and warnings, one throughput/latency table for the
+// the verdict (VerdictOf), a header of warnings and metadata, one throughput/latency table for the
 // scenario (rows: server × level) and one per-worker distribution table
 // per server (rows: level × worker, fairness in the notes).
 func Build(run *results.Run) Document {
 	d := Document{Title: "clusterbench run: " + run.Scenario.Name, Meta: meta(run)}
+	v := VerdictOf(run)
+	d.Verdict, d.VerdictLegend = v.Lines(), v.Legend()
 	d.Warnings = append(d.Warnings, run.Warnings...)
 	if !run.Complete {
 		why := run.Incomplete
@@ -190,7 +192,7 @@ func summaryTable(run *results.Run) Table {
 		t.Notes = append(t.Notes, "no measurements: the run recorded no trials.")
 	}
 	t.Notes = append(t.Notes, cutNotes...)
-	t.Notes = append(t.Notes,
+	t.Legend = append(t.Legend,
 		"req/s: successful responses per second, median across trials, then its spread: ±x% = half-width of",
 		"  the 95% confidence interval of the median (6 or more trials), ~x% = half the min-max range (2 to 5).",
 		"latency columns: median across trials of each trial's percentile, in ms. ok: 2xx share, worst trial.",
@@ -203,7 +205,7 @@ func summaryTable(run *results.Run) Table {
 			{FlagCut, "cut short: the interruption cut every trial of the row; its figures cover only part of a trial"},
 		} {
 			if seen[f.flag] {
-				t.Notes = append(t.Notes, "flag "+f.flag+" = "+f.text+".")
+				t.Legend = append(t.Legend, "flag "+f.flag+" = "+f.text+".")
 			}
 		}
 	}
@@ -330,7 +332,7 @@ func statusTable(run *results.Run) (Table, bool) {
 			strconv.FormatInt(class[5], 10), strconv.FormatInt(class[0], 10), strings.Join(parts, ", "),
 		})
 	}
-	t.Notes = []string{"failed: no response (refused, reset, closed, timed out, malformed); all trials of the row"}
+	t.Legend = []string{"failed: no response (refused, reset, closed, timed out, malformed); all trials of the row"}
 	return t, len(t.Rows) > 0
 }
 

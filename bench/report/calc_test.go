@@ -3,12 +3,14 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/clusterbench/clusterbench/bench/internal/golden"
+	"github.com/clusterbench/clusterbench/bench/metrics"
 	"github.com/clusterbench/clusterbench/bench/results"
 )
 
@@ -64,7 +66,7 @@ func TestCalcGolden(t *testing.T) {
 	}
 	golden.Check(t, filepath.Join("testdata", "calc.csv.golden"), b.Bytes())
 	rows, err := csv.NewReader(&b).ReadAll()
-	if err != nil || len(rows) != 3 || rows[2][9] != "1.9e+06" || rows[2][16] != "1" {
+	if err != nil || len(rows) != 3 || len(rows[0]) != len(CalcColumns) || rows[2][9] != "1900000.0" || rows[2][16] != "1" || rows[2][19] != "1900000.0" {
 		t.Errorf("calc.csv rows %v, %v", rows, err)
 	}
 }
@@ -88,4 +90,42 @@ func TestWriteRunCalcFile(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, CalcFile)); !os.IsNotExist(err) {
 		t.Errorf("run without calc batches has %s (%v)", CalcFile, err)
 	}
+}
+
+// efficiencyFixture is the goroutine model at 1 and 2 workers, three
+// interleaved trials each (every number invented).
+func efficiencyFixture() []results.CalcResult {
+	mk := func(workers int, tps ...float64) results.CalcResult {
+		return results.CalcResult{Name: fmt.Sprintf("goroutine%d-fibonacci-27", workers), Model: "goroutine", Kind: "fibonacci",
+			N: 27, Tasks: 100, Workers: workers, Trials: len(tps), TrialTasksPerS: tps, TasksPerS: metrics.Estimate(tps),
+			Checked: int64(100 * len(tps))}
+	}
+	return []results.CalcResult{mk(1, 1000, 800, 1200), mk(2, 1900, 1600, 2000)}
+}
+
+func TestCalcEfficiencies(t *testing.T) {
+	got := CalcEfficiencies(efficiencyFixture())
+	// Ratios per trial: 0.95, 1.00, 0.8333.
+	if len(got) != 1 {
+		t.Fatalf("efficiencies = %+v, want one", got)
+	}
+	e := got[0]
+	if e.Batch != "goroutine2-fibonacci-27" || e.Against != "goroutine1-fibonacci-27" || e.Workers != 2 ||
+		e.Efficiency.Median != 0.95 || e.Efficiency.Min < 0.833 || e.Efficiency.Min > 0.834 || e.Efficiency.Max != 1 || e.Efficiency.N != 3 {
+		t.Errorf("efficiency = %+v, want goroutine2 against goroutine1, median 0.95, min 0.833, max 1, n 3", e)
+	}
+	if e := CalcEfficiencies(calcFixture().Calc); len(e) != 0 {
+		t.Errorf("no 1-worker baseline, yet efficiencies %+v", e)
+	}
+	// Trials that cannot be paired (different counts) give none.
+	fx := efficiencyFixture()
+	fx[1].TrialTasksPerS = fx[1].TrialTasksPerS[:2]
+	if e := CalcEfficiencies(fx); len(e) != 0 {
+		t.Errorf("unpaired trials, yet efficiencies %+v", e)
+	}
+	var b bytes.Buffer
+	if err := WriteText(&b, Document{Title: "clusterbench calc", Tables: CalcTables("", efficiencyFixture())}); err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, filepath.Join("testdata", "calc-efficiency.table.golden"), b.Bytes())
 }

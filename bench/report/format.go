@@ -9,11 +9,11 @@ import (
 )
 
 // Formats are the names `--format` takes, in the order they print.
-var Formats = []string{"table", "md", "csv", "workers", "json"}
+var Formats = []string{"table", "md", "csv", "trials", "workers", "json"}
 
 // For returns the Reporter of one format name: table (terminal tables),
-// md (report.md), csv (summary.csv), workers (workers.csv), json
-// (summary.json).
+// md (report.md), csv (summary.csv), trials (trials.csv), workers
+// (workers.csv), json (summary.json).
 func For(format string, run *results.Run) (Reporter, error) {
 	switch format {
 	case "table":
@@ -22,6 +22,8 @@ func For(format string, run *results.Run) (Reporter, error) {
 		return Markdown(run), nil
 	case "csv":
 		return SummaryCSV(run), nil
+	case "trials":
+		return TrialsCSV(run), nil
 	case "workers":
 		return WorkersCSV(run), nil
 	case "json":

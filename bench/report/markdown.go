@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/clusterbench/clusterbench/bench/results"
@@ -19,6 +20,20 @@ func Markdown(run *results.Run) Reporter {
 func WriteMarkdown(w io.Writer, d Document) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "# %s\n\n", mdText(d.Title))
+	printed := map[string]bool{}
+	if len(d.Verdict) > 0 {
+		bw.WriteString("## Verdict\n\n")
+		for _, l := range d.Verdict {
+			fmt.Fprintf(bw, "- %s\n", mdText(l))
+		}
+		if lg := unprinted(printed, d.VerdictLegend); len(lg) > 0 {
+			bw.WriteString("\n")
+			for _, l := range lg {
+				fmt.Fprintf(bw, "%s  \n", mdText(l))
+			}
+		}
+		bw.WriteString("\n")
+	}
 	for _, m := range d.Meta {
 		fmt.Fprintf(bw, "- **%s**: %s\n", mdText(m[0]), mdText(m[1]))
 	}
@@ -50,9 +65,9 @@ func WriteMarkdown(w io.Writer, d Document) error {
 		for _, r := range t.Rows {
 			row(r)
 		}
-		if len(t.Notes) > 0 {
+		if notes := append(slices.Clone(t.Notes), unprinted(printed, t.Legend)...); len(notes) > 0 {
 			bw.WriteString("\n")
-			for _, n := range t.Notes {
+			for _, n := range notes {
 				fmt.Fprintf(bw, "%s  \n", mdText(n))
 			}
 		}

@@ -2,10 +2,8 @@ package report
 
 import (
 	"bytes"
-	"encoding/csv"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -53,7 +51,8 @@ func TestGoldenFormats(t *testing.T) {
 	}
 }
 
-// TestTextWidth: the terminal tables fit 100 columns and carry no colour.
+// TestTextWidth: the terminal tables and the verdict fit 100 columns and
+// carry no colour.
 func TestTextWidth(t *testing.T) {
 	for name, build := range fixtures {
 		var b bytes.Buffer
@@ -63,59 +62,15 @@ func TestTextWidth(t *testing.T) {
 		if strings.ContainsRune(b.String(), '\x1b') {
 			t.Errorf("%s: the text report holds terminal escape codes", name)
 		}
+		verdict := false
 		for i, line := range strings.Split(b.String(), "\n") {
-			if strings.HasPrefix(line, "+") || strings.HasPrefix(line, "|") {
+			verdict = line == "verdict:" || verdict && line != ""
+			if verdict || strings.HasPrefix(line, "+") || strings.HasPrefix(line, "|") {
 				if n := len([]rune(line)); n > 100 {
 					t.Errorf("%s line %d is %d columns wide: %s", name, i+1, n, line)
 				}
 			}
 		}
-	}
-}
-
-// TestCSVAgreesWithJSON: summary.csv carries the same numbers as the run.
-func TestCSVAgreesWithJSON(t *testing.T) {
-	run := closedFixture()
-	var b bytes.Buffer
-	if err := SummaryCSV(run)(&b); err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(&b).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := map[string]int{}
-	for i, h := range recs[0] {
-		col[h] = i
-	}
-	trials, medians := 0, 0
-	for _, r := range recs[1:] {
-		if len(r) != len(SummaryColumns) {
-			t.Fatalf("row has %d fields, want %d", len(r), len(SummaryColumns))
-		}
-		level, _ := strconv.Atoi(r[col["level"]])
-		tput, _ := strconv.ParseFloat(r[col["throughput_rps"]], 64)
-		p99, _ := strconv.ParseFloat(r[col["p99_ms"]], 64)
-		switch r[col["row"]] {
-		case "trial":
-			trials++
-			n, _ := strconv.Atoi(r[col["trial"]])
-			for _, tr := range run.Trials {
-				if tr.Server == r[col["server"]] && tr.Level == level && tr.Trial == n && (tr.Throughput != tput || tr.Latency.P99Ms != p99) {
-					t.Errorf("trial row %v disagrees with %+v", r, tr)
-				}
-			}
-		case "median":
-			medians++
-			for _, s := range run.Summary {
-				if s.Server == r[col["server"]] && s.Level == level && (s.Throughput.Median != tput || s.P99Ms.Median != p99) {
-					t.Errorf("median row %v disagrees with %+v", r, s)
-				}
-			}
-		}
-	}
-	if trials != len(run.Trials) || medians != len(run.Summary) {
-		t.Errorf("csv has %d trial and %d median rows, want %d and %d", trials, medians, len(run.Trials), len(run.Summary))
 	}
 }
 
@@ -129,8 +84,8 @@ func TestParseFormats(t *testing.T) {
 		{"table", []string{"table"}, ""},
 		{"md, csv,md", []string{"md", "csv"}, ""},
 		{"json,workers", []string{"json", "workers"}, ""},
-		{"html", nil, `--format: "html" is not a format (allowed: table, md, csv, workers, json)`},
-		{"csv,", nil, `--format: "" is not a format (allowed: table, md, csv, workers, json)`},
+		{"html", nil, `--format: "html" is not a format (allowed: table, md, csv, trials, workers, json)`},
+		{"csv,", nil, `--format: "" is not a format (allowed: table, md, csv, trials, workers, json)`},
 	}
 	for _, tt := range tests {
 		got, err := ParseFormats(tt.in)
@@ -167,5 +122,86 @@ func TestNoWorkerIDs(t *testing.T) {
 	}
 	if strings.Contains(b.String(), "Jain") {
 		t.Errorf("a fairness figure for a server without worker ids: %s", b.String())
+	}
+}
+
+// TestTextWriterLegendOnce: scenarios printed one after another on one
+// TextWriter carry each legend line once, under the first table (or
+// verdict) that has it; every document still opens with its verdict.
+func TestTextWriterLegendOnce(t *testing.T) {
+	docs := []Document{Build(closedFixture()), Build(openFixture()), Build(closedFixture())}
+	var b bytes.Buffer
+	tw := NewTextWriter(&b)
+	var legend []string
+	for _, d := range docs {
+		if err := tw.Write(d); err != nil {
+			t.Fatal(err)
+		}
+		legend = append(legend, d.VerdictLegend...)
+		for _, tbl := range d.Tables {
+			legend = append(legend, tbl.Legend...)
+		}
+	}
+	out := b.String()
+	if len(legend) < 5 {
+		t.Fatalf("the fixtures carry %d legend lines; the test needs the summary table's", len(legend))
+	}
+	for _, l := range legend {
+		if n := strings.Count(out, "  "+l+"\n"); n != 1 {
+			t.Errorf("legend line printed %d times: %s", n, l)
+		}
+	}
+	for _, d := range docs {
+		title := strings.Index(out, d.Title+"\n")
+		verdict := strings.Index(out[title:], "verdict:\n")
+		table := strings.Index(out[title:], "\n+-")
+		if title < 0 || verdict < 0 || table < verdict {
+			t.Errorf("%s: verdict at %d, first table at %d (after the title); want the verdict first", d.Title, verdict, table)
+		}
+	}
+	// One document on its own (Text, report.md) has every legend line.
+	var one bytes.Buffer
+	if err := WriteText(&one, docs[1]); err != nil {
+		t.Fatal(err)
+	}
+	for _, tbl := range docs[1].Tables {
+		for _, l := range tbl.Legend {
+			if !strings.Contains(one.String(), l) {
+				t.Errorf("%s printed alone lacks its legend line %q", docs[1].Title, l)
+			}
+		}
+	}
+}
+
+func TestWrap(t *testing.T) {
+	long := "conc 64  req/s       prefork-shared 51183, prefork-rr 0.98× noise, node-none 0.90× real, " +
+		"node-rr 0.88× real, single 0.70× real, pool 0.69× real (C)"
+	tests := []struct {
+		line  string
+		width int
+		want  []string
+	}{
+		{"short line, kept", 98, []string{"short line, kept"}},
+		{long, 98, []string{
+			"conc 64  req/s       prefork-shared 51183, prefork-rr 0.98× noise, node-none 0.90× real,",
+			"                     node-rr 0.88× real, single 0.70× real, pool 0.69× real (C)",
+		}},
+		{long, 60, []string{
+			"conc 64  req/s       prefork-shared 51183,",
+			"                     prefork-rr 0.98× noise,",
+			"                     node-none 0.90× real,",
+			"                     node-rr 0.88× real, single 0.70× real,",
+			"                     pool 0.69× real (C)",
+		}},
+		{"(C) client-bound, the server may be faster than shown: a at conc 1 (1 of 2 trials), b at conc 8 (2 of 2 trials)", 60, []string{
+			"(C) client-bound, the server may be faster than shown: a at",
+			"    conc 1 (1 of 2 trials), b at conc 8 (2 of 2 trials)",
+		}},
+		{strings.Repeat("x", 120), 98, []string{strings.Repeat("x", 120)}},
+	}
+	for _, tt := range tests {
+		if got := wrap(tt.line, tt.width); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("wrap(%q, %d) =\n%s\nwant\n%s", tt.line, tt.width, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+		}
 	}
 }

@@ -43,7 +43,7 @@ func RunDirName(run *results.Run) string {
 
 var safeName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
-// WriteRun writes summary.json, summary.csv, workers.csv, report.md and
+// WriteRun writes summary.json, summary.csv, trials.csv, workers.csv, report.md and
 // histograms.hlog (every trial's latency distribution, bench/hlog) of run
 // (and calc.csv when it has calc batches) into a new directory under parent (created if missing) and returns
 // its path, parent/RunDirName(run), with "-2", "-3"... appended when that
@@ -70,6 +70,7 @@ func WriteRun(parent string, run *results.Run) (dir string, err error) {
 	}{
 		{SummaryJSON, JSON(run)},
 		{SummaryFile, SummaryCSV(run)},
+		{TrialsFile, TrialsCSV(run)},
 		{WorkersFile, WorkersCSV(run)},
 		{ReportFile, Markdown(run)},
 		{hlog.FileName, func(w io.Writer) error { return hlog.Write(w, run) }},

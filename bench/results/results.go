@@ -272,6 +272,10 @@ type Estimate struct {
 	Confidence float64 `json:"confidence"`
 }
 
+// Bounded reports whether [Lo, Hi] is a confidence interval: false when
+// there were too few values for one (Confidence 0).
+func (e Estimate) Bounded() bool { return e.Confidence > 0 }
+
 // Summary aggregates the trials of one server at one level.
 type Summary struct {
 	Server            string   `json:"server"`
@@ -319,12 +323,28 @@ type CalcResult struct {
 	ComputeUs float64  `json:"compute_us"`       // mean worker compute time per task
 	IPCUs     float64  `json:"ipc_us,omitempty"` // process: wall time per no-op task through the pool
 
-	TrialTasksPerS []float64    `json:"trial_tasks_per_s"` // per trial, in order
-	WorkerShares   []CalcWorker `json:"worker_shares"`
-	Crashes        []CalcCrash  `json:"crashes,omitempty"`
-	Checked        int64        `json:"checked"`
-	Mismatches     int64        `json:"mismatches"` // wrong, failed or missing results
-	FirstMismatch  string       `json:"first_mismatch,omitempty"`
+	TrialTasksPerS []float64 `json:"trial_tasks_per_s"` // per trial, in order (TrialResults' TasksPerS)
+	// TrialResults are the trials one by one, in order (absent in runs
+	// saved before they were recorded: TrialTasksPerS is there).
+	TrialResults []CalcTrial `json:"trial_results,omitempty"`
+	// GOMAXPROCS of the master that ran the batch (0: not recorded).
+	GOMAXPROCS    int          `json:"gomaxprocs,omitempty"`
+	WorkerShares  []CalcWorker `json:"worker_shares"`
+	Crashes       []CalcCrash  `json:"crashes,omitempty"`
+	Checked       int64        `json:"checked"`
+	Mismatches    int64        `json:"mismatches"` // wrong, failed or missing results
+	FirstMismatch string       `json:"first_mismatch,omitempty"`
+}
+
+// CalcTrial is one measured trial of a calc batch.
+type CalcTrial struct {
+	Trial      int     `json:"trial"` // 1-based
+	DurationS  float64 `json:"duration_s"`
+	TasksPerS  float64 `json:"tasks_per_s"`
+	P50Ms      float64 `json:"p50_ms"` // over every task of the trial
+	P99Ms      float64 `json:"p99_ms"`
+	Crashes    int     `json:"crashes"`
+	Mismatches int64   `json:"mismatches"`
 }
 
 // CalcWorker is one calc worker's share of a batch, summed over its trials.

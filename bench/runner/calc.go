@@ -3,16 +3,16 @@ package runner
 import (
 	"context"
 
-	"github.com/clusterbench/clusterbench/bench/calcreport"
+	"github.com/clusterbench/clusterbench/bench/calcbatch"
 	"github.com/clusterbench/clusterbench/bench/scenario"
 	"github.com/clusterbench/clusterbench/servers/calc"
 )
 
-// CalcConfig is the calc.BatchConfig of a scenario's calc batch. A process
+// CalcConfig is the calcbatch.Config of a scenario's calc batch. A process
 // pool re-executes binary as `binary calc` (the clusterbench executable);
 // with binary empty it re-executes the running program.
-func CalcConfig(c scenario.Calc, binary string) calc.BatchConfig {
-	cfg := calc.BatchConfig{Model: c.Model, Workers: c.Workers, Kind: c.Kind, N: c.N, Tasks: c.Tasks,
+func CalcConfig(c scenario.Calc, binary string) calcbatch.Config {
+	cfg := calcbatch.Config{Name: c.Name, Model: c.Model, Workers: c.Workers, Kind: c.Kind, N: c.N, Tasks: c.Tasks,
 		Inflight: c.Inflight, Trials: c.Trials}
 	if c.Model == calc.ModelProcess && binary != "" {
 		cfg.WorkerCommand = []string{binary, calc.DefaultWorkerArg}
@@ -31,7 +31,7 @@ func (r *Runner) runCalc(ctx context.Context, sc *scenario.Scenario, out *Outcom
 	}
 	type batch struct {
 		c   scenario.Calc
-		b   *calc.Batch
+		b   *calcbatch.Batch
 		err error
 	}
 	batches := make([]*batch, len(sc.Calc))
@@ -50,7 +50,7 @@ func (r *Runner) runCalc(ctx context.Context, sc *scenario.Scenario, out *Outcom
 			continue
 		}
 		r.progress("%s: calc %s: starting %d %s worker(s)\n", sc.Name, c.Name, max(c.Workers, 1), c.Model)
-		x.b, x.err = calc.NewBatch(ctx, CalcConfig(c, r.Binary))
+		x.b, x.err = calcbatch.New(ctx, CalcConfig(c, r.Binary))
 		rounds = max(rounds, c.Trials)
 	}
 	for t := 1; t <= rounds && ctx.Err() == nil; t++ {
@@ -59,7 +59,7 @@ func (r *Runner) runCalc(ctx context.Context, sc *scenario.Scenario, out *Outcom
 				continue
 			}
 			x.err = x.b.Trial(ctx)
-			tr := x.b.Report().TrialResults
+			tr := x.b.Result().TrialResults
 			if x.err == nil && len(tr) > 0 {
 				last := tr[len(tr)-1]
 				r.progress("%s: calc %-24s trial %d/%d %12.0f tasks/s  p50 %9.1fµs  p99 %9.1fµs  crashes %d  wrong %d\n",
@@ -69,8 +69,8 @@ func (r *Runner) runCalc(ctx context.Context, sc *scenario.Scenario, out *Outcom
 	}
 	for _, x := range batches {
 		if x.b != nil {
-			if rep := x.b.Report(); rep.Trials > 0 {
-				out.Run.Calc = append(out.Run.Calc, calcreport.Result(x.c.Name, rep))
+			if res := x.b.Result(); res.Trials > 0 {
+				out.Run.Calc = append(out.Run.Calc, res)
 			}
 			if x.err == nil {
 				x.err = x.b.Err()

@@ -13,6 +13,11 @@
 // The scenario's calc batches (servers/calc) run after the servers, in this
 // process and unpinned; they land in results.Run.Calc.
 //
+// Runner.Progress gets a line per step (servers started, each trial's
+// figures); Runner.Events gets each step as an event with the running
+// count of the warm-up or trial under way, for a live display
+// (bench/progress).
+//
 // Run pins the calling process's threads to the load generator's CPUs for
 // its duration and restores them afterwards; do not run two at once in one
 // process. A Runner's fields are read-only during Run.
@@ -41,18 +46,20 @@ import (
 
 	"github.com/clusterbench/clusterbench/bench/load"
 	"github.com/clusterbench/clusterbench/bench/metrics"
+	"github.com/clusterbench/clusterbench/bench/progress"
 	"github.com/clusterbench/clusterbench/bench/results"
 	"github.com/clusterbench/clusterbench/bench/scenario"
 )
 
 // Runner runs scenarios. Binary is required when a scenario has a Go model.
 type Runner struct {
-	Binary       string        // the clusterbench executable for `serve`
-	Dir          string        // working directory of external servers; "" = this process's
-	Args         []string      // the exact command line, recorded in the environment
-	Progress     io.Writer     // a line per trial as it ends; nil = silent
-	StartTimeout time.Duration // 0 = DefaultStartTimeout
-	StopGrace    time.Duration // 0 = DefaultStopGrace
+	Binary       string               // the clusterbench executable for `serve`
+	Dir          string               // working directory of external servers; "" = this process's
+	Args         []string             // the exact command line, recorded in the environment
+	Progress     io.Writer            // a line per trial as it ends; nil = silent
+	Events       func(progress.Event) // each step as it happens, from Run's goroutine; nil = none
+	StartTimeout time.Duration        // 0 = DefaultStartTimeout
+	StopGrace    time.Duration        // 0 = DefaultStopGrace
 	// StartAt: Run waits until this instant before it reaches the first
 	// server and warms it up, so that shards started apart begin together
 	// (run/load --start-at). Zero = start at once.
@@ -144,17 +151,21 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 		run.Warnings = append(run.Warnings, fmt.Sprintf("started %s after the start time %s, which had passed", late.Round(time.Millisecond), r.StartAt.UTC().Format(time.RFC3339Nano)))
 	}
 	r.progress("%s: pinning: %s\n", sc.Name, pin)
-	for _, s := range sc.Servers {
+	r.event(progress.Event{Kind: progress.RunStarts, Name: sc.Name, Plan: progress.PlanOf(sc)})
+	for i, s := range sc.Servers {
 		if ctx.Err() != nil {
 			break
 		}
+		r.event(progress.Event{Kind: progress.ServerStarts, Server: s.Name, ServerN: i})
 		if err := r.runServer(ctx, sc, s, pin, out); err != nil {
 			se := &ServerError{Server: s.Name, Err: err}
 			out.Failed = append(out.Failed, se)
 			run.Warnings = append(run.Warnings, se.Error())
 			r.progress("%s: %v\n", sc.Name, se)
 		}
+		r.event(progress.Event{Kind: progress.ServerEnds, ServerN: i})
 	}
+	r.event(progress.Event{Kind: progress.RunEnds})
 	// The generator's GOMAXPROCS as its trials ran: read it before
 	// unpinning (read after the calc batches, it was the unpinned figure).
 	run.Env.GOMAXPROCS = runtime.GOMAXPROCS(0)
@@ -165,7 +176,7 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 	out.Interrupted = ctx.Err() != nil
 	run.Finished = time.Now().UTC()
 	run.Summary = metrics.Summarize(run.Trials, run.Servers)
-	run.Warnings = append(run.Warnings, TrialWarnings(run.Trials, sc.Load.Mode)...)
+	run.Warnings = append(run.Warnings, TrialWarnings(run.Trials)...)
 	var why []string
 	if out.Interrupted {
 		why = append(why, "interrupted")
@@ -391,6 +402,9 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 		}
 		if sc.Load.Warmup > 0 {
 			cfg.Duration, cfg.Name = sc.Load.Warmup, fmt.Sprintf("%s/%s/%d/warmup", sc.Name, s.Name, level)
+			cfg.Live = r.newLive()
+			r.event(progress.Event{Kind: progress.PhaseStarts, Label: fmt.Sprintf("%s %d warm-up", levelWord(sc.Load.Mode), level),
+				Warmup: true, Live: cfg.Live})
 			if _, err := load.Run(ctx, cfg); err != nil {
 				return err
 			}
@@ -401,6 +415,9 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 			}
 			cfg.Duration, cfg.Name = sc.Load.Duration, fmt.Sprintf("%s/%s/%d/%d", sc.Name, s.Name, level, trial)
 			cpu0, cpuErr0 := h.cpu()
+			cfg.Live = r.newLive()
+			r.event(progress.Event{Kind: progress.PhaseStarts, Live: cfg.Live,
+				Label: fmt.Sprintf("%s %d trial %d/%d", levelWord(sc.Load.Mode), level, trial, sc.Load.Trials)})
 			o, err := load.Run(ctx, cfg)
 			if err != nil {
 				return err
@@ -417,6 +434,9 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 			r.progress("%s: %-14s %s %5d  trial %d/%d  %9.0f req/s  p50 %7.3fms  p99 %7.3fms  ok %5.1f%%\n",
 				sc.Name, s.Name, levelWord(sc.Load.Mode), level, trial, sc.Load.Trials,
 				t.Throughput, t.Latency.P50Ms, t.Latency.P99Ms, 100*t.SuccessRatio)
+			if t.DurationS > 0 {
+				r.event(progress.Event{Kind: progress.PhaseEnds, Rate: float64(t.Requests) / t.DurationS})
+			}
 			if o.Interrupted {
 				return nil
 			}
@@ -435,20 +455,20 @@ func levelWord(mode string) string {
 	return "c"
 }
 
-// TrialWarnings summarises, per server and level, the trials in which the
-// load generator may have been the bottleneck or an open loop fell short
-// of its rate: one line each, in the order the trials ran.
-func TrialWarnings(trials []results.Trial, mode string) []string {
+// TrialWarnings summarises, per server and level, the trials in which an
+// open loop fell short of its rate or dropped requests: one line each, in
+// the order the trials ran. Client-bound trials get no warning here: each
+// trial records it (ClientBound, with ClientCPUUtil and ClientWaitS), and
+// the report states every client-bound point on one verdict line.
+func TrialWarnings(trials []results.Trial) []string {
 	type key struct {
 		server string
 		level  int
 	}
 	type tally struct {
-		n, bound, short        int
-		cpuLo, cpuHi           float64
-		waitLo, waitHi, durSum float64
-		rateLo                 float64
-		dropped                int64
+		n, short int
+		rateLo   float64
+		dropped  int64
 	}
 	var order []key
 	tallies := map[key]*tally{}
@@ -456,17 +476,11 @@ func TrialWarnings(trials []results.Trial, mode string) []string {
 		k := key{t.Server, t.Level}
 		tl, ok := tallies[k]
 		if !ok {
-			tl = &tally{cpuLo: math.Inf(1), waitLo: math.Inf(1), rateLo: math.Inf(1)}
+			tl = &tally{rateLo: math.Inf(1)}
 			tallies[k] = tl
 			order = append(order, k)
 		}
 		tl.n++
-		if t.ClientBound {
-			tl.bound++
-			tl.cpuLo, tl.cpuHi = math.Min(tl.cpuLo, t.ClientCPUUtil), math.Max(tl.cpuHi, t.ClientCPUUtil)
-			tl.waitLo, tl.waitHi = math.Min(tl.waitLo, t.ClientWaitS), math.Max(tl.waitHi, t.ClientWaitS)
-			tl.durSum += t.DurationS
-		}
 		if t.RateShortfall {
 			tl.short++
 			tl.rateLo = math.Min(tl.rateLo, t.AchievedRate)
@@ -476,11 +490,6 @@ func TrialWarnings(trials []results.Trial, mode string) []string {
 	var out []string
 	for _, k := range order {
 		tl := tallies[k]
-		if tl.bound > 0 {
-			out = append(out, fmt.Sprintf("%s at %s %d: the load generator may have been the bottleneck in %d of %d trials "+
-				"(it used %.0f–%.0f%% of its CPUs, and waited %.2f–%.2fs for a CPU per %.1fs trial)",
-				k.server, levelName(mode), k.level, tl.bound, tl.n, 100*tl.cpuLo, 100*tl.cpuHi, tl.waitLo, tl.waitHi, tl.durSum/float64(tl.bound)))
-		}
 		if tl.dropped > 0 {
 			out = append(out, fmt.Sprintf("%s at rate %d/s: %d requests not sent: all connections were busy or the generator was behind until they were over a second late (counted as errors by thresholds)",
 				k.server, k.level, tl.dropped))
@@ -491,11 +500,4 @@ func TrialWarnings(trials []results.Trial, mode string) []string {
 		}
 	}
 	return out
-}
-
-func levelName(mode string) string {
-	if mode == scenario.Open {
-		return "rate"
-	}
-	return "concurrency"
 }

@@ -8,6 +8,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/clusterbench/clusterbench/bench/calcbatch"
 	"github.com/clusterbench/clusterbench/servers/calc"
 	"github.com/clusterbench/clusterbench/servers/workload"
 )
@@ -16,10 +17,10 @@ import (
 const MaxCalcBatches = 64
 
 // calcKinds are the kinds a calc batch may name.
-var calcKinds = append(slices.Clone(workload.Kinds), calc.KindMix)
+var calcKinds = append(slices.Clone(workload.Kinds), calcbatch.KindMix)
 
 // calcs parses the calc: section: a list of batches, each checked with the
-// same rules as `clusterbench calc` (calc.BatchConfig.Validate).
+// same rules as `clusterbench calc` (calcbatch.Config.Validate).
 func (p *parser) calcs(n *yaml.Node) []Calc {
 	var out []Calc
 	names := map[string]string{}
@@ -62,7 +63,10 @@ func (p *parser) calc(n *yaml.Node, path string) (Calc, bool) {
 				c.Model = m
 			}
 		}},
-		{"workers", func(v *yaml.Node) { keep("workers", v); c.Workers, _ = p.intIn(v, path+".workers", 1, calc.MaxWorkers) }},
+		{"workers", func(v *yaml.Node) {
+			keep("workers", v)
+			c.Workers, _ = p.intIn(v, path+".workers", 1, calcbatch.MaxWorkers)
+		}},
 		{"kind", func(v *yaml.Node) {
 			keep("kind", v)
 			if k, ok := p.str(v, path+".kind"); ok {
@@ -77,12 +81,15 @@ func (p *parser) calc(n *yaml.Node, path string) (Calc, bool) {
 			x, _ := p.intIn(v, path+".n", 0, workload.MaxSum)
 			c.N = int64(x)
 		}},
-		{"tasks", func(v *yaml.Node) { keep("tasks", v); c.Tasks, _ = p.intIn(v, path+".tasks", 1, calc.MaxTasks) }},
+		{"tasks", func(v *yaml.Node) { keep("tasks", v); c.Tasks, _ = p.intIn(v, path+".tasks", 1, calcbatch.MaxTasks) }},
 		{"inflight", func(v *yaml.Node) {
 			keep("inflight", v)
 			c.Inflight, _ = p.intIn(v, path+".inflight", 1, calc.MaxInflight)
 		}},
-		{"trials", func(v *yaml.Node) { keep("trials", v); c.Trials, _ = p.intIn(v, path+".trials", 1, calc.MaxTrials) }},
+		{"trials", func(v *yaml.Node) {
+			keep("trials", v)
+			c.Trials, _ = p.intIn(v, path+".trials", 1, calcbatch.MaxTrials)
+		}},
 	})
 	if n.Kind != yaml.MappingNode {
 		return c, false
@@ -101,13 +108,13 @@ func (p *parser) calc(n *yaml.Node, path string) (Calc, bool) {
 	}
 	// The same rules as the calc command, on a copy: Workers 0 stays "the
 	// runner's GOMAXPROCS" rather than this machine's.
-	cfg := calc.BatchConfig{Model: c.Model, Workers: c.Workers, Kind: c.Kind, N: c.N, Tasks: c.Tasks, Inflight: c.Inflight, Trials: c.Trials}
+	cfg := calcbatch.Config{Model: c.Model, Workers: c.Workers, Kind: c.Kind, N: c.N, Tasks: c.Tasks, Inflight: c.Inflight, Trials: c.Trials}
 	if c.Model == calc.ModelInline && c.Workers == 0 {
 		cfg.Workers = 1
 	}
 	if err := cfg.Validate(); err != nil {
 		at := n
-		var ce *calc.ConfigError
+		var ce *calcbatch.ConfigError
 		field := path
 		if errors.As(err, &ce) {
 			field = path + "." + ce.Field
@@ -125,10 +132,7 @@ func (p *parser) calc(n *yaml.Node, path string) (Calc, bool) {
 		c.Workers = 1
 	}
 	if !nameGiven {
-		c.Name = fmt.Sprintf("%s-%s-%d", c.Model, c.Kind, c.N)
-		if c.Workers > 0 && c.Model != calc.ModelInline {
-			c.Name = fmt.Sprintf("%s%d-%s-%d", c.Model, c.Workers, c.Kind, c.N)
-		}
+		c.Name = calcbatch.Name(c.Model, c.Workers, c.Kind, c.N)
 	}
 	return c, c.Name != ""
 }

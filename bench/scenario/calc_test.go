@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/clusterbench/clusterbench/servers/calc"
+	"github.com/clusterbench/clusterbench/bench/calcbatch"
 )
 
 func TestParseCalc(t *testing.T) {
@@ -88,7 +88,7 @@ func FuzzParseCalc(f *testing.F) {
 		}
 		names := map[string]bool{}
 		for _, c := range s.Calc {
-			cfg := calc.BatchConfig{Model: c.Model, Workers: c.Workers, Kind: c.Kind, N: c.N, Tasks: c.Tasks, Inflight: c.Inflight, Trials: c.Trials}
+			cfg := calcbatch.Config{Model: c.Model, Workers: c.Workers, Kind: c.Kind, N: c.N, Tasks: c.Tasks, Inflight: c.Inflight, Trials: c.Trials}
 			if err := cfg.Validate(); err != nil || c.Name == "" || names[c.Name] || c.Tasks < 1 || c.Trials < 1 {
 				t.Fatalf("accepted an invalid calc batch %+v: %v", c, err)
 			}

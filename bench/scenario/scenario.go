@@ -141,8 +141,8 @@ type Calc struct {
 	Workers  int    // 0 = GOMAXPROCS of the runner (inline: always 1)
 	Kind     string // factorial | sum | primes | fibonacci | mix
 	N        int64
-	Tasks    int // ≥ 1, default calc.DefaultTasks
+	Tasks    int // ≥ 1, default calcbatch.DefaultTasks
 	Inflight int // process only: tasks in flight per worker; 0 = calc.DefaultInflight
-	Trials   int // ≥ 1, default calc.DefaultTrials
+	Trials   int // ≥ 1, default calcbatch.DefaultTrials
 	Line     int // where the batch is declared
 }

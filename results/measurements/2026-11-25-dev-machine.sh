@@ -25,7 +25,8 @@ set -euo pipefail
 BIN=bin/clusterbench
 ENGINE_FLAGS=${ENGINE:+--engine $ENGINE}
 OUT=$(mktemp -d)
-col() { awk -F, -v want="$1" 'NR==1{for(i=1;i<=NF;i++)c[$i]=i; next} $c["row"]=="trial"{print $c["server"], $c[want], $c["server_cpu_per_req_us"], $c["client_bound"]}'; }
+# (changed 2026-11-30: the trial rows moved from summary.csv to trials.csv, --format trials)
+col() { awk -F, -v want="$1" 'NR==1{for(i=1;i<=NF;i++)c[$i]=i; next} {print $c["server"], $c[want], $c["server_cpu_per_req_us"], $c["client_bound"]}'; }
 echo "== $(date -u +%FT%TZ)  $(uptime)"
 echo "== 1. our generator vs wrk: single, GET /, 64 connections, 3 s after 1 s warm-up, 8 rounds (ABBA)"
 healthy() { for _ in $(seq 200); do curl -fs -o /dev/null "http://$1/healthz" && return 0; sleep 0.05; done; return 1; }
@@ -40,7 +41,7 @@ wrk_round() {
   kill -TERM $s; wait $s || true
 }
 ours_round() {
-  $BIN run $ENGINE_FLAGS hello --servers single --concurrency 64 --duration 3s --warmup 1s --trials 1 --format csv --out $OUT/gen \
+  $BIN run $ENGINE_FLAGS hello --servers single --concurrency 64 --duration 3s --warmup 1s --trials 1 --format trials --out $OUT/gen \
     | col throughput_rps | awk '{printf "%.0f", $2}'
 }
 for i in 1 2 3 4 5 6 7 8; do
@@ -78,7 +79,7 @@ printf 'name: node-hello\nservers:%s%s\n%s\n' "$node" "$gomodels" "$rest" > $OUT
 printf 'name: node-hello\nservers:%s%s\n%s\n' "$gomodels" "$node" "$rest" > $OUT/rev.yaml
 for i in 1 2 3 4; do
   f=$OUT/fwd.yaml; [ $((i % 2)) = 0 ] && f=$OUT/rev.yaml
-  $BIN run $ENGINE_FLAGS $f --format csv --out $OUT/node | col throughput_rps | awk -v r=$i '{printf "round %d: %-15s %8.0f req/s  server cpu/req %5.1f µs  client-bound %s\n", r, $1, $2, $3, $4}'
+  $BIN run $ENGINE_FLAGS $f --format trials --out $OUT/node | col throughput_rps | awk -v r=$i '{printf "round %d: %-15s %8.0f req/s  server cpu/req %5.1f µs  client-bound %s\n", r, $1, $2, $3, $4}'
 done
 echo "== 3. peak memory of a one-minute run (single, 64 connections, 60 s)"
 /usr/bin/time -v $BIN run $ENGINE_FLAGS hello --servers single --concurrency 64 --duration 60s --warmup 0s --trials 1 --quiet --out $OUT/mem 2>$OUT/time.txt &
@@ -92,5 +93,5 @@ done
 wait $T || true
 echo "clusterbench run process VmHWM (its own peak RSS): $HWM kB"
 grep -E "Maximum resident|Elapsed" $OUT/time.txt
-echo "requests in the minute: $(awk -F, 'NR==1{for(i=1;i<=NF;i++)c[$i]=i} $c["row"]=="trial"{print $c["requests"]}' $OUT/mem/*/summary.csv)"
+echo "requests in the minute: $(awk -F, 'NR==1{for(i=1;i<=NF;i++)c[$i]=i; next} {print $c["requests"]}' $OUT/mem/*/trials.csv)"
 echo "== done $(date -u +%FT%TZ)  $(uptime)"

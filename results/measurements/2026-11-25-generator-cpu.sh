@@ -38,8 +38,9 @@ wrk_round() {
   awk -v n=$n -v r=$rps -v c=$cpu 'BEGIN{printf "wrk          %6.0f req/s  %5.1f µs CPU/req", r, c/n*1e6}'
 }
 ours_round() {
-  $BIN run $ENGINE_FLAGS hello --servers single --concurrency 64 --duration 3s --warmup 1s --trials 1 --format csv --out $OUT/gen \
-    | awk -F, 'NR==1{for(i=1;i<=NF;i++)c[$i]=i; next} $c["row"]=="trial"{printf "clusterbench %6.0f req/s  %5.1f µs CPU/req", $c["throughput_rps"], $c["client_cpu_util"]*$c["duration_s"]/$c["requests"]*1e6}'
+  # (changed 2026-11-30: the trial rows moved from summary.csv to trials.csv, --format trials)
+  $BIN run $ENGINE_FLAGS hello --servers single --concurrency 64 --duration 3s --warmup 1s --trials 1 --format trials --out $OUT/gen \
+    | awk -F, 'NR==1{for(i=1;i<=NF;i++)c[$i]=i; next} {printf "clusterbench %6.0f req/s  %5.1f µs CPU/req", $c["throughput_rps"], $c["client_cpu_util"]*$c["duration_s"]/$c["requests"]*1e6}'
 }
 for i in 1 2 3 4 5 6 7 8; do
   if [ $((i % 2)) = 1 ]; then a=$(wrk_round); b=$(ours_round); else b=$(ours_round); a=$(wrk_round); fi

@@ -18,9 +18,10 @@
 //     and exit on EOF of their task pipe). Linux only: elsewhere
 //     NewProcessPool fails with the reason Unsupported gives.
 //
-// RunBatch runs trials of a batch on one of them, checks every result
-// against workload.Compute and summarises throughput, latency and the
-// per-worker distribution in a Report.
+// The measurement of a batch (trials, checking every result, throughput,
+// latency, per-worker shares) is the harness's: bench/calcbatch. This
+// package holds what a worker process and the master's executors need at
+// run time, and nothing of the harness.
 //
 // Concurrency: an Executor runs one batch at a time (Run must not be called
 // concurrently on the same Executor); Close must be called once, after the
@@ -52,9 +53,6 @@ func Unsupported(model string) error {
 	}
 	return nil
 }
-
-// KindMix is the batch kind that cycles through every calculation.
-const KindMix = "mix"
 
 // Task is one calculation to run.
 type Task struct {

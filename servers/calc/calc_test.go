@@ -28,55 +28,6 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-func TestRunBatchExactEveryKindAndExecutor(t *testing.T) {
-	cases := []struct {
-		kind  string
-		n     int64
-		tasks int
-	}{
-		{"fibonacci", 20, 24},
-		{"factorial", 25, 24},   // exceeds 2^64
-		{"factorial", 20000, 3}, // 77,338 digits: a frame larger than the read buffer
-		{"sum", 100000, 24},
-		{"primes", 100000, 24},
-		{"mix", 20, 24},
-	}
-	for _, model := range Models {
-		for _, c := range cases {
-			t.Run(model+"/"+c.kind+"-"+strconv.FormatInt(c.n, 10), func(t *testing.T) {
-				t.Parallel() // independent batches; -parallel bounds how many run at once
-				cfg := BatchConfig{Model: model, Kind: c.kind, N: c.n, Tasks: c.tasks, Trials: 2, WorkerCommand: selfCommand()}
-				if model != ModelInline {
-					cfg.Workers = 3
-				}
-				if model == ModelProcess {
-					cfg.Inflight = 2
-				}
-				rep, err := RunBatch(testCtx(t), cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if rep.Checked != int64(2*c.tasks) || rep.Mismatches != 0 {
-					t.Fatalf("checked %d (want %d), mismatches %d: %s", rep.Checked, 2*c.tasks, rep.Mismatches, rep.FirstMismatch)
-				}
-				var sum int64
-				for _, w := range rep.Shares {
-					sum += w.Tasks
-				}
-				if sum != int64(2*c.tasks) {
-					t.Errorf("worker shares sum to %d tasks, want %d", sum, 2*c.tasks)
-				}
-				if len(rep.Shares) != cfg.Workers && !(model == ModelInline && len(rep.Shares) == 1) {
-					t.Errorf("%d worker rows, want %d", len(rep.Shares), cfg.Workers)
-				}
-				if model == ModelProcess && rep.IPCUs <= 0 {
-					t.Errorf("process model: IPC cost per task %v, want > 0", rep.IPCUs)
-				}
-			})
-		}
-	}
-}
-
 // TestExecutorsValues checks the values themselves, with known answers
 // written out rather than recomputed, on every executor.
 func TestExecutorsValues(t *testing.T) {
@@ -170,31 +121,23 @@ func TestProcessPoolWorkerCrashMidBatch(t *testing.T) {
 	}
 }
 
-func TestRunBatchKillWorkerAfter(t *testing.T) {
-	cfg := BatchConfig{Model: ModelProcess, Workers: 2, Inflight: 8, Kind: "fibonacci", N: 15, Tasks: 300, Trials: 2,
-		KillWorkerAfter: 100, WorkerCommand: selfCommand()}
-	rep, err := RunBatch(testCtx(t), cfg)
+func TestProcessPoolProbe(t *testing.T) {
+	pp, err := NewProcessPool(ProcessConfig{Workers: 2, Inflight: 4, KillAfter: 5, Command: selfCommand()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Mismatches != 0 || rep.Checked != 600 {
-		t.Fatalf("checked %d, mismatches %d: %s", rep.Checked, rep.Mismatches, rep.FirstMismatch)
+	defer pp.Close()
+	pids := pp.Pids()
+	d, err := pp.Probe(testCtx(t), 50)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(rep.Crashes) != 2 {
-		t.Fatalf("crashes = %+v, want one per trial", rep.Crashes)
+	if d <= 0 {
+		t.Errorf("probe of 50 no-op tasks took %v, want > 0", d)
 	}
-	for _, c := range rep.Crashes {
-		if !c.Restarted || !strings.Contains(c.Reason, "signal: killed") {
-			t.Errorf("crash %+v: want a restarted worker killed by a signal", c)
-		}
-		assertGone(t, c.Pid)
-	}
-	var pids int
-	for _, w := range rep.Shares {
-		pids += len(w.Pids)
-	}
-	if pids < 3 {
-		t.Errorf("worker rows name %d pids, want ≥ 3 (2 workers + a restart)", pids)
+	// The kill-after hook is off for probes: the same workers still run.
+	if got := pp.Pids(); got[0] != pids[0] || got[1] != pids[1] {
+		t.Errorf("pids %v after the probe, were %v: a probe killed a worker", got, pids)
 	}
 }
 

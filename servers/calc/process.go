@@ -377,6 +377,24 @@ func (p *ProcessPool) Run(ctx context.Context, tasks []Task, out []Result) ([]Cr
 	return p.run(ctx, tasks, out, p.cfg.KillAfter)
 }
 
+// Probe sends n no-op tasks through the pool (each worker answers them at
+// once, without computing; the KillAfter hook is off) and returns the wall
+// time they took: the cost of the IPC alone. The task and result slices
+// are allocated before the clock starts. Like Run, Probe is not safe for
+// concurrent use.
+func (p *ProcessPool) Probe(ctx context.Context, n int) (time.Duration, error) {
+	tasks := make([]Task, n)
+	for i := range tasks {
+		tasks[i] = Task{Kind: noopKind}
+	}
+	out := make([]Result, n)
+	start := time.Now()
+	if _, err := p.run(ctx, tasks, out, 0); err != nil {
+		return 0, fmt.Errorf("no-op probe: %w", err)
+	}
+	return time.Since(start), nil
+}
+
 // run is Run with the kill-after hook given explicitly (0 for probes).
 func (p *ProcessPool) run(ctx context.Context, tasks []Task, out []Result, killAfter int) ([]Crash, error) {
 	p.mu.Lock()

@@ -38,6 +38,7 @@ type abOptions struct {
 	confirm      bool
 	readyTimeout time.Duration
 	quiet        bool
+	progress     progressFlag
 	histograms   string // --histograms: write every trial's latency histogram here
 
 	baseArgv, headArgv []string
@@ -79,10 +80,14 @@ func parseAB(stdout io.Writer, args []string) (abOptions, error) {
 	fs.BoolVar(&o.noPin, "no-pin", false, "do not pin servers or load generator")
 	fs.BoolVar(&o.confirm, "confirm", false, "when the gate fails, re-run all trials and fail only if the same metrics regress again")
 	fs.DurationVar(&o.readyTimeout, "ready-timeout", ab.DefaultReadyTimeout, "how long a server may take to answer /healthz")
-	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no per-trial progress on stderr")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no per-trial table on stderr; no progress without --progress")
+	addProgressFlag(fs, &o.progress)
 	fs.StringVar(&o.histograms, "histograms", "", "write every base and head trial's latency histogram to this file (HdrHistogram log, tags base|head/LEVEL/TRIAL)")
 	addGateFlags(fs, &o.gate)
 	if err := parseFlags(fs, abHelp, stdout, args); err != nil {
+		return o, err
+	}
+	if err := o.progress.check(fs); err != nil {
 		return o, err
 	}
 	o.warmupSet = fs.Changed("warmup")
@@ -265,8 +270,10 @@ func runAB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 		Pairs: sc.Load.Trials, Rounds: rounds(o.rounds, sc.Load.Duration), Seed: o.seed, ReadyTimeout: o.readyTimeout,
 		ServerCPUs: serverCPUs, ClientCPUs: clientCPUs,
 	}
-	if !o.quiet {
-		cfg.Progress = func(msg string) { fmt.Fprintln(stderr, "ab:", msg) }
+	if d := o.progress.start(stderr, o.quiet); d != nil {
+		defer func() { _ = d.Close() }()
+		cfg.Progress = func(msg string) { fmt.Fprintln(d, "ab:", msg) }
+		cfg.Events = d.Event
 	}
 	unit := "req/s"
 	if sc.Load.Mode == scenario.Closed {

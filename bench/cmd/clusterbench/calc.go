@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +13,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/clusterbench/clusterbench/bench/calcreport"
+	"github.com/clusterbench/clusterbench/bench/calcbatch"
+	"github.com/clusterbench/clusterbench/bench/report"
+	"github.com/clusterbench/clusterbench/bench/results"
+	"github.com/clusterbench/clusterbench/bench/runner"
 	"github.com/clusterbench/clusterbench/servers/calc"
 )
 
@@ -61,9 +65,9 @@ func parseCalc(stdout io.Writer, args []string) (calcOptions, error) {
 	fs.IntSliceVar(&o.workers, "workers", []int{runtime.GOMAXPROCS(0)}, "worker goroutines or processes, comma-separated for several (inline always has 1)")
 	fs.StringVar(&o.kind, "kind", DefaultCalcKind, "calculation: factorial, sum, primes, fibonacci, or mix (the four in turn)")
 	fs.Int64Var(&o.n, "n", DefaultCalcN, "argument of every task (mix: must suit every kind, 0..40)")
-	fs.IntVar(&o.tasks, "tasks", calc.DefaultTasks, "tasks per trial")
+	fs.IntVar(&o.tasks, "tasks", calcbatch.DefaultTasks, "tasks per trial")
 	fs.IntVar(&o.inflight, "inflight", 0, fmt.Sprintf("process and node: tasks in flight per worker (credits); 0 = %d", calc.DefaultInflight))
-	fs.IntVar(&o.trials, "trials", calc.DefaultTrials, "measured trials")
+	fs.IntVar(&o.trials, "trials", calcbatch.DefaultTrials, "measured trials")
 	fs.IntVar(&o.killAfter, "kill-worker-after", 0, "process: SIGKILL a worker after this many results in each trial, to show the recovery (0 = never)")
 	fs.BoolVar(&o.json, "json", false, "print the reports as JSON instead of tables")
 	fs.StringVar(&o.node, "node", "", "also run the Node.js original (path to servers/node/worker-calculation.js) with the same tasks, interleaved")
@@ -74,18 +78,18 @@ func parseCalc(stdout io.Writer, args []string) (calcOptions, error) {
 	if fs.NArg() > 0 {
 		return o, usageError("unexpected argument %q (calc takes flags only)", fs.Arg(0))
 	}
-	// Zero means "default" to calc.BatchConfig, but on the command line a
+	// Zero means "default" to calcbatch.Config, but on the command line a
 	// 0 is a mistake.
 	for _, w := range o.workers {
-		if w < 1 || w > calc.MaxWorkers {
-			return o, usageError("--workers: %d out of range (allowed: 1..%d)", w, calc.MaxWorkers)
+		if w < 1 || w > calcbatch.MaxWorkers {
+			return o, usageError("--workers: %d out of range (allowed: 1..%d)", w, calcbatch.MaxWorkers)
 		}
 	}
 	switch {
-	case o.tasks < 1 || o.tasks > calc.MaxTasks:
-		return o, usageError("--tasks: %d out of range (allowed: 1..%d)", o.tasks, calc.MaxTasks)
-	case o.trials < 1 || o.trials > calc.MaxTrials:
-		return o, usageError("--trials: %d out of range (allowed: 1..%d)", o.trials, calc.MaxTrials)
+	case o.tasks < 1 || o.tasks > calcbatch.MaxTasks:
+		return o, usageError("--tasks: %d out of range (allowed: 1..%d)", o.tasks, calcbatch.MaxTasks)
+	case o.trials < 1 || o.trials > calcbatch.MaxTrials:
+		return o, usageError("--trials: %d out of range (allowed: 1..%d)", o.trials, calcbatch.MaxTrials)
 	case o.inflight < 0 || o.inflight > calc.MaxInflight:
 		return o, usageError("--inflight: %d out of range (allowed: 1..%d, or 0 = %d)", o.inflight, calc.MaxInflight, calc.DefaultInflight)
 	}
@@ -105,28 +109,28 @@ func parseCalc(stdout io.Writer, args []string) (calcOptions, error) {
 
 // batchConfigs expands the options into one validated config per model and
 // worker count (inline once).
-func (o calcOptions) batchConfigs() ([]calc.BatchConfig, error) {
-	var cfgs []calc.BatchConfig
+func (o calcOptions) batchConfigs() ([]calcbatch.Config, error) {
+	var cfgs []calcbatch.Config
 	for _, m := range o.models {
 		if err := calc.Unsupported(m); err != nil {
 			here := slices.DeleteFunc(slices.Clone(calc.Models), func(x string) bool { return calc.Unsupported(x) != nil })
 			return nil, usageError("--model %s: %v; allowed here: %s", m, err, strings.Join(here, ", "))
 		}
 		for _, w := range o.workers {
-			c := calc.BatchConfig{Model: m, Workers: w, Kind: o.kind, N: o.n, Tasks: o.tasks, Trials: o.trials}
+			c := calcbatch.Config{Model: m, Workers: w, Kind: o.kind, N: o.n, Tasks: o.tasks, Trials: o.trials}
 			if m == calc.ModelProcess {
 				c.Inflight, c.KillWorkerAfter = o.inflight, o.killAfter
 			} else if m == calc.ModelInline {
 				c.Workers = 1
 			}
 			if err := c.Validate(); err != nil {
-				var ce *calc.ConfigError
+				var ce *calcbatch.ConfigError
 				if errors.As(err, &ce) {
 					return nil, usageError("--%s: %s", ce.Field, ce.Problem)
 				}
 				return nil, usageError("%v", err)
 			}
-			if m == calc.ModelInline && slices.ContainsFunc(cfgs, func(x calc.BatchConfig) bool { return x.Model == m }) {
+			if m == calc.ModelInline && slices.ContainsFunc(cfgs, func(x calcbatch.Config) bool { return x.Model == m }) {
 				continue
 			}
 			cfgs = append(cfgs, c)
@@ -152,7 +156,7 @@ func runCalc(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	ctx, stop := interruptible(ctx)
 	defer stop()
 
-	var batches []*calc.Batch
+	var batches []*calcbatch.Batch
 	defer func() {
 		for _, b := range batches {
 			b.Close()
@@ -160,7 +164,7 @@ func runCalc(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	}()
 	for _, c := range cfgs {
 		c.WorkerStderr = stderr
-		b, err := calc.NewBatch(ctx, c)
+		b, err := calcbatch.New(ctx, c)
 		if err != nil {
 			return measurementError(fmt.Errorf("start %s: %w", c.Model, err))
 		}
@@ -173,42 +177,48 @@ func runCalc(ctx context.Context, stdout, stderr io.Writer, args []string) error
 				workers: w, inflight: cmp.Or(o.inflight, calc.DefaultInflight)})
 		}
 	}
-	load := loadAverage()
-	var runErr error
-	for t := 0; t < o.trials && runErr == nil; t++ {
-		for _, b := range batches {
-			if runErr = b.Trial(ctx); runErr != nil {
-				break
-			}
-		}
-		for _, nr := range nodes {
-			if runErr != nil {
-				break
-			}
-			runErr = nr.trial(ctx)
-		}
+	var arms []calcbatch.Trialer
+	for _, b := range batches {
+		arms = append(arms, b)
 	}
-	var reps []calc.Report
+	for _, nr := range nodes {
+		arms = append(arms, nr)
+	}
+	load := loadAverage()
+	runErr := calcbatch.Interleave(ctx, o.trials, arms...)
+	var rs []results.CalcResult
 	var wrong []error
 	for _, b := range batches {
-		reps = append(reps, b.Report())
+		rs = append(rs, b.Result())
 		if err := b.Err(); err != nil {
 			wrong = append(wrong, err)
 		}
 	}
 	for _, nr := range nodes {
-		rep := nr.report()
-		reps = append(reps, rep)
-		if rep.Mismatches > 0 {
-			wrong = append(wrong, fmt.Errorf("node: %w: %d of %d results (first: %s)", calc.ErrMismatch, rep.Mismatches, rep.Checked, rep.FirstMismatch))
+		r := nr.result()
+		rs = append(rs, r)
+		if r.Mismatches > 0 {
+			wrong = append(wrong, fmt.Errorf("node: %w: %d of %d results (first: %s)", calcbatch.ErrMismatch, r.Mismatches, r.Checked, r.FirstMismatch))
 		}
 	}
 	if o.json {
-		err = calcreport.JSON(stdout, calcreport.Env{CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
-			GoVersion: runtime.Version(), LoadAvg: load, Args: append([]string{"clusterbench", "calc"}, args...)}, reps...)
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(calcJSON{
+			Env:        runner.Environment(ctx, ".", append([]string{"clusterbench", "calc"}, args...), runner.Pinning{}),
+			LoadAvg:    load,
+			Calc:       rs,
+			Efficiency: report.CalcEfficiencies(rs),
+		})
 	} else {
-		fmt.Fprintf(stdout, "calc: %d CPUs, GOMAXPROCS %d, load average at start %s\n\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), load)
-		err = calcreport.Text(stdout, reps...)
+		err = report.WriteText(stdout, report.Document{
+			Title: "clusterbench calc",
+			Meta: [][2]string{
+				{"machine", fmt.Sprintf("%d CPUs, GOMAXPROCS %d, %s", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())},
+				{"load average", load + " (1, 5, 15 min, at the start)"},
+			},
+			Tables: report.CalcTables("", rs),
+		})
 	}
 	if err != nil {
 		return measurementError(err)
@@ -223,6 +233,15 @@ func runCalc(ctx context.Context, stdout, stderr io.Writer, args []string) error
 		return measurementError(err)
 	}
 	return nil
+}
+
+// calcJSON is what `calc --json` prints: the machine, and the batches in
+// their saved form (as in a run's summary.json).
+type calcJSON struct {
+	Env        results.Environment     `json:"env"`
+	LoadAvg    string                  `json:"load_average"` // 1, 5, 15 minutes, at the start
+	Calc       []results.CalcResult    `json:"calc"`
+	Efficiency []report.CalcEfficiency `json:"efficiency,omitempty"`
 }
 
 // loadAverage is the 1, 5 and 15 minute load average, or "unknown".

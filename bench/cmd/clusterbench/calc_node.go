@@ -12,8 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clusterbench/clusterbench/bench/calcbatch"
+	"github.com/clusterbench/clusterbench/bench/metrics"
+	"github.com/clusterbench/clusterbench/bench/results"
 	"github.com/clusterbench/clusterbench/bench/runner"
-	"github.com/clusterbench/clusterbench/servers/calc"
 	"github.com/clusterbench/clusterbench/servers/workload"
 )
 
@@ -47,7 +49,7 @@ type nodeTrial struct {
 
 // nodeRun runs the Node.js original once per trial (a fresh primary and
 // workers each time, warmed up inside the script before the measured batch)
-// and folds its trials into a calc.Report.
+// and folds its trials into a results.CalcResult, as a calc batch.
 type nodeRun struct {
 	bin, script string
 	kind        string
@@ -61,7 +63,8 @@ type nodeRun struct {
 // nodeTimeout bounds one node invocation.
 const nodeTimeout = 10 * time.Minute
 
-func (r *nodeRun) trial(ctx context.Context) error {
+// Trial runs the script once: one measured trial.
+func (r *nodeRun) Trial(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, nodeTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, r.bin, r.script, "--kind", r.kind, "--n", strconv.FormatInt(r.n, 10),
@@ -98,32 +101,32 @@ func (r *nodeRun) trial(ctx context.Context) error {
 	return nil
 }
 
-// report folds the trials, checking Node's own answers against Go's.
-func (r *nodeRun) report() calc.Report {
-	rep := calc.Report{Model: ModelNode, Kind: r.kind, N: r.n, Tasks: r.tasks, Workers: r.workers,
-		Inflight: r.inflight, Trials: len(r.trials)}
-	var tps, p50, p99 []float64
+// result folds the trials, checking Node's own answers against Go's.
+func (r *nodeRun) result() results.CalcResult {
+	res := results.CalcResult{Name: calcbatch.Name(ModelNode, r.workers, r.kind, r.n), Model: ModelNode, Kind: r.kind,
+		N: r.n, Tasks: r.tasks, Workers: r.workers, Inflight: r.inflight, Trials: len(r.trials)}
+	var p50, p99 []float64
 	var wall, busy float64
-	shares := make([]calc.WorkerShare, r.workers)
+	shares := make([]results.CalcWorker, r.workers)
 	for i := range shares {
 		shares[i].Worker = i
 	}
 	for i, t := range r.trials {
-		rep.TrialResults = append(rep.TrialResults, calc.TrialResult{Trial: i + 1, DurationS: t.DurationS,
+		res.TrialResults = append(res.TrialResults, results.CalcTrial{Trial: i + 1, DurationS: t.DurationS,
 			TasksPerS: t.TasksPerS, P50Ms: t.P50Ms, P99Ms: t.P99Ms, Mismatches: t.Mismatches})
-		tps, p50, p99 = append(tps, t.TasksPerS), append(p50, t.P50Ms), append(p99, t.P99Ms)
+		res.TrialTasksPerS, p50, p99 = append(res.TrialTasksPerS, t.TasksPerS), append(p50, t.P50Ms), append(p99, t.P99Ms)
 		wall += t.DurationS
-		rep.Checked += t.Checked
-		rep.Mismatches += t.Mismatches
-		if rep.FirstMismatch == "" && t.FirstMismatch != "" {
-			rep.FirstMismatch = fmt.Sprintf("trial %d: %s", i+1, t.FirstMismatch)
+		res.Checked += t.Checked
+		res.Mismatches += t.Mismatches
+		if res.FirstMismatch == "" && t.FirstMismatch != "" {
+			res.FirstMismatch = fmt.Sprintf("trial %d: %s", i+1, t.FirstMismatch)
 		}
 		for kind, v := range t.Answers {
 			want, err := workload.Compute(workload.Kind(kind), r.n)
 			if err != nil || v != want {
-				rep.Mismatches += int64(t.Tasks)
-				if rep.FirstMismatch == "" {
-					rep.FirstMismatch = fmt.Sprintf("node's answer for %s n=%d differs from Go's (%d vs %d digits)", kind, r.n, len(v), len(want))
+				res.Mismatches += int64(t.Tasks)
+				if res.FirstMismatch == "" {
+					res.FirstMismatch = fmt.Sprintf("node's answer for %s n=%d differs from Go's (%d vs %d digits)", kind, r.n, len(v), len(want))
 				}
 			}
 		}
@@ -153,9 +156,9 @@ func (r *nodeRun) report() calc.Report {
 		}
 	}
 	if total > 0 {
-		rep.ComputeUs = busy * 1e3 / float64(total)
+		res.ComputeUs = busy * 1e3 / float64(total)
 	}
-	rep.Shares = shares
-	rep.TasksPerS, rep.P50Ms, rep.P99Ms = calc.EstimateOf(tps), calc.EstimateOf(p50), calc.EstimateOf(p99)
-	return rep
+	res.WorkerShares = shares
+	res.TasksPerS, res.P50Ms, res.P99Ms = metrics.Estimate(res.TrialTasksPerS), metrics.Estimate(p50), metrics.Estimate(p99)
+	return res
 }

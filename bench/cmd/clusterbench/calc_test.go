@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clusterbench/clusterbench/servers/calc"
+	"github.com/clusterbench/clusterbench/bench/results"
 )
 
 func TestCalcBadFlags(t *testing.T) {
@@ -50,7 +50,10 @@ func TestCalcInProcessJSON(t *testing.T) {
 	if code := Main(context.Background(), &stdout, &stderr, args); code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	var got struct{ Calc []calc.Report }
+	var got struct {
+		Env  results.Environment
+		Calc []results.CalcResult
+	}
 	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
 		t.Fatalf("%v: %s", err, stdout.String())
 	}
@@ -59,9 +62,16 @@ func TestCalcInProcessJSON(t *testing.T) {
 		t.Fatalf("%d reports, want 3", len(got.Calc))
 	}
 	for _, r := range got.Calc {
-		if r.Checked != 80 || r.Mismatches != 0 || r.Trials != 2 || r.TasksPerS.Median <= 0 {
+		if r.Checked != 80 || r.Mismatches != 0 || r.Trials != 2 || r.TasksPerS.Median <= 0 || r.TasksPerS.N != 2 || len(r.TrialTasksPerS) != 2 {
 			t.Errorf("%s/%d: checked %d, mismatches %d, trials %d, tasks/s %v", r.Model, r.Workers, r.Checked, r.Mismatches, r.Trials, r.TasksPerS)
 		}
+	}
+	if names := []string{got.Calc[0].Name, got.Calc[1].Name, got.Calc[2].Name}; names[0] != "inline-mix-15" ||
+		names[1] != "goroutine1-mix-15" || names[2] != "goroutine2-mix-15" {
+		t.Errorf("batch names %q", names)
+	}
+	if got.Env.CPUs < 1 || got.Env.GoVersion == "" || len(got.Env.Args) != len(args)+1 {
+		t.Errorf("env %+v", got.Env)
 	}
 }
 
@@ -101,11 +111,14 @@ func TestCalcBinaryProcessModel(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	for _, want := range []string{"process k=8", "all 800 results checked against the known answers: ok",
-		"crashes: 2 worker process deaths", "signal: killed"} {
+	for _, want := range []string{"process k=8", "process2-fibonacci-12: all 800 results right", "signal: killed"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	// One worker killed per trial, each named in a note.
+	if n := bytes.Count(out, []byte("process2-fibonacci-12: worker ")); n != 2 {
+		t.Errorf("%d crash notes, want 2 (one per trial):\n%s", n, out)
 	}
 	t.Run("node", func(t *testing.T) {
 		node, err := exec.LookPath("node")

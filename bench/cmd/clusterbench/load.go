@@ -84,9 +84,13 @@ func parseLoad(stdout io.Writer, args []string) (loadOptions, *scenario.Scenario
 	fs.StringVar(&o.saveScenario, "save-scenario", "", "write the equivalent scenario file (YAML) to `FILE`")
 	fs.StringVarP(&o.run.out, "out", "o", report.DefaultRunsDir, "directory the run directories are written under")
 	fs.StringVar(&format, "format", "table", "what to print: comma-separated "+strings.Join(report.Formats, ", "))
-	fs.BoolVarP(&o.run.quiet, "quiet", "q", false, "print only the run directory (no progress, no tables)")
+	fs.BoolVarP(&o.run.quiet, "quiet", "q", false, "print only the run directory (no tables; no progress without --progress)")
+	addProgressFlag(fs, &o.run.progress)
 	addShardFlags(fs, &o.run.shardFlags)
 	if err := parseFlags(fs, loadHelp, stdout, args); err != nil {
+		return o, nil, err
+	}
+	if err := o.run.progress.check(fs); err != nil {
 		return o, nil, err
 	}
 	switch {

@@ -24,8 +24,9 @@ var reportHelp = cmdHelp{
 	About: `Renders a saved run (results/runs/<UTC time>-<scenario>/) again. Formats:
   table    terminal tables (default)
   md       Markdown, as report.md
-  csv      summary.csv
-  workers  workers.csv
+  csv      summary.csv (one row per server × level)
+  trials   trials.csv (one row per trial)
+  workers  workers.csv (one row per server × level × worker)
   json     summary.json
 Every percentile can be recomputed from the run's full latency
 distributions (histograms.hlog, HdrHistogram log format):
@@ -34,7 +35,7 @@ level, for all its measured trials together. A run directory written
 before histograms were saved has only its summary's percentiles.`,
 	Examples: []string{
 		"clusterbench report results/runs/20261130T170000Z-hello",
-		"clusterbench report results/runs/20261130T170000Z-hello/summary.json --format csv,workers",
+		"clusterbench report results/runs/20261130T170000Z-hello/summary.json --format csv,trials",
 		"clusterbench report results/runs/20261130T170000Z-hello --percentiles 50,99,99.9,99.99",
 	},
 	Exits: []string{exitOKLine, exitUsageLine + "; or no such path", "3  the file is not a readable run, or its histograms.hlog is damaged (the rest is still printed)"},
@@ -50,7 +51,7 @@ func parseReport(stdout io.Writer, args []string) (reportOptions, error) {
 		return o, err
 	}
 	if fs.NArg() != 1 {
-		return o, usageError("want one run directory or summary.json, got %d arguments (usage: clusterbench report RUN_DIR|summary.json [--format table,md,csv,workers,json])", fs.NArg())
+		return o, usageError("want one run directory or summary.json, got %d arguments (usage: clusterbench report RUN_DIR|summary.json [--format table,md,csv,trials,workers,json])", fs.NArg())
 	}
 	o.path = fs.Arg(0)
 	var err error

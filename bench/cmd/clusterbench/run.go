@@ -37,6 +37,7 @@ type runOptions struct {
 	out          string
 	formats      []string
 	quiet        bool
+	progress     progressFlag
 	startTimeout time.Duration
 	thresholds   []threshold.Threshold // --fail-on, besides the scenario's
 	scenariosDir string
@@ -50,7 +51,7 @@ var runHelp = cmdHelp{
 	About: `Runs each scenario (a YAML file, or a NAME: ./scenarios/NAME.yaml, then --scenarios DIR,
 then the scenarios built into the binary): starts every server,
 warms it up, measures every level × trial, stops it; prints the tables and writes
-results/runs/<UTC time>-<scenario>/ (summary.json, summary.csv, workers.csv, report.md).
+results/runs/<UTC time>-<scenario>/ (summary.json, summary.csv, trials.csv, workers.csv, report.md).
 Flags override the file; scenarios/example.yaml documents every field. The load generator
 and the servers are pinned to different CPUs when there are two or more. Ctrl-C stops at
 once and keeps what was measured, marked incomplete.`,
@@ -78,13 +79,17 @@ func parseRun(stdout io.Writer, args []string) (runOptions, error) {
 	fs.StringVar(&o.overrides.Engine, "engine", "", "load generator engine: lean (default: raw HTTP/1.1, never retries) or vegeta (net/http, a cross-check)")
 	fs.StringVarP(&o.out, "out", "o", report.DefaultRunsDir, "directory the run directories are written under")
 	fs.StringVar(&format, "format", "table", "what to print: comma-separated "+strings.Join(report.Formats, ", "))
-	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print only the run directories (no progress, no tables)")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print only the run directories (no tables; no progress without --progress)")
+	addProgressFlag(fs, &o.progress)
 	fs.DurationVar(&o.startTimeout, "start-timeout", runner.DefaultStartTimeout, "how long a server may take to answer /healthz")
 	fs.StringVar(&o.scenariosDir, "scenarios", "", "directory searched for a scenario NAME after ./scenarios (default $"+EnvScenarios+"), before the built-in ones")
 	var failOn []string
 	fs.StringArrayVar(&failOn, "fail-on", nil, "threshold, e.g. 'p99<200ms', 'errors<0.1%', 'rps>5000', 'NAME:p50<1ms' (repeatable): exit 1 when broken")
 	addShardFlags(fs, &o.shardFlags)
 	if err := parseFlags(fs, runHelp, stdout, args); err != nil {
+		return o, err
+	}
+	if err := o.progress.check(fs); err != nil {
 		return o, err
 	}
 	for _, e := range failOn {
@@ -227,10 +232,12 @@ func runScenarios(ctx context.Context, stdout, stderr io.Writer, o runOptions, s
 		StartTimeout: o.startTimeout,
 		StartAt:      o.startAt,
 	}
-	if !o.quiet && isTerminal(stderr) {
-		r.Progress = stderr
+	if d := o.progress.start(stderr, o.quiet); d != nil {
+		defer func() { _ = d.Close() }()
+		r.Progress, r.Events = d, d.Event
 	}
 	var failures, broken []error
+	text := report.NewTextWriter(stdout) // prints each table legend once for all the scenarios
 	for _, sc := range scs {
 		out, err := r.Run(ctx, sc)
 		if err != nil {
@@ -245,7 +252,7 @@ func runScenarios(ctx context.Context, stdout, stderr io.Writer, o runOptions, s
 			failures = append(failures, fmt.Errorf("%s: the run could not be written under %s (%w); it was saved to %s instead", sc.Name, o.out, werr, dir))
 			fmt.Fprintf(stderr, "clusterbench run: %s: could not write under %s: %v\nclusterbench run: %s: the run was saved to %s instead\n", sc.Name, o.out, werr, sc.Name, dir)
 		}
-		if err := printRun(stdout, o, out, dir); err != nil {
+		if err := printRun(stdout, text, o, out, dir); err != nil {
 			return err
 		}
 		violations, unknown := threshold.Check(append(slices.Clone(sc.Thresholds), o.thresholds...), out.Run)
@@ -271,7 +278,7 @@ func runScenarios(ctx context.Context, stdout, stderr io.Writer, o runOptions, s
 	return nil
 }
 
-func printRun(w io.Writer, o runOptions, out *runner.Outcome, dir string) error {
+func printRun(w io.Writer, text *report.TextWriter, o runOptions, out *runner.Outcome, dir string) error {
 	if o.quiet {
 		_, err := fmt.Fprintln(w, dir)
 		return err
@@ -281,6 +288,9 @@ func printRun(w io.Writer, o runOptions, out *runner.Outcome, dir string) error 
 		if err != nil {
 			return usageError("%v", err)
 		}
+		if f == "table" {
+			rep = func(io.Writer) error { return text.Write(report.Build(out.Run)) }
+		}
 		if err := rep(w); err != nil {
 			return err
 		}
@@ -288,7 +298,7 @@ func printRun(w io.Writer, o runOptions, out *runner.Outcome, dir string) error 
 			return err
 		}
 	}
-	files := report.SummaryJSON + ", " + report.SummaryFile + ", " + report.WorkersFile + ", " + report.ReportFile
+	files := report.SummaryJSON + ", " + report.SummaryFile + ", " + report.TrialsFile + ", " + report.WorkersFile + ", " + report.ReportFile
 	if len(out.Run.Calc) > 0 {
 		files += ", " + report.CalcFile
 	}

@@ -124,7 +124,7 @@ load:
 `
 
 // TestRunEndToEnd runs the real binary against real servers on loopback
-// and checks that summary.json and summary.csv say the same thing.
+// and checks that summary.json, summary.csv and trials.csv say the same thing.
 func TestRunEndToEnd(t *testing.T) {
 	t.Parallel() // a run of its own: its own process, servers and ports
 	dir := t.TempDir()
@@ -138,12 +138,12 @@ func TestRunEndToEnd(t *testing.T) {
 	if len(dirs) != 1 {
 		t.Fatalf("run directories %v, want one", dirs)
 	}
-	for _, f := range []string{report.SummaryJSON, report.SummaryFile, report.WorkersFile, report.ReportFile} {
+	for _, f := range []string{report.SummaryJSON, report.SummaryFile, report.TrialsFile, report.WorkersFile, report.ReportFile} {
 		if _, err := os.Stat(filepath.Join(dirs[0], f)); err != nil {
 			t.Errorf("run directory lacks %s: %v", f, err)
 		}
 	}
-	if !strings.Contains(stdout.String(), "e2e: throughput and latency") || !strings.Contains(stdout.String(), "report: "+filepath.Join(dirs[0], report.ReportFile)) {
+	if !strings.Contains(stdout.String(), "e2e: throughput and latency") || !strings.Contains(stdout.String(), "verdict:\n  conc 1  req/s ") || !strings.Contains(stdout.String(), "report: "+filepath.Join(dirs[0], report.ReportFile)) {
 		t.Errorf("stdout lacks the tables or the report path:\n%s", stdout)
 	}
 	run, err := report.ReadRun(dirs[0])
@@ -164,87 +164,89 @@ func TestRunEndToEnd(t *testing.T) {
 	if run.Env.Args[0] != "clusterbench" || run.Env.Args[1] != "run" || run.Env.Kernel == "" || run.Env.CPUModel == "" && run.Env.Arch == "amd64" {
 		t.Errorf("environment not recorded: %+v", run.Env)
 	}
-	compareCSVWithJSON(t, filepath.Join(dirs[0], report.SummaryFile), run)
+	compareCSVWithJSON(t, dirs[0], run)
 	checkHistograms(t, dirs[0], run)
 	assertGone(t, serverPids(run))
 }
 
-// compareCSVWithJSON checks every trial and median row of summary.csv
-// against summary.json.
-func compareCSVWithJSON(t *testing.T, path string, run *results.Run) {
+// compareCSVWithJSON checks every row of summary.csv (one per server ×
+// level) and of trials.csv (one per trial) against summary.json, to the
+// precision the CSV writes.
+func compareCSVWithJSON(t *testing.T, dir string, run *results.Run) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := map[string]int{}
-	for i, h := range rows[0] {
-		col[h] = i
-	}
-	num := func(row []string, name string) float64 {
-		i, ok := col[name]
-		if !ok {
-			t.Fatalf("summary.csv has no column %q (has %v)", name, rows[0])
-		}
-		v, err := strconv.ParseFloat(row[i], 64)
+	read := func(name string) (rows [][]string, col map[string]int) {
+		f, err := os.Open(filepath.Join(dir, name))
 		if err != nil {
-			t.Fatalf("summary.csv %s = %q: %v", name, row[i], err)
+			t.Fatal(err)
 		}
-		return v
-	}
-	same := func(what string, csvV, jsonV float64) {
-		if math.Abs(csvV-jsonV) > 1e-9*math.Max(1, math.Abs(jsonV)) {
-			t.Errorf("%s: csv %v, json %v", what, csvV, jsonV)
+		defer f.Close()
+		rows, err = csv.NewReader(f).ReadAll()
+		if err != nil {
+			t.Fatal(err)
 		}
+		col = map[string]int{}
+		for i, h := range rows[0] {
+			col[h] = i
+		}
+		return rows[1:], col
 	}
-	trials, medians := 0, 0
-	for _, row := range rows[1:] {
-		server, level := row[col["server"]], int(num(row, "level"))
-		switch row[col["row"]] {
-		case "trial":
-			trials++
-			n := int(num(row, "trial"))
-			var tr *results.Trial
-			for i := range run.Trials {
-				if x := &run.Trials[i]; x.Server == server && x.Level == level && x.Trial == n {
-					tr = x
-				}
-			}
-			if tr == nil {
-				t.Errorf("csv trial %s/%d/%d is not in summary.json", server, level, n)
-				continue
-			}
-			what := fmt.Sprintf("%s c=%d trial %d", server, level, n)
-			same(what+" requests", num(row, "requests"), float64(tr.Requests))
-			same(what+" throughput", num(row, "throughput_rps"), tr.Throughput)
-			same(what+" p50", num(row, "p50_ms"), tr.Latency.P50Ms)
-			same(what+" p99", num(row, "p99_ms"), tr.Latency.P99Ms)
-			same(what+" max", num(row, "max_ms"), tr.Latency.MaxMs)
-			same(what+" cpu/req", num(row, "server_cpu_per_req_us"), tr.ServerCPUPerReqUs)
-		case "median":
-			medians++
-			var s *results.Summary
-			for i := range run.Summary {
-				if x := &run.Summary[i]; x.Server == server && x.Level == level {
-					s = x
-				}
-			}
-			if s == nil {
-				t.Errorf("csv median %s/%d is not in summary.json", server, level)
-				continue
-			}
-			what := fmt.Sprintf("%s c=%d median", server, level)
-			same(what+" throughput", num(row, "throughput_rps"), s.Throughput.Median)
-			same(what+" p99", num(row, "p99_ms"), s.P99Ms.Median)
+	same := func(what, cell string, jsonV float64) {
+		v, err := strconv.ParseFloat(cell, 64)
+		if err != nil {
+			t.Errorf("%s: csv %q: %v", what, cell, err)
+			return
+		}
+		decimals := 0
+		if k := strings.IndexByte(cell, '.'); k >= 0 {
+			decimals = len(cell) - k - 1
+		}
+		if math.Abs(v-jsonV) > 0.5*math.Pow(10, -float64(decimals))*(1+1e-9) {
+			t.Errorf("%s: csv %s, json %v", what, cell, jsonV)
 		}
 	}
-	if trials != len(run.Trials) || medians != len(run.Summary) {
-		t.Errorf("summary.csv has %d trial and %d median rows; summary.json %d trials, %d summaries", trials, medians, len(run.Trials), len(run.Summary))
+	rows, col := read(report.SummaryFile)
+	if len(rows) != len(run.Summary) {
+		t.Errorf("summary.csv has %d rows; summary.json %d summaries", len(rows), len(run.Summary))
+	}
+	for _, row := range rows {
+		server, level := row[col["server"]], row[col["level"]]
+		var s *results.Summary
+		for i := range run.Summary {
+			if x := &run.Summary[i]; x.Server == server && strconv.Itoa(x.Level) == level {
+				s = x
+			}
+		}
+		if s == nil {
+			t.Errorf("summary.csv row %s/%s is not in summary.json", server, level)
+			continue
+		}
+		what := fmt.Sprintf("summary.csv %s c=%s ", server, level)
+		same(what+"throughput", row[col["throughput_rps"]], s.Throughput.Median)
+		same(what+"throughput lo", row[col["throughput_rps_lo"]], s.Throughput.Lo)
+		same(what+"throughput max", row[col["throughput_rps_max"]], s.Throughput.Max)
+		same(what+"p99", row[col["p99_ms"]], s.P99Ms.Median)
+		same(what+"p99 hi", row[col["p99_ms_hi"]], s.P99Ms.Hi)
+		same(what+"cpu/req", row[col["server_cpu_per_req_us"]], s.ServerCPUPerReqUs.Median)
+	}
+	rows, col = read(report.TrialsFile)
+	if len(rows) != len(run.Trials) {
+		t.Errorf("trials.csv has %d rows; summary.json %d trials", len(rows), len(run.Trials))
+	}
+	for i, row := range rows {
+		if i >= len(run.Trials) {
+			break
+		}
+		tr := run.Trials[i]
+		what := fmt.Sprintf("trials.csv row %d (%s c=%d trial %d) ", i+2, tr.Server, tr.Level, tr.Trial)
+		if row[col["server"]] != tr.Server || row[col["level"]] != strconv.Itoa(tr.Level) || row[col["trial"]] != strconv.Itoa(tr.Trial) {
+			t.Errorf("%sis %s/%s/%s", what, row[col["server"]], row[col["level"]], row[col["trial"]])
+		}
+		same(what+"requests", row[col["requests"]], float64(tr.Requests))
+		same(what+"throughput", row[col["throughput_rps"]], tr.Throughput)
+		same(what+"p50", row[col["p50_ms"]], tr.Latency.P50Ms)
+		same(what+"p99", row[col["p99_ms"]], tr.Latency.P99Ms)
+		same(what+"max", row[col["max_ms"]], tr.Latency.MaxMs)
+		same(what+"cpu/req", row[col["server_cpu_per_req_us"]], tr.ServerCPUPerReqUs)
 	}
 }
 
@@ -261,7 +263,7 @@ func TestRunInterruptKeepsPartialResults(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Interrupt once the first trial is under way: its run directory does
-	// not exist yet, and progress lines go only to a terminal, so wait
+	// not exist yet, and in a log progress says nothing as a trial begins, so wait
 	// until the generator holds its 2 keep-alive connections to the
 	// server (the health checks use one short connection at a time).
 	deadline := time.Now().Add(60 * time.Second)
