@@ -61,7 +61,7 @@ func TestMainUnknownCommand(t *testing.T) {
 	if code := Main(context.Background(), &bytes.Buffer{}, &stderr, []string{"frobnicate"}); code != ExitUsage {
 		t.Errorf("exit = %d, want 2", code)
 	}
-	if !strings.Contains(stderr.String(), "allowed: ab, calc, check, compare, load, report, run, serve") {
+	if !strings.Contains(stderr.String(), "allowed: ab, calc, check, compare, k8s, load, merge, report, run, serve") {
 		t.Errorf("stderr = %q", stderr.String())
 	}
 }
