@@ -4,7 +4,7 @@ BIN      := bin/clusterbench
 PKG      := ./...
 GOFILES  := $(shell find . -name '*.go' -not -path './.git/*')
 
-.PHONY: all build test test-stress test-short lint clean bench bench-quick bench-node bench-faults check calibrate bench-generator
+.PHONY: all build test test-stress test-short lint clean bench bench-quick bench-node bench-faults check calibrate bench-generator bench-shards
 
 all: build
 
@@ -106,6 +106,36 @@ GENBENCH_FLAGS ?=
 bench-generator: build
 	$(GO) build -o bin/genbench ./bench/cmd/genbench
 	bin/genbench --binary $(BIN) $(GENBENCH_FLAGS)
+
+# Sharded load on one machine: N = 2 and 4 shard processes of `load` (each
+# its own process, started together by --start-at) against one
+# `serve --model single` on loopback, $(SHARDS_RATE) req/s in all, merged by
+# `clusterbench merge` and reported; then TestShardsMergeEndToEnd checks the
+# merge exactly (requests add up, the merged histogram is that of every
+# shard's requests, the merged rate is the asked one within 2%). About a
+# minute, most of it compiling the test.
+SHARDS_RATE     ?= 400
+SHARDS_DURATION ?= 3s
+bench-shards: build
+	@set -e; out=$$(mktemp -d); log=$$out/serve.log; \
+	$(BIN) serve --model single --addr 127.0.0.1:0 2>$$log & srv=$$!; \
+	trap 'kill $$srv 2>/dev/null; wait $$srv 2>/dev/null || true' EXIT; trap 'exit 130' INT TERM; \
+	for i in $$(seq 100); do grep -q 'msg=listening' $$log && break; sleep 0.1; done; \
+	addr=$$(sed -n 's/.*msg=listening.* addr=\([^ ]*\).*/\1/p' $$log); \
+	[ -n "$$addr" ] || { echo "bench-shards: the server did not start:"; cat $$log; exit 1; }; \
+	for n in 2 4; do \
+		at=$$(date -u -d '+2 sec' +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u -v+2S +%Y-%m-%dT%H:%M:%SZ); \
+		pids=""; \
+		for i in $$(seq 0 $$((n - 1))); do \
+			$(BIN) load http://$$addr/ -r $(SHARDS_RATE) -d $(SHARDS_DURATION) --warmup 1s --shard $$i/$$n --start-at $$at \
+				-o $$out/shards-$$n -q > $$out/shard-$$n-$$i.dir & pids="$$pids $$!"; \
+		done; \
+		for p in $$pids; do wait $$p; done; \
+		echo "bench-shards: $$n shards of $(SHARDS_RATE) req/s against serve --model single at $$addr, started at $$at:"; \
+		$(BIN) merge $$(cat $$out/shard-$$n-*.dir) -o $$out/merged-$$n; \
+	done; \
+	echo "bench-shards: the run directories are under $$out"
+	$(GO) test -count=1 -run TestShardsMergeEndToEnd ./bench/cmd/clusterbench
 
 test-short: build
 	$(GO) test -short -count=1 $(PKG)

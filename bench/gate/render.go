@@ -112,15 +112,7 @@ func WriteText(w io.Writer, rep Report, l Labels) error {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}
 	b.WriteString("\n")
-	t := report.Table{
-		Header: []string{"metric", "base median ± CI", "head median ± CI", "delta [CI]", "p", "verdict"},
-		Align:  []report.Align{report.Left, report.Right, report.Right, report.Right, report.Right, report.Left},
-	}
-	for _, r := range rep.Results {
-		t.Rows = append(t.Rows, []string{r.RowLabel(), formatEstimate(r.BaseEst, r.Unit), formatEstimate(r.HeadEst, r.Unit),
-			formatDelta(r), formatShownP(r), r.Verdict.String()})
-	}
-	if err := report.RenderTable(&b, t); err != nil {
+	if err := report.RenderTable(&b, verdictTable(rep)); err != nil {
 		return err
 	}
 	b.WriteString("\n")
@@ -131,6 +123,20 @@ func WriteText(w io.Writer, rep Report, l Labels) error {
 		"CI: %s, median by order statistics, delta by bootstrap of the ratio of medians)\n", rep.K, formatPct(rep.Options.Confidence))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// verdictTable is the table of every metric's estimates, delta, p-value
+// and verdict, as the terminal and the HTML page show it.
+func verdictTable(rep Report) report.Table {
+	t := report.Table{
+		Header: []string{"metric", "base median ± CI", "head median ± CI", "delta [CI]", "p", "verdict"},
+		Align:  []report.Align{report.Left, report.Right, report.Right, report.Right, report.Right, report.Left},
+	}
+	for _, r := range rep.Results {
+		t.Rows = append(t.Rows, []string{r.RowLabel(), formatEstimate(r.BaseEst, r.Unit), formatEstimate(r.HeadEst, r.Unit),
+			formatDelta(r), formatShownP(r), r.Verdict.String()})
+	}
+	return t
 }
 
 var verdictIcon = map[Verdict]string{

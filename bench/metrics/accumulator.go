@@ -404,6 +404,11 @@ func PooledHistogram(accs ...*Accumulator) *hdrhistogram.Histogram {
 	return h
 }
 
+// LatencyOf summarises a latency histogram (nanoseconds) as a trial's
+// Latency, in milliseconds: the figures of a trial pooled from several
+// histograms (clusterbench merge) are those of all its requests.
+func LatencyOf(h *hdrhistogram.Histogram) results.Latency { return latencyOf(h) }
+
 func latencyOf(h *hdrhistogram.Histogram) results.Latency {
 	if h.TotalCount() == 0 {
 		return results.Latency{}

@@ -9,11 +9,12 @@ import (
 )
 
 // Formats are the names `--format` takes, in the order they print.
-var Formats = []string{"table", "md", "csv", "trials", "workers", "json"}
+var Formats = []string{"table", "md", "csv", "trials", "workers", "json", "html"}
 
 // For returns the Reporter of one format name: table (terminal tables),
 // md (report.md), csv (summary.csv), trials (trials.csv), workers
-// (workers.csv), json (summary.json).
+// (workers.csv), json (summary.json), html (report.html: charts and
+// tables).
 func For(format string, run *results.Run) (Reporter, error) {
 	switch format {
 	case "table":
@@ -28,6 +29,8 @@ func For(format string, run *results.Run) (Reporter, error) {
 		return WorkersCSV(run), nil
 	case "json":
 		return JSON(run), nil
+	case "html":
+		return HTML(run), nil
 	}
 	return nil, fmt.Errorf("format %q is not a format (allowed: %s)", format, strings.Join(Formats, ", "))
 }

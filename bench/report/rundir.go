@@ -43,10 +43,11 @@ func RunDirName(run *results.Run) string {
 
 var safeName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
-// WriteRun writes summary.json, summary.csv, trials.csv, workers.csv, report.md and
-// histograms.hlog (every trial's latency distribution, bench/hlog) of run
-// (calc.csv when it has calc batches, timeline.csv when its trials
-// recorded timelines) into a new directory under parent (created if missing) and returns
+// WriteRun writes summary.json, summary.csv, trials.csv, workers.csv,
+// report.md, report.html (charts, bench/htmlreport) and histograms.hlog
+// (every trial's latency distribution, bench/hlog) of run (calc.csv when
+// it has calc batches, timeline.csv when its trials recorded timelines)
+// into a new directory under parent (created if missing) and returns
 // its path, parent/RunDirName(run), with "-2", "-3"... appended when that
 // name is taken. The files are written and synced in a temporary directory
 // beside it, which is then renamed into place: the run directory appears
@@ -75,6 +76,7 @@ func WriteRun(parent string, run *results.Run) (dir string, err error) {
 		{WorkersFile, WorkersCSV(run)},
 		{ReportFile, Markdown(run)},
 		{hlog.FileName, func(w io.Writer) error { return hlog.Write(w, run) }},
+		{HTMLFile, HTML(run)},
 	}
 	if HasTimeline(run) {
 		files = append(files, struct {

@@ -43,6 +43,62 @@ type Run struct {
 	// Calc holds the calc batches of the scenario's calc: section (master
 	// → workers task distribution, servers/calc), in scenario order.
 	Calc []CalcResult `json:"calc,omitempty"`
+	// Shard is set when the run is one shard of a load split across
+	// several generators (run/load --shard), or the merge of such shards
+	// (clusterbench merge); nil for an ordinary run.
+	Shard *ShardInfo `json:"shard,omitempty"`
+}
+
+// ShardInfo describes a sharded run. A shard's own run directory holds
+// its share of the load: Load.Levels and the trials' levels are the
+// shard's shares, Levels the unsharded levels they came from (same order).
+// A merged run (Merged non-empty) holds the whole load again: its
+// Load.Levels equal Levels and Index is -1.
+type ShardInfo struct {
+	Index int    `json:"index"` // 0-based; -1 in a merged run
+	Count int    `json:"count"`
+	RunID string `json:"run_id"` // the same in every shard of one job
+	// StartAt is the instant every shard began its warm-up (--start-at);
+	// zero when the shards were not started together.
+	StartAt time.Time `json:"start_at,omitzero"`
+	Levels  []int     `json:"levels"` // the unsharded levels
+	// RequestsPerTrial is the unsharded request count of each trial
+	// (-n); 0 when the trials were timed.
+	RequestsPerTrial int64 `json:"requests_per_trial,omitempty"`
+
+	// Merged run only: the shard indexes merged, and those absent
+	// (merge --allow-missing; the run is then not Complete).
+	Merged  []int      `json:"merged,omitempty"`
+	Missing []int      `json:"missing,omitempty"`
+	Shards  []ShardRun `json:"shards,omitempty"`
+}
+
+// ShardRun is one shard as a merged run keeps it: where it ran and what
+// its generator did in each trial. A merged trial is client-bound when any
+// shard's was; these records say which.
+type ShardRun struct {
+	Index    int          `json:"index"`
+	Dir      string       `json:"dir"` // the shard's run directory, as given to merge
+	Hostname string       `json:"hostname"`
+	Started  time.Time    `json:"started"`
+	Finished time.Time    `json:"finished"`
+	Trials   []ShardTrial `json:"trials"`
+}
+
+// ShardTrial is one shard's generator in one trial of a merged run:
+// Server, Level (unsharded) and Trial name the merged trial.
+type ShardTrial struct {
+	Server        string  `json:"server"`
+	Level         int     `json:"level"`
+	Trial         int     `json:"trial"`
+	ShardLevel    int     `json:"shard_level"` // the shard's share of Level
+	Requests      int64   `json:"requests"`
+	DurationS     float64 `json:"duration_s"`
+	ClientCPUS    float64 `json:"client_cpu_s"`
+	ClientCPUUtil float64 `json:"client_cpu_util"`
+	ClientWaitS   float64 `json:"client_wait_s,omitempty"`
+	ClientBound   bool    `json:"client_bound,omitempty"`
+	RateShortfall bool    `json:"rate_shortfall,omitempty"`
 }
 
 // ScenarioInfo names the scenario a run came from.

@@ -61,7 +61,15 @@ type Runner struct {
 	Events       func(progress.Event) // each step as it happens, from Run's goroutine; nil = none
 	StartTimeout time.Duration        // 0 = DefaultStartTimeout
 	StopGrace    time.Duration        // 0 = DefaultStopGrace
+	// StartAt: Run waits until this instant before it reaches the first
+	// server and warms it up, so that shards started apart begin together
+	// (run/load --start-at). Zero = start at once.
+	StartAt time.Time
 }
+
+// ErrNotStarted is Run's error when the context was cancelled while it
+// waited for StartAt: nothing was measured.
+var ErrNotStarted = errors.New("interrupted while waiting for the start time; nothing was measured")
 
 // ServerError is a server that could not be started, became unhealthy, or
 // left processes behind. The run goes on without it.
@@ -107,6 +115,10 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 			return nil, fmt.Errorf("server %s is a Go model but the clusterbench binary is unknown", s.Name)
 		}
 	}
+	late := time.Since(r.StartAt)
+	if err := waitUntil(ctx, r.StartAt); err != nil {
+		return nil, err
+	}
 	restore := func() {}
 	if pin.Client != nil {
 		rs, err := pinSelf(pin.Client)
@@ -136,6 +148,9 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 		Trials:   []results.Trial{},
 	}
 	out := &Outcome{Run: run}
+	if !r.StartAt.IsZero() && late > 0 {
+		run.Warnings = append(run.Warnings, fmt.Sprintf("started %s after the start time %s, which had passed", late.Round(time.Millisecond), r.StartAt.UTC().Format(time.RFC3339Nano)))
+	}
 	r.progress("%s: pinning: %s\n", sc.Name, pin)
 	r.event(progress.Event{Kind: progress.RunStarts, Name: sc.Name, Plan: progress.PlanOf(sc)})
 	for i, s := range sc.Servers {
@@ -174,6 +189,23 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 	run.Complete = len(why) == 0
 	run.Incomplete = strings.Join(why, "; ")
 	return out, nil
+}
+
+// waitUntil returns at t (at once when t is zero or past), or with
+// ErrNotStarted when ctx is cancelled first.
+func waitUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if t.IsZero() || d <= 0 {
+		return nil
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w (start time %s)", ErrNotStarted, t.UTC().Format(time.RFC3339Nano))
+	}
 }
 
 func (r *Runner) dirOrDot() string {

@@ -25,3 +25,25 @@ func BenchmarkExecute(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkExecuteQueueTimeout is BenchmarkExecute with the queue timeout
+// that Serve uses by default: the cost of arming and stopping the job's
+// reused timer.
+func BenchmarkExecuteQueueTimeout(b *testing.B) {
+	p, err := New(2, DefaultQueue, WithQueueTimeout(DefaultQueueTimeout))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	ctx := context.Background()
+	fn := func(int) {}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := p.Execute(ctx, fn); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

@@ -1,7 +1,9 @@
 // Package pool is the goroutine-pool model: handlers hand each request's work
-// to N worker goroutines through a bounded queue. A full queue refuses work at
-// once (app.ErrOverloaded → 503 with Retry-After) instead of queueing without
-// bound, and a panic fails only the request whose work panicked.
+// to N worker goroutines through a queue bounded twice, in count and in
+// waiting time. A full queue refuses work at once, and work that no worker
+// took within the queue timeout is refused as soon as that time has passed
+// (both app.ErrOverloaded → 503 with Retry-After), instead of queueing
+// without bound; a panic fails only the request whose work panicked.
 package pool
 
 import (
@@ -9,38 +11,71 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/clusterbench/clusterbench/servers/app"
 )
 
-// DefaultQueue is the queue capacity when Config.Queue is zero.
-const DefaultQueue = 1024
+// Defaults used when the corresponding Config field is zero.
+const (
+	// DefaultQueue is the queue capacity.
+	DefaultQueue = 1024
+	// DefaultQueueTimeout is the longest a job waits in the queue for a
+	// worker before it is refused.
+	DefaultQueueTimeout = time.Second
+)
+
+// NoQueueTimeout as Config.QueueTimeout bounds the queue by count only.
+const NoQueueTimeout time.Duration = -1
+
+// States of a queued job: a worker takes it, or its caller gives up waiting
+// (the queue timeout), whichever comes first.
+const (
+	jobQueued uint32 = iota
+	jobTaken
+	jobGivenUp
+)
 
 type job struct {
-	ctx  context.Context
-	fn   func(worker int)
-	err  error
-	done chan struct{}
+	ctx   context.Context
+	fn    func(worker int)
+	err   error
+	done  chan struct{}
+	state atomic.Uint32
+	timer *time.Timer // the queue timeout; stopped when not in use
 }
 
 // Pool is a fixed set of worker goroutines fed by a bounded queue. It
 // implements app.Executor. Execute and Close are safe for concurrent use;
 // an Execute after Close refuses the work (ErrClosed).
 type Pool struct {
-	queue  chan *job
-	wg     sync.WaitGroup
-	jobs   sync.Pool
-	mu     sync.RWMutex // held for reading while a job is queued; Close takes it to close queue
-	closed bool
+	queue   chan *job
+	timeout time.Duration // queue timeout; ≤ 0 means none
+	wg      sync.WaitGroup
+	jobs    sync.Pool
+	mu      sync.RWMutex // held for reading while a job is queued; Close takes it to close queue
+	closed  bool
 }
 
 // ErrClosed is returned by Execute after Close. It wraps
 // app.ErrOverloaded, so a handler answers 503 with Retry-After.
 var ErrClosed = fmt.Errorf("pool: closed: %w", app.ErrOverloaded)
 
+// ErrQueueTimeout is returned by Execute when no worker took the job within
+// the queue timeout. It wraps app.ErrOverloaded, so a handler answers 503
+// with Retry-After.
+var ErrQueueTimeout = fmt.Errorf("pool: no worker free within the queue timeout: %w", app.ErrOverloaded)
+
+// Option tunes New.
+type Option func(*Pool)
+
+// WithQueueTimeout refuses a job that waited d in the queue without a worker
+// taking it (ErrQueueTimeout). d ≤ 0 means no time bound, the default of New.
+func WithQueueTimeout(d time.Duration) Option { return func(p *Pool) { p.timeout = d } }
+
 // New starts workers goroutines behind a queue of capacity queue.
-func New(workers, queue int) (*Pool, error) {
+func New(workers, queue int, opts ...Option) (*Pool, error) {
 	if workers < 1 {
 		return nil, fmt.Errorf("pool: workers must be at least 1, got %d", workers)
 	}
@@ -48,7 +83,17 @@ func New(workers, queue int) (*Pool, error) {
 		return nil, fmt.Errorf("pool: queue must be at least 1, got %d", queue)
 	}
 	p := &Pool{queue: make(chan *job, queue)}
-	p.jobs.New = func() any { return &job{done: make(chan struct{}, 1)} }
+	for _, o := range opts {
+		o(p)
+	}
+	p.jobs.New = func() any {
+		j := &job{done: make(chan struct{}, 1)}
+		if p.timeout > 0 {
+			j.timer = time.NewTimer(p.timeout)
+			j.timer.Stop()
+		}
+		return j
+	}
 	p.wg.Add(workers)
 	for i := range workers {
 		go p.work(i)
@@ -59,6 +104,9 @@ func New(workers, queue int) (*Pool, error) {
 func (p *Pool) work(id int) {
 	defer p.wg.Done()
 	for j := range p.queue {
+		if !j.state.CompareAndSwap(jobQueued, jobTaken) {
+			continue // its caller stopped waiting for it: nobody reads it
+		}
 		if err := j.ctx.Err(); err != nil {
 			j.err = err // abandoned while queued: do not run it
 		} else {
@@ -69,12 +117,14 @@ func (p *Pool) work(id int) {
 }
 
 // Execute queues fn and waits until a worker has run it. It returns
-// app.ErrOverloaded at once when the queue is full, and ctx.Err() when the
-// request was abandoned before a worker took it. When Execute returns, fn
-// has either finished or will never run.
+// app.ErrOverloaded at once when the queue is full, ErrQueueTimeout as soon
+// as fn has waited the queue timeout without a worker taking it, and
+// ctx.Err() when the request was abandoned before a worker took it. When
+// Execute returns, fn has either finished or will never run.
 func (p *Pool) Execute(ctx context.Context, fn func(worker int)) error {
 	j := p.jobs.Get().(*job)
 	j.ctx, j.fn, j.err = ctx, fn, nil
+	j.state.Store(jobQueued)
 	p.mu.RLock()
 	if p.closed {
 		p.mu.RUnlock()
@@ -89,7 +139,22 @@ func (p *Pool) Execute(ctx context.Context, fn func(worker int)) error {
 		p.put(j)
 		return app.ErrOverloaded
 	}
-	<-j.done
+	if j.timer != nil {
+		j.timer.Reset(p.timeout)
+		select {
+		case <-j.done:
+			j.timer.Stop()
+		case <-j.timer.C:
+			if j.state.CompareAndSwap(jobQueued, jobGivenUp) {
+				// The queue still holds j: it is not reused, and the
+				// worker that dequeues it drops it.
+				return ErrQueueTimeout
+			}
+			<-j.done // a worker took it in the meantime
+		}
+	} else {
+		<-j.done
+	}
 	err := j.err
 	p.put(j)
 	return err
@@ -118,6 +183,10 @@ type Config struct {
 	Workers int           // worker goroutines; must be ≥ 1
 	Queue   int           // queue capacity; zero means DefaultQueue
 	Grace   time.Duration // drain deadline on shutdown; zero means 5s
+	// QueueTimeout is the longest a job waits in the queue for a worker
+	// before its request gets 503; zero means DefaultQueueTimeout,
+	// NoQueueTimeout (or any negative value) means no time bound.
+	QueueTimeout time.Duration
 }
 
 // Serve serves the API on ln through a pool until ctx is done, then drains
@@ -131,7 +200,10 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 	if cfg.Grace == 0 {
 		cfg.Grace = 5 * time.Second
 	}
-	p, err := New(cfg.Workers, cfg.Queue)
+	if cfg.QueueTimeout == 0 {
+		cfg.QueueTimeout = DefaultQueueTimeout
+	}
+	p, err := New(cfg.Workers, cfg.Queue, WithQueueTimeout(cfg.QueueTimeout))
 	if err != nil {
 		return err
 	}

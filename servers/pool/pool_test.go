@@ -212,3 +212,80 @@ func TestExecuteAfterClose(t *testing.T) {
 	}
 	p.Close()
 }
+
+// TestQueueTimeout: with the only worker busy, a queued job is refused with
+// ErrQueueTimeout (an ErrOverloaded) while the busy job is still running,
+// that is, without waiting for a worker, and the refused job never runs.
+func TestQueueTimeout(t *testing.T) {
+	p, err := New(1, 4, WithQueueTimeout(20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	running := make(chan struct{})
+	first := make(chan error, 1)
+	go func() { first <- p.Execute(context.Background(), func(int) { close(running); <-release }) }()
+	<-running
+	var refusedRan atomic.Bool
+	err = p.Execute(context.Background(), func(int) { refusedRan.Store(true) })
+	select {
+	case err := <-first:
+		t.Fatalf("the busy job ended (%v) before the queued one was refused", err)
+	default:
+	}
+	if !errors.Is(err, ErrQueueTimeout) || !errors.Is(err, app.ErrOverloaded) {
+		t.Fatalf("Execute behind a busy worker = %v, want ErrQueueTimeout (an ErrOverloaded)", err)
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatalf("busy job = %v, want nil", err)
+	}
+	// The worker is free again: it dequeues the refused job (and drops it)
+	// before it runs this one.
+	if err := p.Execute(context.Background(), func(int) {}); err != nil {
+		t.Fatalf("Execute on a free worker = %v, want nil", err)
+	}
+	p.Close()
+	if refusedRan.Load() {
+		t.Error("a job refused for its queue timeout ran")
+	}
+}
+
+// TestHTTPQueueTimeout: over HTTP, a request queued behind a stalled one
+// gets 503 with Retry-After while the stall is still running.
+func TestHTTPQueueTimeout(t *testing.T) {
+	p, err := New(1, 4, WithQueueTimeout(20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	started := make(chan struct{}, 1)
+	h := app.Handler(app.Config{Exec: startedExec{Executor: p, started: started}, Faults: true})
+	base := servertest.Start(t, func(ctx context.Context, ln net.Listener) error { return app.Serve(ctx, ln, h, 5*time.Second) })
+
+	stallCtx, stopStall := context.WithCancel(context.Background())
+	stallDone := make(chan struct{})
+	go func() {
+		defer close(stallDone)
+		req, _ := http.NewRequestWithContext(stallCtx, http.MethodGet, base+"/fault/stall?d=30s", nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	select {
+	case <-started:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the stall did not reach the worker within 20s")
+	}
+	resp, body := servertest.Get(t, base, "/")
+	select {
+	case <-stallDone:
+		t.Error("the stall ended before the queued request was answered")
+	default:
+	}
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("GET / behind a stalled worker = %d (Retry-After %q) %s, want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	stopStall()
+	<-stallDone
+}

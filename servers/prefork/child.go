@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"runtime"
 	"strconv"
@@ -35,6 +34,10 @@ func serveChild(ctx context.Context, cfg Config, slotEnv string) error {
 	grace := cfg.Grace
 	if grace <= 0 {
 		grace = DefaultGrace
+	}
+	linger := cfg.Linger
+	if linger <= 0 {
+		linger = app.Linger(grace)
 	}
 
 	ctl, err := fileConn(fdControl)
@@ -88,7 +91,9 @@ func serveChild(ctx context.Context, cfg Config, slotEnv string) error {
 	deadline := time.Now().Add(grace)
 	if queue != nil {
 		// The master closes the control socket before it signals: take
-		// every connection it passed before that.
+		// every connection it passed before that, answering with
+		// Connection: close meanwhile.
+		srv.BeginDrain()
 		t := time.NewTimer(time.Until(deadline))
 		select {
 		case <-ctlDone:
@@ -96,14 +101,13 @@ func serveChild(ctx context.Context, cfg Config, slotEnv string) error {
 		}
 		t.Stop()
 	}
-	sctx, cancel := context.WithDeadline(context.Background(), deadline)
+	dctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	err = srv.Shutdown(sctx)
+	err = srv.Drain(dctx, linger)
 	if err != nil {
-		_ = srv.Close()
 		err = fmt.Errorf("prefork child %d: drain did not finish within %s: %w", slot, grace, err)
 	}
-	if serr := <-serveErr; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+	if serr := <-serveErr; serr != nil && err == nil {
 		err = serr
 	}
 	_ = ctl.Close()

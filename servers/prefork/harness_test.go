@@ -52,6 +52,7 @@ type serverConfig struct {
 	Workers int           `json:"workers"`
 	Balance string        `json:"balance"`
 	Grace   time.Duration `json:"grace"`
+	Linger  time.Duration `json:"linger"`
 	Faults  bool          `json:"faults"`
 	Addr    string        `json:"addr"` // empty: 127.0.0.1:0
 }
@@ -82,7 +83,7 @@ func serveMain() int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	err := prefork.Serve(ctx, prefork.Config{
-		Addr: sc.Addr, Workers: sc.Workers, Balance: sc.Balance, Grace: sc.Grace,
+		Addr: sc.Addr, Workers: sc.Workers, Balance: sc.Balance, Grace: sc.Grace, Linger: sc.Linger,
 		App:    app.Config{Faults: sc.Faults},
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
 		Reload: hup,

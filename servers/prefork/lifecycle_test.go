@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/clusterbench/clusterbench/servers/prefork"
+	"github.com/clusterbench/clusterbench/servers/servertest"
 )
 
 // readyPids waits until every slot's first child is ready: slot → pid.
@@ -304,22 +305,36 @@ func TestMasterKilled(t *testing.T) {
 	}
 }
 
-// SIGHUP under steady load replaces every child with no failed request.
+// drainLinger is the linger of the drain tests: long enough that a load
+// connection of a loaded machine sends its next request within it, so
+// every request is answered (the guarantee under test), far below the grace.
+const drainLinger = 5 * time.Second
+
+// loadConns is the number of keep-alive connections of the drain tests.
+const loadConns = 16
+
+// probeAnswer bounds the answer to a connection opened during a drain: far
+// more than an answer takes, less than the 30s stall that holds the drain.
+const probeAnswer = 15 * time.Second
+
+// SIGHUP under steady keep-alive load replaces every child with no failed
+// request, counted by a client that never retries: every request written
+// is answered, on the connection it was written to.
 func TestReload(t *testing.T) {
 	for _, b := range prefork.Balances {
 		t.Run(b, func(t *testing.T) {
-			s := startServer(t, serverConfig{Workers: 2, Balance: b}, false)
+			s := startServer(t, serverConfig{Workers: 2, Balance: b, Grace: 20 * time.Second, Linger: drainLinger}, false)
 			old := readyPids(s, 2)
-			ld := startLoad(s.base, true)
+			ld := servertest.StartLoad(s.addr, servertest.LoadOptions{Conns: loadConns, Reconnect: true})
 			stopped := false
 			defer func() {
 				if !stopped {
-					ld.done()
+					ld.Stop()
 				}
 			}()
 			begin := time.Now()
 			waitUntil(t, eventTimeout, "the load answered", func() bool {
-				return ld.served(old[0], begin) || ld.served(old[1], begin)
+				return ld.Served(old[0], begin) || ld.Served(old[1], begin)
 			})
 			s.signal(syscall.SIGHUP)
 			s.log.wait(t, eventTimeout, "the reload to finish", func(l logLine) bool { return l["msg"] == "reloaded" })
@@ -333,20 +348,108 @@ func TestReload(t *testing.T) {
 				}
 			}
 			after := time.Now()
+			// A connection whose request failed ends its loop: with none
+			// left, the failures below say why.
 			waitUntil(t, eventTimeout, "the new children answering the load", func() bool {
-				return ld.served(fresh[0], after) || ld.served(fresh[1], after)
+				return ld.Served(fresh[0], after) || ld.Served(fresh[1], after) || ld.Running() == 0
 			})
-			replies := ld.done()
+			res := ld.Stop()
 			stopped = true
-			var failed []error
-			for _, r := range replies {
-				if r.err != nil {
-					failed = append(failed, r.err)
+			failed := res.Failed()
+			closes := 0
+			for _, r := range res.Replies {
+				if r.Close {
+					closes++
 				}
 			}
-			t.Logf("%s: %d requests across the reload, %d failed", b, len(replies), len(failed))
+			t.Logf("%s: %d requests across the reload, %d failed, %d answered with Connection: close, %d connections refused", b, len(res.Replies), len(failed), closes, len(res.DialErrors))
 			if len(failed) > 0 {
-				t.Errorf("%d of %d requests failed across the reload, want 0; first: %v", len(failed), len(replies), failed[0])
+				t.Errorf("%d of %d requests failed across the reload, want 0; first: status %d, %v", len(failed), len(res.Replies), failed[0].Status, failed[0].Err)
+			}
+			if len(res.DialErrors) > 0 {
+				t.Errorf("%d connections refused across the reload, want 0; first: %v", len(res.DialErrors), res.DialErrors[0])
+			}
+			if closes == 0 {
+				t.Error("no answer carried Connection: close: the old children did not drain their keep-alive connections")
+			}
+		})
+	}
+}
+
+// SIGTERM under keep-alive load: every request written on an open
+// connection is answered (the drain answers with Connection: close rather
+// than closing a connection under a request), and once the children have
+// stopped accepting a new connection is refused, never accepted and left
+// hanging, while the drain still runs (a stalled request holds it open).
+func TestDrainKeepAlive(t *testing.T) {
+	for _, b := range prefork.Balances {
+		t.Run(b, func(t *testing.T) {
+			s := startServer(t, serverConfig{Workers: 2, Balance: b, Grace: 40 * time.Second, Linger: drainLinger, Faults: true}, false)
+			pids := readyPids(s, 2)
+			_, portStr, _ := net.SplitHostPort(s.addr)
+			serverPort, _ := strconv.Atoi(portStr)
+
+			// The stall keeps the drain running until the test ends it by
+			// closing the connection (which ends the stall's handler).
+			stall, err := net.Dial("tcp", s.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stall.Close()
+			if _, err := stall.Write([]byte("GET /fault/stall?d=30s HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			waitUntil(t, eventTimeout, "a child holding the stalled connection", func() bool {
+				return acceptedBy(serverPort, stall.LocalAddr().(*net.TCPAddr).Port, []int{pids[0], pids[1]})
+			})
+
+			ld := servertest.StartLoad(s.addr, servertest.LoadOptions{Conns: loadConns})
+			begin := time.Now()
+			waitUntil(t, eventTimeout, "the load answered", func() bool {
+				return ld.Served(pids[0], begin) || ld.Served(pids[1], begin)
+			})
+			s.signal(syscall.SIGTERM)
+
+			// Without Reconnect, each connection's loop ends at the answer
+			// that carries Connection: close, or at a failed request.
+			res := ld.Wait()
+			failed := res.Failed()
+			closes := 0
+			for _, r := range res.Replies {
+				if r.Close {
+					closes++
+				}
+			}
+			t.Logf("%s: %d requests on %d keep-alive connections across SIGTERM, %d failed, %d answered with Connection: close", b, len(res.Replies), loadConns, len(failed), closes)
+			if len(failed) > 0 {
+				t.Errorf("%d of %d requests failed across the drain, want 0; first: status %d, %v", len(failed), len(res.Replies), failed[0].Status, failed[0].Err)
+			}
+			if len(res.DialErrors) > 0 {
+				t.Errorf("%d load connections could not be opened before SIGTERM: %v", len(res.DialErrors), res.DialErrors[0])
+			}
+			if closes != loadConns {
+				t.Errorf("%d connections ended with Connection: close, want all %d", closes, loadConns)
+			}
+
+			// New connections: each one either reaches a child that still
+			// accepts and is answered, or is refused; the children stop
+			// accepting while the stall holds the drain open. A connection
+			// accepted and left hanging would wait for the stall's end, 30s,
+			// longer than probeAnswer.
+			probes, err := servertest.UntilRefused(s.addr, probeAnswer, eventTimeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-s.exited:
+				t.Fatal("the master exited before the stalled request ended: the drain did not wait for it")
+			default:
+			}
+			t.Logf("%s: before a new connection was refused, %d were answered and %d reset as the listening sockets closed", b, probes.Answered, probes.Reset)
+
+			_ = stall.Close()
+			if code := s.waitExit(eventTimeout); code != 0 {
+				t.Errorf("master exit code %d after a drain, want 0", code)
 			}
 		})
 	}
@@ -404,6 +507,8 @@ func TestConfigErrors(t *testing.T) {
 		{prefork.Config{Addr: "127.0.0.1:0", Balance: "random"}, `balance "random" is not a balance mode (allowed: reuseport, shared, roundrobin)`},
 		{prefork.Config{Addr: "127.0.0.1:0", Workers: -1}, "workers -1 out of range"},
 		{prefork.Config{Addr: "127.0.0.1:0", Grace: -time.Second}, "grace -1s is negative"},
+		{prefork.Config{Addr: "127.0.0.1:0", Linger: -time.Second}, "linger -1s is negative"},
+		{prefork.Config{Addr: "127.0.0.1:0", Grace: time.Second, Linger: time.Second}, "linger 1s is not below grace 1s"},
 		{prefork.Config{Addr: "127.0.0.1:0", BackoffMin: time.Second, BackoffMax: time.Millisecond}, "backoff max 1ms is below backoff min 1s"},
 	} {
 		err := prefork.Serve(context.Background(), c.cfg)

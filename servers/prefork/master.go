@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/clusterbench/clusterbench/servers/app"
 )
 
 // master supervises the children. Its fields belong to the goroutine that
@@ -38,6 +40,7 @@ type master struct {
 
 	rr     *rrTable      // roundrobin only
 	rrStop chan struct{} // closed to stop the dispatcher
+	rrDone chan struct{} // closed when the dispatcher has returned; nil until it starts
 	rrSeq  atomic.Uint64 // sequence numbers of passed connections
 }
 
@@ -205,9 +208,11 @@ func (m *master) onReady(c *child) {
 	}
 	m.listening = true
 	if m.rr != nil {
+		m.rrDone = make(chan struct{})
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
+			defer close(m.rrDone)
 			m.dispatch(m.socks.shared, m.rr, m.rrStop)
 		}()
 	}
@@ -315,24 +320,62 @@ func (m *master) stop(c *child, reason string) {
 	_ = c.ctl.Close()
 }
 
-// beginStop stops accepting, cancels pending restarts and reloads, and
-// stops every child.
+// beginStop stops accepting (closes the master's listening sockets),
+// cancels pending restarts and reloads, and stops every child.
 func (m *master) beginStop(reason string) {
 	if m.stopping {
 		return
 	}
 	m.stopping = true
 	m.log.Info("draining", "reason", reason, "children", len(m.live), "grace", m.cfg.Grace)
+	// Stop accepting first: with the master's copies of the listening
+	// sockets closed, a socket ends when the last child that holds it has
+	// taken what its queue holds and closed it, and a new connection is
+	// refused from then on rather than completing a handshake that nobody
+	// will ever accept.
 	if m.rr != nil {
-		close(m.rrStop)
-		_ = m.socks.shared.Close()
+		m.stopDispatch()
 	}
+	m.socks.close()
 	m.reloading, m.reloadAgain = false, false
 	for _, s := range m.slots {
 		s.restartAt = time.Time{}
 	}
 	for c := range m.live {
 		m.stop(c, reason)
+	}
+}
+
+// stopDispatch stops the round-robin dispatcher and passes the connections
+// still queued on the listening socket to the children, which have not been
+// stopped yet: the socket's close would reset them.
+func (m *master) stopDispatch() {
+	close(m.rrStop)
+	if m.rrDone == nil {
+		return // not dispatching yet: nothing was accepted
+	}
+	ln := m.socks.shared
+	if d, ok := ln.(interface{ SetDeadline(time.Time) error }); ok {
+		_ = d.SetDeadline(time.Now()) // wakes the dispatcher's Accept
+	} else {
+		_ = ln.Close()
+	}
+	<-m.rrDone
+	next, passed := 0, 0
+	for {
+		conn, ok := app.AcceptQueued(ln)
+		if !ok {
+			break
+		}
+		// rrStop is closed: one pass over the children, no waiting.
+		if next, ok = m.handOff(conn, m.rr, next, m.rrStop); !ok {
+			_ = conn.Close()
+			continue
+		}
+		passed++
+	}
+	if passed > 0 {
+		m.log.Info("queued connections passed on", "count", passed, "reason", "shutdown")
 	}
 }
 

@@ -20,10 +20,18 @@
 //     exponential backoff. Exits soon after start are unstable; too many of
 //     them within a sliding window trip the crash-loop budget and Serve
 //     returns a *CrashLoopError.
-//   - When ctx is done the master drains: it stops accepting, tells every
-//     child to stop (SIGTERM and the close of its control socket), children
-//     call http.Server.Shutdown, and a child still alive after Grace (plus
-//     KillSlack) is killed. A clean drain returns nil.
+//   - When ctx is done the master drains: it stops accepting (it closes its
+//     copies of the listening sockets, so a new connection is refused once
+//     the children have closed theirs; roundrobin first passes what is
+//     still queued on its socket to the children), tells every child to
+//     stop (SIGTERM and the close of its control socket), and a child still
+//     alive after Grace (plus KillSlack) is killed. A clean drain returns
+//     nil.
+//   - A stopping child drains without losing a request (app.Server.Drain):
+//     it takes what its listener's queue holds and closes it, answers the
+//     requests that arrive on its keep-alive connections with
+//     Connection: close, and closes a connection that stayed idle only
+//     after Linger.
 //   - Each value received from Config.Reload replaces the children one slot
 //     at a time: the new child starts, and only once it is ready is the old
 //     one drained.
@@ -107,6 +115,11 @@ type Config struct {
 	Grace   time.Duration // drain deadline of each child; zero means DefaultGrace
 	App     app.Config    // Exec is replaced by each child (Inline{ID: slot})
 	Logger  *slog.Logger  // lifecycle events; nil means slog.Default()
+
+	// Linger is how long a draining child keeps reading idle keep-alive
+	// connections (answering with Connection: close) before it closes
+	// them; zero means app.Linger(Grace). It must be below Grace.
+	Linger time.Duration
 
 	// Reload: every value received replaces the children one at a time
 	// (the CLI feeds it SIGHUP). Nil means never.
@@ -206,6 +219,12 @@ func (cfg Config) withDefaults() (Config, error) {
 		if *d.v == 0 {
 			*d.v = d.def
 		}
+	}
+	switch {
+	case cfg.Linger < 0:
+		return cfg, fmt.Errorf("prefork: linger %s is negative (allowed: 0 = default, or below grace %s)", cfg.Linger, cfg.Grace)
+	case cfg.Linger >= cfg.Grace:
+		return cfg, fmt.Errorf("prefork: linger %s is not below grace %s (allowed: 0 = default, or below grace)", cfg.Linger, cfg.Grace)
 	}
 	if cfg.BackoffMax < cfg.BackoffMin {
 		return cfg, fmt.Errorf("prefork: backoff max %s is below backoff min %s", cfg.BackoffMax, cfg.BackoffMin)

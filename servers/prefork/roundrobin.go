@@ -50,7 +50,8 @@ func (t *rrTable) snapshot() ([]rrTarget, <-chan struct{}) {
 // dispatch is the master's accept loop for roundrobin: it accepts only while
 // some child can take a connection (otherwise connections wait in the
 // kernel's backlog) and passes each one to the next child in slot order.
-// It returns when stop is closed and ln is closed.
+// It returns when stop is closed and its Accept is woken (by a deadline or
+// the close of ln).
 func (m *master) dispatch(ln net.Listener, table *rrTable, stop <-chan struct{}) {
 	next := 0
 	var delay time.Duration
@@ -66,6 +67,11 @@ func (m *master) dispatch(ln net.Listener, table *rrTable, stop <-chan struct{})
 		}
 		conn, err := ln.Accept()
 		if err != nil {
+			select {
+			case <-stop: // woken by a deadline, or closed, to stop
+				return
+			default:
+			}
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}

@@ -3,7 +3,10 @@
 // balance mode, the Node.js reference) must pass against a live base URL.
 //
 // Run calls t.Run for each check; it is safe to call from parallel tests
-// that each own their server.
+// that each own their server. Load is a keep-alive load on raw connections
+// that never retries, for tests that count failed requests (a restart, a
+// drain): net/http's Transport would hide a failure on a reused connection
+// by sending the request again.
 package servertest
 
 import (

@@ -230,7 +230,7 @@ func runAB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
-	for _, f := range []struct{ flag, path string }{{"--summary", o.gate.summary}, {"--benchfmt", o.gate.benchfmt}, {"--junit", o.gate.junit}, {"--histograms", o.histograms}} {
+	for _, f := range []struct{ flag, path string }{{"--summary", o.gate.summary}, {"--benchfmt", o.gate.benchfmt}, {"--junit", o.gate.junit}, {"--histograms", o.histograms}, {"--html", o.gate.html}} {
 		if f.path == "" {
 			continue
 		}

@@ -37,6 +37,7 @@ Two runs measured apart follow the machine's load as much as the code: prefer
 	Examples: []string{
 		"clusterbench compare results/runs/20261130T160000Z-hello results/runs/20261130T170000Z-hello",
 		"clusterbench compare gate-baseline results/runs/20261130T170000Z-gate --metrics cpu",
+		"clusterbench compare gate-baseline results/runs/20261130T170000Z-gate --html gate.html",
 	},
 	Exits: []string{exitOKLine + ": no regression (or inconclusive, without --strict)", exitRegressionLine, exitUsageLine,
 		exitMeasurementLine + "; or inconclusive under --strict"},

@@ -23,6 +23,7 @@ type gateOptions struct {
 	summary    string
 	benchfmt   string
 	junit      string
+	html       string
 	// annotate: GitHub annotations; defaults to GITHUB_ACTIONS=true.
 	annotate bool
 
@@ -39,6 +40,7 @@ func addGateFlags(fs *pflag.FlagSet, o *gateOptions) {
 	fs.StringVar(&o.summary, "summary", "", "write a Markdown summary to `FILE` (appended to when FILE is $GITHUB_STEP_SUMMARY)")
 	fs.StringVar(&o.benchfmt, "benchfmt", "", "write every sample in the Go benchmark format to `FILE` (benchstat -col arm FILE)")
 	fs.StringVar(&o.junit, "junit", "", "write JUnit XML to `FILE`")
+	fs.StringVar(&o.html, "html", "", "write the gate as a picture to `FILE` (gate.html: base against head per metric, verdict on top; self-contained HTML)")
 	fs.BoolVar(&o.annotate, "annotate", os.Getenv("GITHUB_ACTIONS") == "true", "print GitHub ::error/::warning annotations (default on when GITHUB_ACTIONS=true)")
 }
 
@@ -113,7 +115,7 @@ func (o *gateOptions) emit(stdout io.Writer, rep gate.Report, l gate.Labels) err
 	files := []struct {
 		path   string
 		render func(io.Writer, gate.Report, gate.Labels) error
-	}{{o.summary, gate.WriteMarkdown}, {o.benchfmt, gate.WriteBenchfmt}, {o.junit, gate.WriteJUnit}}
+	}{{o.summary, gate.WriteMarkdown}, {o.benchfmt, gate.WriteBenchfmt}, {o.junit, gate.WriteJUnit}, {o.html, gate.WriteHTML}}
 	for _, f := range files {
 		if f.path == "" {
 			continue

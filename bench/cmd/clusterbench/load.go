@@ -86,6 +86,7 @@ func parseLoad(stdout io.Writer, args []string) (loadOptions, *scenario.Scenario
 	fs.StringVar(&format, "format", "table", "what to print: comma-separated "+strings.Join(report.Formats, ", "))
 	fs.BoolVarP(&o.run.quiet, "quiet", "q", false, "print only the run directory (no tables; no progress without --progress)")
 	addProgressFlag(fs, &o.run.progress)
+	addShardFlags(fs, &o.run.shardFlags)
 	if err := parseFlags(fs, loadHelp, stdout, args); err != nil {
 		return o, nil, err
 	}
@@ -134,6 +135,9 @@ func parseLoad(stdout io.Writer, args []string) (loadOptions, *scenario.Scenario
 	}
 	sc, err := o.scenario()
 	if err != nil {
+		return o, nil, err
+	}
+	if err := o.run.applyShard(o.run.shardFlags, []*scenario.Scenario{sc}, time.Now(), os.Getenv); err != nil {
 		return o, nil, err
 	}
 	return o, sc, nil

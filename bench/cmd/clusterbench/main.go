@@ -44,6 +44,8 @@ func commands() map[string]command {
 		"ab":      {runAB, "A/B regression gate: interleaved trials of two server command lines"},
 		"compare": {runCompare, "compare two saved runs or a run against a baseline"},
 		"check":   {runCheck, "the regression gate as CI runs it: ab against a build of a git revision"},
+		"merge":   {runMerge, "merge the run directories of the shards of one run (run/load --shard) into one"},
+		"k8s":     {runK8s, "run a load split across N pods: print the Kubernetes Indexed Job (k8s job)"},
 	}
 }
 

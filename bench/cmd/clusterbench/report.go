@@ -28,6 +28,9 @@ var reportHelp = cmdHelp{
   trials   trials.csv (one row per trial)
   workers  workers.csv (one row per server × level × worker)
   json     summary.json
+  html     report.html: the charts (throughput, latency percentile spectra, server CPU,
+           worker shares, calc batches) and the tables in one self-contained page;
+           save it (> report.html) and open it in a browser
 Every percentile can be recomputed from the run's full latency
 distributions (histograms.hlog, HdrHistogram log format):
 --percentiles 50,99,99.99 prints those for each trial and, per server and
@@ -37,6 +40,7 @@ before histograms were saved has only its summary's percentiles.`,
 		"clusterbench report results/runs/20261130T170000Z-hello",
 		"clusterbench report results/runs/20261130T170000Z-hello/summary.json --format csv,trials",
 		"clusterbench report results/runs/20261130T170000Z-hello --percentiles 50,99,99.9,99.99",
+		"clusterbench report results/runs/20261130T170000Z-hello --format html > hello.html",
 	},
 	Exits: []string{exitOKLine, exitUsageLine + "; or no such path", "3  the file is not a readable run, or its histograms.hlog is damaged (the rest is still printed)"},
 }
@@ -51,7 +55,7 @@ func parseReport(stdout io.Writer, args []string) (reportOptions, error) {
 		return o, err
 	}
 	if fs.NArg() != 1 {
-		return o, usageError("want one run directory or summary.json, got %d arguments (usage: clusterbench report RUN_DIR|summary.json [--format table,md,csv,trials,workers,json])", fs.NArg())
+		return o, usageError("want one run directory or summary.json, got %d arguments (usage: clusterbench report RUN_DIR|summary.json [--format table,md,csv,trials,workers,json,html])", fs.NArg())
 	}
 	o.path = fs.Arg(0)
 	var err error

@@ -74,7 +74,7 @@ func TestReportErrors(t *testing.T) {
 	}{
 		{"no-args", []string{"report"}, 2},
 		{"two-args", []string{"report", "a", "b"}, 2},
-		{"bad-format", []string{"report", filepath.Join(fixtureDir, "open"), "--format", "table,html"}, 2},
+		{"bad-format", []string{"report", filepath.Join(fixtureDir, "open"), "--format", "table,pdf"}, 2},
 		{"bad-flag", []string{"report", "--colour", "x"}, 2},
 		{"missing-path", []string{"report", "does/not/exist"}, 2},
 		{"not-a-run-dir", []string{"report", "testdata"}, 3},

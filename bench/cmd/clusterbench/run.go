@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/clusterbench/clusterbench/bench/report"
+	"github.com/clusterbench/clusterbench/bench/results"
 	"github.com/clusterbench/clusterbench/bench/runner"
 	"github.com/clusterbench/clusterbench/bench/scenario"
 	"github.com/clusterbench/clusterbench/bench/threshold"
@@ -40,6 +41,9 @@ type runOptions struct {
 	startTimeout time.Duration
 	thresholds   []threshold.Threshold // --fail-on, besides the scenario's
 	scenariosDir string
+	shardFlags   shardFlags
+	shard        *results.ShardInfo // --shard: this shard of the run
+	startAt      time.Time          // --start-at: when the runner begins
 }
 
 var runHelp = cmdHelp{
@@ -81,6 +85,7 @@ func parseRun(stdout io.Writer, args []string) (runOptions, error) {
 	fs.StringVar(&o.scenariosDir, "scenarios", "", "directory searched for a scenario NAME after ./scenarios (default $"+EnvScenarios+"), before the built-in ones")
 	var failOn []string
 	fs.StringArrayVar(&failOn, "fail-on", nil, "threshold, e.g. 'p99<200ms', 'errors<0.1%', 'rps>5000', 'NAME:p50<1ms' (repeatable): exit 1 when broken")
+	addShardFlags(fs, &o.shardFlags)
 	if err := parseFlags(fs, runHelp, stdout, args); err != nil {
 		return o, err
 	}
@@ -194,6 +199,9 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	if len(bad) > 0 {
 		return usageError("%s", strings.Join(bad, "\n"))
 	}
+	if err := o.applyShard(o.shardFlags, scs, time.Now(), os.Getenv); err != nil {
+		return err
+	}
 	return runScenarios(ctx, stdout, stderr, o, scs, append([]string{"clusterbench", "run"}, args...))
 }
 
@@ -222,6 +230,7 @@ func runScenarios(ctx context.Context, stdout, stderr io.Writer, o runOptions, s
 		Dir:          runner.RepoRoot(ctx, cwd),
 		Args:         argv,
 		StartTimeout: o.startTimeout,
+		StartAt:      o.startAt,
 	}
 	if d := o.progress.start(stderr, o.quiet); d != nil {
 		defer func() { _ = d.Close() }()
@@ -234,6 +243,7 @@ func runScenarios(ctx context.Context, stdout, stderr io.Writer, o runOptions, s
 		if err != nil {
 			return measurementError(fmt.Errorf("%s: %w", sc.Name, err))
 		}
+		out.Run.Shard = o.shard
 		dir, werr := report.SaveRun(o.out, out.Run)
 		if dir == "" {
 			return measurementError(fmt.Errorf("%s: save the run: %w", sc.Name, werr))

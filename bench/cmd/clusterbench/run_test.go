@@ -411,7 +411,7 @@ func TestRunBadInput(t *testing.T) {
 		{[]string{good, "--concurrency", "0"}, "--concurrency: 0 is out of range"},
 		{[]string{good, "--concurrency", "1", "--rate", "10"}, "not both"},
 		{[]string{good, "--servers", "nginx"}, `"nginx" is not a server of scenario e2e`},
-		{[]string{good, "--format", "html"}, `"html" is not a format`},
+		{[]string{good, "--format", "pdf"}, `"pdf" is not a format`},
 		{[]string{good, "--duration", "0s"}, "--duration: 0 is out of range"},
 		{[]string{good, "--trials", "0"}, "--trials: 0 is out of range"},
 		{[]string{good, "--bogus"}, "unknown flag: --bogus"},

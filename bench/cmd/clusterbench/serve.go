@@ -34,6 +34,7 @@ type serveOptions struct {
 	workers    int
 	gomaxprocs int
 	queue      int
+	queueWait  time.Duration
 	balance    string
 	grace      time.Duration
 	faults     bool
@@ -46,9 +47,14 @@ var serveHelp = cmdHelp{
 SIGINT (then drains within --grace): GET / (names the worker in X-Worker-Id and
 X-Worker-Pid), GET /calc/{factorial|sum|primes|fibonacci}?n=N, GET /healthz.
   single   one process, a goroutine per connection
-  pool     one process; handlers hand the work to --workers goroutines through a bounded queue
+  pool     one process; handlers hand the work to --workers goroutines through a queue bounded
+           in count (--queue) and waiting time (--queue-timeout); past either, 503 + Retry-After
   prefork  a master and --workers child processes sharing the port (--balance); the master
-           restarts crashed children, SIGHUP replaces them one at a time`,
+           restarts crashed children, SIGHUP replaces them one at a time
+A drain (SIGTERM/SIGINT, and the old prefork children on SIGHUP) first stops accepting, so new
+connections are refused; requests arriving on keep-alive connections are answered with
+Connection: close, and connections left idle are closed after a short linger (` + app.DrainLinger.String() + `, at most
+half of --grace).`,
 	Examples: []string{
 		"clusterbench serve --model single --addr 127.0.0.1:3000",
 		"clusterbench serve --model prefork --workers 4 --balance roundrobin",
@@ -65,6 +71,7 @@ func parseServe(stdout io.Writer, args []string) (serveOptions, error) {
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "pool worker goroutines or prefork child processes")
 	fs.IntVar(&o.gomaxprocs, "gomaxprocs", 0, "single: GOMAXPROCS of the process (0 keeps Go's default; 1 mimics Node's one thread)")
 	fs.IntVar(&o.queue, "queue", pool.DefaultQueue, "pool: capacity of the work queue; a full queue answers 503")
+	fs.DurationVar(&o.queueWait, "queue-timeout", pool.DefaultQueueTimeout, "pool: longest a request waits in the queue for a worker; then it gets 503 (0 = bounded by --queue only)")
 	fs.StringVar(&o.balance, "balance", prefork.BalanceShared, "prefork: how connections reach children: "+strings.Join(prefork.Balances, ", "))
 	fs.DurationVar(&o.grace, "grace", DefaultGrace, "drain deadline on SIGTERM/SIGINT before in-flight requests are cut")
 	fs.BoolVar(&o.faults, "faults", false, "enable the fault hooks /fault/exit, /fault/stall?d=, /fault/panic")
@@ -83,6 +90,8 @@ func parseServe(stdout io.Writer, args []string) (serveOptions, error) {
 		return o, usageError("--gomaxprocs %d out of range (allowed: 0..1024, 0 = Go's default)", o.gomaxprocs)
 	case o.queue < 1:
 		return o, usageError("--queue %d out of range (allowed: ≥ 1)", o.queue)
+	case o.queueWait < 0:
+		return o, usageError("--queue-timeout %s is negative (allowed: ≥ 0, 0 = no time bound)", o.queueWait)
 	case !slices.Contains(prefork.Balances, o.balance):
 		return o, usageError("--balance %q is not a balance mode (allowed: %s)", o.balance, strings.Join(prefork.Balances, ", "))
 	case o.grace < 0:
@@ -129,7 +138,11 @@ func runServe(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	case "single":
 		err = single.Serve(ctx, ln, single.Config{App: appCfg, Grace: o.grace})
 	case "pool":
-		err = pool.Serve(ctx, ln, pool.Config{App: appCfg, Workers: o.workers, Queue: o.queue, Grace: o.grace})
+		wait := o.queueWait
+		if wait == 0 {
+			wait = pool.NoQueueTimeout
+		}
+		err = pool.Serve(ctx, ln, pool.Config{App: appCfg, Workers: o.workers, Queue: o.queue, QueueTimeout: wait, Grace: o.grace})
 	}
 	if err != nil {
 		return fmt.Errorf("%s server: %w", o.model, err)

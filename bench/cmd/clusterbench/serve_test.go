@@ -25,6 +25,7 @@ func TestServeBadFlags(t *testing.T) {
 		{[]string{"--burn", "5s"}, "--burn 5s out of range (allowed: 0..1s)"},
 		{[]string{"--grace", "-1s"}, "--grace -1s is negative"},
 		{[]string{"--queue", "0"}, "--queue 0 out of range"},
+		{[]string{"--queue-timeout", "-1s"}, "--queue-timeout -1s is negative"},
 		{[]string{"--nope"}, "unknown flag: --nope"},
 		{[]string{"stray"}, `unexpected argument "stray"`},
 	}
@@ -60,7 +61,7 @@ func TestMainUnknownCommand(t *testing.T) {
 	if code := Main(context.Background(), &bytes.Buffer{}, &stderr, []string{"frobnicate"}); code != ExitUsage {
 		t.Errorf("exit = %d, want 2", code)
 	}
-	if !strings.Contains(stderr.String(), "allowed: ab, calc, check, compare, load, report, run, serve") {
+	if !strings.Contains(stderr.String(), "allowed: ab, calc, check, compare, k8s, load, merge, report, run, serve") {
 		t.Errorf("stderr = %q", stderr.String())
 	}
 }

@@ -1,0 +1,89 @@
+package htmlreport
+
+import (
+	"html/template"
+	"slices"
+	"strconv"
+
+	"github.com/clusterbench/clusterbench/bench/results"
+)
+
+// Figure is one chart of a page: an inline SVG with its caption, or, when
+// the data to draw it is missing, the sentence that says so instead.
+type Figure struct {
+	Title   string
+	Caption string        // how to read it: what the points, bars and lines are
+	SVG     template.HTML // the chart; empty when Missing is set
+	Missing string        // why the chart cannot be drawn
+}
+
+// Section is a titled group of figures.
+type Section struct {
+	Title   string
+	Intro   string
+	Figures []Figure
+}
+
+// series are the summary rows of one server, in level order.
+func series(run *results.Run, server string) []results.Summary {
+	var rows []results.Summary
+	for _, s := range run.Summary {
+		if s.Server == server {
+			rows = append(rows, s)
+		}
+	}
+	slices.SortStableFunc(rows, func(a, b results.Summary) int { return a.Level - b.Level })
+	return rows
+}
+
+// serverNames are the servers that have summary rows, in run order.
+func serverNames(run *results.Run) []string {
+	var names []string
+	for _, s := range run.Servers {
+		if len(series(run, s.Name)) > 0 {
+			names = append(names, s.Name)
+		}
+	}
+	return names
+}
+
+// levels are the levels that have summary rows, ascending.
+func levels(run *results.Run) []int {
+	var ls []int
+	for _, s := range run.Summary {
+		if !slices.Contains(ls, s.Level) {
+			ls = append(ls, s.Level)
+		}
+	}
+	slices.Sort(ls)
+	return ls
+}
+
+// interval is the error bar of an estimate: its confidence interval when
+// it has one, else the spread of the trials (min..max), else nothing.
+// spread reports which.
+func interval(e results.Estimate) (lo, hi float64, spread bool) {
+	switch {
+	case e.Confidence > 0:
+		return e.Lo, e.Hi, false
+	case e.Max > e.Min:
+		return e.Min, e.Max, true
+	}
+	return e.Median, e.Median, false
+}
+
+// levelAxis is the x-axis label of a run's levels.
+func levelAxis(run *results.Run) string {
+	if run.Load.Mode == "open" {
+		return "requested rate (req/s)"
+	}
+	return "concurrency (connections)"
+}
+
+// levelWord names one level in a title: "concurrency 8", "rate 500/s".
+func levelWord(run *results.Run, level int) string {
+	if run.Load.Mode == "open" {
+		return "rate " + strconv.Itoa(level) + "/s"
+	}
+	return "concurrency " + strconv.Itoa(level)
+}

@@ -1,0 +1,48 @@
+package report
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/clusterbench/clusterbench/bench/htmlreport"
+)
+
+// TestWriteRunHTML: every run directory gets report.html, the same page
+// `report --format html` prints, with the run's charts and tables.
+func TestWriteRunHTML(t *testing.T) {
+	run := closedFixture()
+	dir, err := WriteRun(t.TempDir(), run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, HTMLFile))
+	if err != nil {
+		t.Fatalf("run directory has no %s: %v", HTMLFile, err)
+	}
+	rep, err := For("html", run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if err := rep(&want); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("%s differs from what --format html renders", HTMLFile)
+	}
+	page := string(got)
+	for _, s := range []string{"<!DOCTYPE html>", "<title>clusterbench run: fixture</title>",
+		">" + htmlreport.SectionThroughput + "<", ">" + htmlreport.SectionWorkers + "<"} {
+		if !strings.Contains(page, s) {
+			t.Errorf("%s lacks %q", HTMLFile, s)
+		}
+	}
+	for _, tb := range Build(run).Tables {
+		if !strings.Contains(page, "<h3>"+tb.Title+"</h3>") {
+			t.Errorf("%s lacks the table %q", HTMLFile, tb.Title)
+		}
+	}
+}

@@ -1,0 +1,76 @@
+package servertest
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"syscall"
+	"time"
+)
+
+// Probes is what UntilRefused saw before a connection was refused.
+type Probes struct {
+	Answered int // accepted and answered
+	// Reset counts connections reset at connect or before their answer:
+	// they reached a listening socket in the instant it closed, and the
+	// kernel reset them. No request of theirs was answered, and none could
+	// have been; they are not left hanging.
+	Reset int
+}
+
+// UntilRefused dials addr, one connection at a time, until one is refused
+// (ECONNREFUSED), as it must be once a draining server has stopped
+// accepting. A connection accepted instead is sent GET / and must be
+// answered within answer: one left unanswered that long (accepted and
+// hung, as behind a listening socket nobody accepts on) is an error, as is
+// no refusal within total.
+func UntilRefused(addr string, answer, total time.Duration) (Probes, error) {
+	var p Probes
+	deadline := time.Now().Add(total)
+	for time.Now().Before(deadline) {
+		c, err := net.Dial("tcp", addr)
+		switch {
+		case errors.Is(err, syscall.ECONNREFUSED):
+			return p, nil
+		case errors.Is(err, syscall.ECONNRESET):
+			p.Reset++
+			continue
+		case err != nil:
+			return p, fmt.Errorf("dial %s: %w (want ECONNREFUSED or a connection that is answered)", addr, err)
+		}
+		err = getOnce(c, answer)
+		var ne net.Error
+		switch {
+		case err == nil:
+			p.Answered++
+		case errors.As(err, &ne) && ne.Timeout():
+			return p, fmt.Errorf("a connection accepted by %s was not answered within %s (accepted and left hanging): %w", addr, answer, err)
+		default:
+			p.Reset++
+		}
+	}
+	return p, fmt.Errorf("new connections to %s still accepted after %s, want ECONNREFUSED", addr, total)
+}
+
+// getOnce sends GET / on c and reads the whole answer within d, then
+// closes c.
+func getOnce(c net.Conn, d time.Duration) error {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(d))
+	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); err != nil {
+		return err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return err
+}
