@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clusterbench/clusterbench/bench/hlog"
 	"github.com/clusterbench/clusterbench/bench/report"
 	"github.com/clusterbench/clusterbench/bench/results"
 	"github.com/clusterbench/clusterbench/bench/runner"
@@ -51,7 +52,9 @@ var runHelp = cmdHelp{
 	About: `Runs each scenario (a YAML file, or a NAME: ./scenarios/NAME.yaml, then --scenarios DIR,
 then the scenarios built into the binary): starts every server,
 warms it up, measures every level × trial, stops it; prints the tables and writes
-results/runs/<UTC time>-<scenario>/ (summary.json, summary.csv, trials.csv, workers.csv, report.md).
+results/runs/<UTC time>-<scenario>/: report.md and report.html (charts: open it in a browser),
+summary.json, summary.csv, trials.csv, workers.csv, histograms.hlog (every trial's latency
+distribution), and calc.csv or timeline.csv when the scenario has calc batches or faults.
 Flags override the file; scenarios/example.yaml documents every field. The load generator
 and the servers are pinned to different CPUs when there are two or more. Ctrl-C stops at
 once and keeps what was measured, marked incomplete.`,
@@ -298,7 +301,8 @@ func printRun(w io.Writer, text *report.TextWriter, o runOptions, out *runner.Ou
 			return err
 		}
 	}
-	files := report.SummaryJSON + ", " + report.SummaryFile + ", " + report.TrialsFile + ", " + report.WorkersFile + ", " + report.ReportFile
+	files := report.HTMLFile + ", " + report.SummaryJSON + ", " + report.SummaryFile + ", " + report.TrialsFile + ", " +
+		report.WorkersFile + ", " + hlog.FileName
 	if len(out.Run.Calc) > 0 {
 		files += ", " + report.CalcFile
 	}
