@@ -130,8 +130,12 @@ func Write(w io.Writer, run *results.Run) error {
 		if t.Histogram == nil {
 			continue
 		}
-		h := t.Histogram
+		// a copy carries the line's tag and time stamps: the caller's
+		// histogram is left as it is
+		h := hdrhistogram.Import(t.Histogram.Export())
 		h.SetTag(Tag(t.Server, t.Level, t.Trial))
+		h.SetStartTimeMs(t.Histogram.StartTimeMs())
+		h.SetEndTimeMs(t.Histogram.EndTimeMs())
 		if h.StartTimeMs() == 0 { // made without time stamps: span the trial's length from the base
 			h.SetStartTimeMs(base)
 			h.SetEndTimeMs(base + int64(math.Round(t.DurationS*1000)))
@@ -147,7 +151,9 @@ func Write(w io.Writer, run *results.Run) error {
 // (server, level, trial). file names r in errors. A line that does not
 // parse is an error naming file:line and wrapping ErrCorrupt; an
 // interval whose trial is not in run is an error too (the log belongs to
-// another run). Trials without an interval keep a nil Histogram.
+// another run), and so is a trial that appears twice, or one with
+// requests but no interval (a file cut at a line's end). Trials without
+// requests may have no interval; their Histogram stays nil.
 func Read(r io.Reader, file string, run *results.Run) error {
 	type key struct {
 		server       string
@@ -210,6 +216,9 @@ func Read(r io.Reader, file string, run *results.Run) error {
 		if t == nil {
 			return corrupt("%s is not a trial of this run", tag)
 		}
+		if t.Histogram != nil {
+			return corrupt("%s appears twice", tag)
+		}
 		startMs := int64(math.Round((base + start) * 1000))
 		h.SetStartTimeMs(startMs)
 		h.SetEndTimeMs(startMs + int64(math.Round(length*1000)))
@@ -222,6 +231,15 @@ func Read(r io.Reader, file string, run *results.Run) error {
 			return corrupt("a line longer than %d bytes", maxLine)
 		}
 		return fmt.Errorf("%s: %w", file, err)
+	}
+	// Write saves a histogram for every trial that has one, and every
+	// measured trial has one: a trial with requests but no interval means
+	// the file ends early (cut at a line's end).
+	for _, t := range run.Trials {
+		if t.Histogram == nil && t.Requests > 0 {
+			line++
+			return corrupt("no interval for trial %s (the file ends early?)", Tag(t.Server, t.Level, t.Trial))
+		}
 	}
 	return nil
 }

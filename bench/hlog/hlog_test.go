@@ -52,7 +52,15 @@ func TestRoundTrip(t *testing.T) {
 	if err := Write(&buf, run); err != nil {
 		t.Fatal(err)
 	}
+	for _, tr := range run.Trials {
+		if tr.Histogram.Tag() != "" {
+			t.Errorf("Write changed the caller's histogram: tag %q", tr.Histogram.Tag())
+		}
+	}
 	back := strip(run)
+	for i := range back.Trials {
+		back.Trials[i].Requests = run.Trials[i].Histogram.TotalCount()
+	}
 	if err := Read(bytes.NewReader(buf.Bytes()), "h.hlog", back); err != nil {
 		t.Fatal(err)
 	}
@@ -176,6 +184,21 @@ func TestReadCorrupt(t *testing.T) {
 	err := Read(strings.NewReader(cases["payload"]), "h", strip(run))
 	if want := "h:" + strconv.Itoa(first+1) + ":"; err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("error %v, want it to start %q", err, want)
+	}
+	// a file cut at a line's end: the trials after the cut have requests
+	// but no interval
+	withRequests := strip(run)
+	for i := range withRequests.Trials {
+		withRequests.Trials[i].Requests = run.Trials[i].Histogram.TotalCount()
+	}
+	atLineEnd := strings.Join(lines[:first+1], "\n") + "\n"
+	if err := Read(strings.NewReader(atLineEnd), "h", withRequests); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "ends early") {
+		t.Errorf("a file cut after its first interval: %v, want ErrCorrupt saying it ends early", err)
+	}
+	// an interval twice
+	twice := strings.Join(append(append([]string(nil), lines[:first+1]...), lines[first:]...), "\n")
+	if err := Read(strings.NewReader(twice), "h", strip(run)); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "twice") {
+		t.Errorf("an interval twice: %v, want ErrCorrupt saying so", err)
 	}
 	// a truncated file (cut inside an interval) is corrupt, not short
 	cut := buf.String()[:len(buf.String())-40]

@@ -34,7 +34,11 @@ type Page struct {
 	// failure.
 	Headline string
 	Bad      bool
-	Meta     [][2]string
+	// Verdict is what the run found, a line each, shown first (in a
+	// monospace block: its columns line up); VerdictLegend explains it.
+	Verdict       []string
+	VerdictLegend []string
+	Meta          [][2]string
 	Warnings []string
 	Notes    []string
 	Sections []Section
@@ -68,6 +72,7 @@ dl.meta { display: grid; grid-template-columns: max-content auto; gap: 0.1em 1em
 dl.meta dt { font-weight: bold; color: #555; }
 dl.meta dd { margin: 0; font-family: "Liberation Mono", "DejaVu Sans Mono", monospace; overflow-wrap: anywhere; }
 ul.warnings li { color: #8a3b00; }
+pre.verdict { font-family: "Liberation Mono", "DejaVu Sans Mono", monospace; font-size: 0.9em; background: #f6f8fa; padding: 0.6em 0.8em; border-left: 3px solid #4e79a7; overflow-x: auto; }
 figure { margin: 1em 0 2em; }
 figure svg { width: 100%; max-width: 60em; height: auto; display: block; }
 figure svg text { font-family: "Liberation Sans", Arial, Helvetica, sans-serif !important; }
@@ -85,7 +90,11 @@ footer { margin-top: 3em; font-size: 0.8em; color: #777; }
 <body>
 <h1>{{.Title}}</h1>
 {{with .Headline}}<p class="headline{{if $.Bad}} bad{{end}}">{{.}}</p>
-{{end}}{{with .Meta}}<dl class="meta">
+{{end}}{{with .Verdict}}<h2 id="verdict">Verdict</h2>
+<pre class="verdict">{{range .}}{{.}}
+{{end}}</pre>
+{{with $.VerdictLegend}}<p class="tablenotes">{{range .}}{{.}} {{end}}</p>
+{{end}}{{end}}{{with .Meta}}<dl class="meta">
 {{range .}}<dt>{{index . 0}}</dt><dd>{{index . 1}}</dd>
 {{end}}</dl>
 {{end}}{{with .Warnings}}<h2 id="warnings">Warnings</h2>

@@ -32,7 +32,7 @@ func HTML(run *results.Run) Reporter {
 			return err
 		}
 		return htmlreport.WritePage(w, htmlreport.Page{
-			Title: d.Title, Meta: d.Meta, Warnings: d.Warnings, Sections: secs,
+			Title: d.Title, Verdict: d.Verdict, VerdictLegend: d.VerdictLegend, Meta: d.Meta, Warnings: d.Warnings, Sections: secs,
 			TablesTitle: "Tables", Tables: tables,
 		})
 	}

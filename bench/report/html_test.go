@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"html"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,7 +41,21 @@ func TestWriteRunHTML(t *testing.T) {
 			t.Errorf("%s lacks %q", HTMLFile, s)
 		}
 	}
-	for _, tb := range Build(run).Tables {
+	// the verdict opens the page, before the charts, each line escaped
+	d := Build(run)
+	if len(d.Verdict) == 0 {
+		t.Fatal("the fixture has no verdict to check")
+	}
+	at := strings.Index(page, `<pre class="verdict">`)
+	if at < 0 || at > strings.Index(page, ">"+htmlreport.SectionThroughput+"<") {
+		t.Errorf("%s does not open with the verdict", HTMLFile)
+	}
+	for _, l := range d.Verdict {
+		if !strings.Contains(page, html.EscapeString(l)) {
+			t.Errorf("%s lacks the verdict line %q", HTMLFile, l)
+		}
+	}
+	for _, tb := range d.Tables {
 		if !strings.Contains(page, "<h3>"+tb.Title+"</h3>") {
 			t.Errorf("%s lacks the table %q", HTMLFile, tb.Title)
 		}
