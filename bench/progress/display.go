@@ -1,7 +1,8 @@
 // Package progress shows how far a clusterbench run has got while it runs:
-// which scenario, server, level and trial, the time elapsed and the time
-// left for the whole run (ETA), and the current trial's requests/s and
-// errors so far.
+// which scenario (and which of the invocation's scenarios, see Expect),
+// server, level and trial or calc batch trial, the time elapsed and the
+// time left for the whole invocation (ETA, calc batches included), and the
+// current trial's requests/s and errors so far.
 //
 // A Display takes a run's events (Event: bench/runner and bench/ab send
 // them) and its permanent lines (it is an io.Writer) and draws them on
