@@ -166,7 +166,6 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 		}
 		r.event(progress.Event{Kind: progress.ServerEnds, ServerN: i})
 	}
-	r.event(progress.Event{Kind: progress.RunEnds})
 	// The generator's GOMAXPROCS as its trials ran: read it before
 	// unpinning (read after the calc batches, it was the unpinned figure).
 	run.Env.GOMAXPROCS = runtime.GOMAXPROCS(0)
@@ -174,6 +173,7 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 	restore()
 	restore = func() {}
 	r.runCalc(ctx, sc, out)
+	r.event(progress.Event{Kind: progress.RunEnds})
 	out.Interrupted = ctx.Err() != nil
 	run.Finished = time.Now().UTC()
 	run.Summary = metrics.Summarize(run.Trials, run.Servers)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/clusterbench/clusterbench/bench/hlog"
+	"github.com/clusterbench/clusterbench/bench/progress"
 	"github.com/clusterbench/clusterbench/bench/report"
 	"github.com/clusterbench/clusterbench/bench/results"
 	"github.com/clusterbench/clusterbench/bench/runner"
@@ -238,6 +239,11 @@ func runScenarios(ctx context.Context, stdout, stderr io.Writer, o runOptions, s
 	if d := o.progress.start(stderr, o.quiet); d != nil {
 		defer func() { _ = d.Close() }()
 		r.Progress, r.Events = d, d.Event
+		plans := make([]progress.Plan, len(scs))
+		for i, sc := range scs {
+			plans[i] = progress.PlanOf(sc)
+		}
+		d.Expect(plans...) // one elapsed time and ETA for all the scenarios
 	}
 	var failures, broken []error
 	text := report.NewTextWriter(stdout) // prints each table legend once for all the scenarios
