@@ -119,7 +119,8 @@ func runK8s(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		return usageError("job: %v", err)
 	}
 	// Check the command as the pods will run it, so that a bad flag fails
-	// here rather than in every pod.
+	// here rather than in every pod. Index 0 speaks for every pod:
+	// shard.Levels checks the shares of all indexes alike.
 	probe := append(slices.Clone(o.spec.Args[1:]), "--shard", "0/"+strconv.Itoa(o.spec.Shards),
 		"--start-at", o.spec.StartAt.Format(time.RFC3339Nano))
 	if o.spec.Args[0] == "run" {
