@@ -246,27 +246,40 @@ func TestMergeAllowMissing(t *testing.T) {
 	}
 }
 
-func TestGeneratorTable(t *testing.T) {
+// TestReportShowsGenerators: the report of a merged run (report.Build,
+// so the terminal, Markdown and HTML reports alike) has a table of the
+// shards' load generators, one row per shard × trial; a shard's own run
+// has none.
+func TestReportShowsGenerators(t *testing.T) {
 	shards := shardsOf(2, []int{401}, map[string][]int64{})
 	shards[1].Run.Trials[0].ClientBound = true // shard 0, trial 1
 	run, err := Merge(shards, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tb, ok := GeneratorTable(run)
-	if !ok {
-		t.Fatal("no generator table for a merged run")
+	generators := func(run *results.Run) []report.Table {
+		var ts []report.Table
+		for _, tb := range report.Build(run).Tables {
+			if strings.Contains(tb.Title, "load generators") {
+				ts = append(ts, tb)
+			}
+		}
+		return ts
+	}
+	ts := generators(run)
+	if len(ts) != 1 {
+		t.Fatalf("%d generator tables in the report of a merged run, want 1", len(ts))
 	}
 	var b strings.Builder
-	b.WriteString(tb.Title + "\n")
-	if err := report.RenderTable(&b, tb); err != nil {
+	b.WriteString(ts[0].Title + "\n")
+	if err := report.RenderTable(&b, ts[0]); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range tb.Notes {
+	for _, n := range append(ts[0].Notes, ts[0].Legend...) {
 		b.WriteString("  " + n + "\n")
 	}
 	golden.Check(t, "testdata/generators.golden", []byte(b.String()))
-	if _, ok := GeneratorTable(shards[0].Run); ok {
-		t.Error("a generator table for a shard, not a merge")
+	if ts := generators(shards[0].Run); len(ts) != 0 {
+		t.Errorf("the report of one shard's run has a generator table: %q", ts[0].Title)
 	}
 }
