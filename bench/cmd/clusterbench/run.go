@@ -178,9 +178,13 @@ func loadScenario(arg, dir string) (*scenario.Scenario, error) {
 	for _, e := range ents {
 		builtIn = append(builtIn, strings.TrimSuffix(e.Name(), ".yaml"))
 	}
-	return nil, fmt.Errorf("scenario %q: no such file, and not found as %s or among the built-in scenarios (allowed: a YAML file, or a name: %s)",
-		arg, strings.Join(tried, ", "), strings.Join(builtIn, ", "))
+	return nil, fmt.Errorf("scenario %q: %w, and not found as %s or among the built-in scenarios (allowed: a YAML file, or a name: %s)",
+		arg, errNoScenario, strings.Join(tried, ", "), strings.Join(builtIn, ", "))
 }
+
+// errNoScenario is loadScenario's error for a name found nowhere here; a
+// path that does not exist is os.ErrNotExist, from scenario.LoadFile.
+var errNoScenario = errors.New("no such file")
 
 func runRun(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	o, err := parseRun(stdout, args)
