@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -44,9 +43,6 @@ type Proc struct {
 // StartProc starts spec and returns once the process runs (not yet ready).
 // The server inherits spec.CPUs from its first instruction.
 func StartProc(spec ProcSpec) (*Proc, error) {
-	if len(spec.Argv) == 0 {
-		return nil, errors.New("runner: empty command")
-	}
 	p := &Proc{spec: spec, out: &tailBuffer{max: stderrTail}}
 	child, err := spawn.Start(context.Background(), spawn.Spec{
 		Argv:   spec.Argv,
