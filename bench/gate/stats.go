@@ -9,6 +9,8 @@ import (
 
 	"github.com/aclements/go-moremath/stats"
 	mstats "github.com/montanaflynn/stats"
+
+	"github.com/clusterbench/clusterbench/bench/metrics"
 )
 
 func ratio(num, den float64) float64 {
@@ -25,7 +27,7 @@ func ratio(num, den float64) float64 {
 // interval: both arms are resampled with replacement o.Bootstrap times,
 // from a PCG seeded with o.Seed, so the interval is reproducible.
 func ratioCI(base, head []float64, o Options) (r, lo, hi float64) {
-	r = ratio(median(head), median(base))
+	r = ratio(metrics.Median(head), metrics.Median(base))
 	// Resampled from sorted copies: the same seed then gives the same
 	// interval whatever order the trials came in.
 	b, h := slices.Sorted(slices.Values(base)), slices.Sorted(slices.Values(head))
@@ -40,17 +42,10 @@ func ratioCI(base, head []float64, o Options) (r, lo, hi float64) {
 		for j := range rh {
 			rh[j] = h[rng.IntN(len(h))]
 		}
-		ratios[i] = ratio(median(rh), median(rb))
+		ratios[i] = ratio(metrics.Median(rh), metrics.Median(rb))
 	}
 	tail := (1 - o.Confidence) / 2
 	return r, percentile(ratios, tail), percentile(ratios, 1-tail)
-}
-
-// median of xs (len ≥ 1; the mean of the middle two for an even count),
-// by montanaflynn/stats, which sorts a copy.
-func median(xs []float64) float64 {
-	m, _ := mstats.Median(xs)
-	return m
 }
 
 // percentile q (0 < q < 1) of xs by linear interpolation between order

@@ -194,12 +194,13 @@ func ExpectedWorkers(s results.Server) int {
 	return 0
 }
 
-// median of a few values (montanaflynn/stats: the mean of the middle two
-// for an even count); 0 for none. xs is not modified.
-func median(xs []float64) float64 {
-	m, err := stats.Median(xs)
-	if err != nil {
-		return 0
-	}
+// Median is the median of xs by montanaflynn/stats: the middle value, or
+// the mean of the middle two for an even count. It is NaN for no values (a
+// median of nothing is undefined, and NaN cannot pass for a measured
+// figure): a caller that shows one checks len(xs) or math.IsNaN first. xs
+// is not modified (the library sorts a copy). The project's one median of
+// plain values; Estimate adds an interval.
+func Median(xs []float64) float64 {
+	m, _ := stats.Median(xs) // NaN and an error for no values
 	return m
 }

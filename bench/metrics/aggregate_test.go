@@ -178,3 +178,28 @@ func TestSummarizeLeavesOutCutTrials(t *testing.T) {
 		t.Errorf("Measured = %+v, want trial 2 only", got)
 	}
 }
+
+func TestMedian(t *testing.T) {
+	for _, tt := range []struct {
+		in   []float64
+		want float64
+	}{
+		{[]float64{7}, 7},
+		{[]float64{3, 1, 2}, 2},
+		{[]float64{4, 1, 3, 2}, 2.5}, // the mean of the middle two
+		{[]float64{-1, -1, 5}, -1},
+	} {
+		in := slices.Clone(tt.in)
+		if got := Median(in); got != tt.want {
+			t.Errorf("Median(%v) = %v, want %v", tt.in, got, tt.want)
+		}
+		if !slices.Equal(in, tt.in) {
+			t.Errorf("Median modified its input: %v, was %v", in, tt.in)
+		}
+	}
+	for _, none := range [][]float64{nil, {}} {
+		if got := Median(none); !math.IsNaN(got) {
+			t.Errorf("Median(%#v) = %v, want NaN for no values", none, got)
+		}
+	}
+}

@@ -116,8 +116,8 @@ func MergeWorkers(sets ...[]results.Worker) []results.Worker {
 	for _, id := range order {
 		a := byID[id]
 		slices.Sort(a.w.Pids)
-		a.w.P50Ms = median(a.p50)
-		a.w.P99Ms = median(a.p99)
+		a.w.P50Ms = Median(a.p50) // never empty: a worker is listed once seen
+		a.w.P99Ms = Median(a.p99)
 		out = append(out, a.w)
 	}
 	SetShares(out)

@@ -7,7 +7,13 @@ import (
 	"strings"
 
 	"github.com/clusterbench/clusterbench/bench/scenario"
+	"github.com/clusterbench/clusterbench/servers/spawn"
 )
+
+// PinningUnavailable says why CPU pinning cannot be used on this system:
+// empty on Linux (sched_setaffinity); elsewhere runs go unpinned and say
+// so.
+const PinningUnavailable = spawn.PinningUnavailable
 
 // Pinning is where the servers and the load generator run.
 type Pinning struct {

@@ -8,10 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// PinningUnavailable says why CPU pinning cannot be used on this system;
-// empty on Linux, where sched_setaffinity pins threads and processes.
-const PinningUnavailable = ""
-
 // AllowedCPUs lists the CPUs this process may run on.
 func AllowedCPUs() ([]int, error) {
 	var s unix.CPUSet
@@ -37,12 +33,6 @@ func cpuSet(cpus []int) *unix.CPUSet {
 		s.Set(c)
 	}
 	return &s
-}
-
-// pinThread confines the calling OS thread (locked by the caller) to
-// cpus; a process it starts inherits the mask.
-func pinThread(cpus []int) error {
-	return unix.SchedSetaffinity(0, cpuSet(cpus))
 }
 
 // pinSelf sets the affinity of every thread of this process to cpus and

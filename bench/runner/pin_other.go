@@ -7,10 +7,6 @@ import (
 	"runtime"
 )
 
-// PinningUnavailable says why CPU pinning cannot be used on this system:
-// it needs Linux's sched_setaffinity. Runs go unpinned and say so.
-const PinningUnavailable = "CPU pinning: not available on " + runtime.GOOS
-
 var errNoPinning = errors.New(PinningUnavailable)
 
 // AllowedCPUs lists every logical CPU: without sched_getaffinity, each one
@@ -22,9 +18,6 @@ func AllowedCPUs() ([]int, error) {
 	}
 	return cpus, nil
 }
-
-// pinThread fails: see PinningUnavailable.
-func pinThread([]int) error { return errNoPinning }
 
 // pinSelf fails: see PinningUnavailable.
 func pinSelf([]int) (restore func(), err error) { return nil, errNoPinning }

@@ -2,17 +2,15 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/clusterbench/clusterbench/servers/spawn"
 )
 
 // Defaults of the server lifecycle.
@@ -20,7 +18,6 @@ const (
 	DefaultStartTimeout = 20 * time.Second // until /healthz answers 200
 	DefaultStopGrace    = 5 * time.Second  // SIGTERM to SIGKILL
 	stderrTail          = 4 << 10          // bytes of the server's output kept for errors
-	reapTimeout         = 5 * time.Second  // after SIGKILL, for the group to vanish
 )
 
 // ProcSpec is how to start one server process.
@@ -33,74 +30,56 @@ type ProcSpec struct {
 	CPUs []int    // where it runs (inherited by its children); nil = anywhere
 }
 
-// Proc is a running server: the leader of its own process group (Windows
-// has none), killed with SIGKILL if this process dies (on Linux only:
-// Pdeathsig, set from an OS thread that stays locked for the child's whole
-// life).
+// Proc is a running server, started by servers/spawn: the leader of its
+// own process group (Windows has none), killed with SIGKILL if this
+// process dies (on Linux only: Pdeathsig, set from an OS thread that stays
+// locked for the child's whole life).
 type Proc struct {
-	spec   ProcSpec
-	pid    int
-	leader *os.Process
-	out    *tailBuffer
-	done   chan struct{} // closed when the leader has been reaped
-	err    error         // its exit status, valid after done
+	spec  ProcSpec
+	child *spawn.Child
+	out   *tailBuffer
 }
 
 // StartProc starts spec and returns once the process runs (not yet ready).
+// The server inherits spec.CPUs from its first instruction.
 func StartProc(spec ProcSpec) (*Proc, error) {
-	if len(spec.Argv) == 0 {
-		return nil, errors.New("runner: empty command")
-	}
-	p := &Proc{spec: spec, out: &tailBuffer{max: stderrTail}, done: make(chan struct{})}
-	started := make(chan error, 1)
-	go func() {
-		// The child's Pdeathsig fires when the thread that forked it
-		// exits, so fork from a locked thread that lives as long as the
-		// child; that thread also carries the server's CPU affinity,
-		// which the child inherits from its first instruction. The thread
-		// is never unlocked: it is discarded when this goroutine ends.
-		runtime.LockOSThread()
-		if spec.CPUs != nil {
-			if err := pinThread(spec.CPUs); err != nil {
-				started <- fmt.Errorf("pin the server to its CPUs: %w", err)
-				return
-			}
-		}
-		cmd := exec.Command(spec.Argv[0], spec.Argv[1:]...)
-		cmd.Dir = spec.Dir
-		cmd.Env = append(os.Environ(), spec.Env...)
-		cmd.Stdout, cmd.Stderr = p.out, p.out
-		cmd.SysProcAttr = childAttr()
-		cmd.WaitDelay = 2 * time.Second // a grandchild holding the pipe cannot block Wait
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		p.pid, p.leader = cmd.Process.Pid, cmd.Process
-		started <- nil
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	if err := <-started; err != nil {
+	p := &Proc{spec: spec, out: &tailBuffer{max: stderrTail}}
+	child, err := spawn.Start(context.Background(), spawn.Spec{
+		Argv:   spec.Argv,
+		Env:    append(os.Environ(), spec.Env...),
+		Dir:    spec.Dir,
+		Stdout: p.out, Stderr: p.out,
+		CPUs:      spec.CPUs,
+		WaitDelay: 2 * time.Second, // a grandchild holding the pipe cannot block Wait
+	})
+	if err != nil {
 		return nil, fmt.Errorf("start %s (%s): %w", spec.Name, strings.Join(spec.Argv, " "), err)
 	}
+	p.child = child
 	return p, nil
 }
 
 // Pid is the process (and process group) ID of the server's leader.
-func (p *Proc) Pid() int { return p.pid }
+func (p *Proc) Pid() int { return p.child.Pid() }
 
 // Output returns the last few KiB of the server's stdout and stderr.
 func (p *Proc) Output() string { return p.out.String() }
 
 // Exited reports whether the leader has exited.
-func (p *Proc) Exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
+func (p *Proc) Exited() bool { return p.child.Exited() }
+
+// Stop ends the server: SIGTERM to its process group (the server drains
+// and stops its own children), up to grace for every process of its tree
+// to exit, then SIGKILL to the group (spawn.Child.Stop). On Linux it also
+// follows, from /proc, the descendants that left the group (prefork
+// children lead groups of their own) and SIGKILLs those left after the
+// grace; elsewhere only the group is seen. It returns an error naming what
+// is still alive afterwards.
+func (p *Proc) Stop(grace time.Duration) error {
+	if err := p.child.StopWith(grace, survivors(p.Pid())); err != nil {
+		return fmt.Errorf("server %s: %w", p.spec.Name, err)
 	}
+	return nil
 }
 
 // WaitReady polls http://ADDR/healthz until it answers 200, the process
@@ -157,9 +136,9 @@ func (p *Proc) WaitHealthy(ctx context.Context, timeout time.Duration, health st
 		last = err
 		poll := time.NewTimer(backoff)
 		select {
-		case <-p.done:
+		case <-p.child.Done():
 			poll.Stop()
-			return fmt.Errorf("server %s exited before it was ready (%v)%s", p.spec.Name, p.err, p.outputNote())
+			return fmt.Errorf("server %s exited before it was ready (%v)%s", p.spec.Name, p.child.Err(), p.outputNote())
 		case <-ctx.Done():
 			poll.Stop()
 			return ctx.Err()
@@ -186,16 +165,6 @@ func indent(s string) string {
 		lines[i] = "    " + l
 	}
 	return strings.Join(lines, "\n")
-}
-
-// OwnGroup prepares cmd, before it starts, to lead a process group of its
-// own that ends with it: once cmd's context is done, SIGKILL goes to the
-// whole group (cmd.Cancel), and on Linux the leader also gets SIGKILL when
-// this process dies (Pdeathsig). On Windows, which has no process groups,
-// the leader alone is killed.
-func OwnGroup(cmd *exec.Cmd) {
-	cmd.SysProcAttr = childAttr()
-	cmd.Cancel = func() error { return signalGroup(cmd.Process, syscall.SIGKILL) }
 }
 
 // FreeAddr returns a loopback address with a port that was free a moment ago.

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/clusterbench/clusterbench/servers/spawn"
 )
 
 // Defaults of ProcessConfig.
@@ -75,13 +75,11 @@ type slot struct {
 // proc is one running worker process and the master's ends of its pipes.
 type proc struct {
 	pid     int
-	cmd     *exec.Cmd
+	child   *spawn.Child
 	tasks   *os.File // write end of the task pipe
 	results *os.File // read end of the result pipe
 	bw      *bufio.Writer
 	fr      *frameReader
-	exited  chan struct{} // closed once the process is reaped
-	waitErr error         // set before exited is closed
 }
 
 // NewProcessPool starts cfg.Workers worker processes. On error no process
@@ -142,9 +140,9 @@ func (p *ProcessPool) Pids() []int {
 	return pids
 }
 
-// spawn starts one worker. The process is started and waited for by a
-// goroutine locked to its OS thread, so that Pdeathsig (which fires when
-// the creating thread ends) fires only when the master is gone.
+// spawn starts one worker through servers/spawn, which forks it from an
+// OS thread locked for the worker's life, so that its Pdeathsig (which
+// fires when the creating thread ends) fires only when the master is gone.
 func (p *ProcessPool) spawn() (*proc, error) {
 	taskR, taskW, err := os.Pipe()
 	if err != nil {
@@ -168,37 +166,26 @@ func (p *ProcessPool) spawn() (*proc, error) {
 		closeAll()
 		return nil, err
 	}
-	cmd := exec.Command(p.argv[0], p.argv[1:]...)
-	cmd.Env = append(append(os.Environ(), p.cfg.Env...), WorkerEnv+"="+workerEnvValue)
-	cmd.ExtraFiles = []*os.File{taskR, resW} // fds 3 and 4
-	cmd.Stderr = p.cfg.Stderr
-	cmd.SysProcAttr = workerAttr()
-	pr := &proc{cmd: cmd, tasks: taskW, results: resR, exited: make(chan struct{})}
-	started := make(chan error, 1)
-	go func() {
-		// Locked for the child's whole life and never unlocked: the
-		// thread exits with this goroutine, after the child is reaped.
-		runtime.LockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		pr.waitErr = cmd.Wait()
-		close(pr.exited)
-	}()
-	if err := <-started; err != nil {
+	// A process group of its own (a terminal's Ctrl-C reaches only the
+	// master, which then stops the workers itself).
+	child, err := spawn.Start(context.Background(), spawn.Spec{
+		Argv:       p.argv,
+		Env:        append(append(os.Environ(), p.cfg.Env...), WorkerEnv+"="+workerEnvValue),
+		ExtraFiles: []*os.File{taskR, resW}, // fds 3 and 4
+		Stderr:     p.cfg.Stderr,
+	})
+	if err != nil {
 		closeAll()
 		return nil, err
 	}
 	taskR.Close()
 	resW.Close()
-	pr.pid = cmd.Process.Pid
+	pr := &proc{pid: child.Pid(), child: child, tasks: taskW, results: resR}
 	pr.bw = bufio.NewWriterSize(taskW, ioBuffer)
 	pr.fr = newFrameReader(resR, ioBuffer)
 	if err := pr.hello(p.cfg.StartTimeout); err != nil {
 		pr.retire()
-		return nil, fmt.Errorf("%w (is %q a clusterbench binary that serves calc workers? process %s)", err, p.argv[0], exitNote(pr.waitErr))
+		return nil, fmt.Errorf("%w (is %q a clusterbench binary that serves calc workers? process %s)", err, p.argv[0], exitNote(pr.child.Err()))
 	}
 	return pr, nil
 }
@@ -234,10 +221,10 @@ func exitNote(waitErr error) string {
 // retire kills pr if it still runs, closes the master's pipe ends and
 // waits until the process is reaped.
 func (pr *proc) retire() {
-	_ = pr.cmd.Process.Kill()
+	_ = pr.child.Kill()
 	pr.tasks.Close()
 	pr.results.Close()
-	<-pr.exited
+	_ = pr.child.Wait()
 }
 
 // Close stops every worker: it closes the task pipes (a worker exits on
@@ -260,10 +247,10 @@ func (p *ProcessPool) Close() error {
 			continue
 		}
 		select {
-		case <-pr.exited:
+		case <-pr.child.Done():
 		case <-deadline.C:
-			_ = pr.cmd.Process.Kill()
-			<-pr.exited
+			_ = pr.child.Kill()
+			_ = pr.child.Wait()
 		}
 		pr.results.Close()
 		s.proc = nil
@@ -277,7 +264,7 @@ func (p *ProcessPool) killAll() {
 	defer p.mu.Unlock()
 	for _, s := range p.slots {
 		if s.proc != nil {
-			_ = s.proc.cmd.Process.Kill()
+			_ = s.proc.child.Kill()
 		}
 	}
 }
@@ -549,7 +536,7 @@ func (p *ProcessPool) pump(ctx context.Context, d *dispatcher, s *slot, tasks []
 			close(d.done)
 		}
 		if killAfter > 0 && d.results.Add(1) == killAfter {
-			_ = pr.cmd.Process.Kill()
+			_ = pr.child.Kill()
 		}
 	}
 }
@@ -578,7 +565,7 @@ func (p *ProcessPool) recover(ctx context.Context, d *dispatcher, s *slot, pr *p
 		return ctx.Err()
 	}
 	c := Crash{Worker: s.id, Pid: pr.pid, Requeued: len(inflight)}
-	c.Reason = describeExit(cause, pr.waitErr)
+	c.Reason = describeExit(cause, pr.child.Err())
 	var np *proc
 	var spawnErr error
 	if p.allowRestart(time.Now()) {

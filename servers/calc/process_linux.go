@@ -3,21 +3,12 @@ package calc
 import (
 	"fmt"
 	"os"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
 // processPoolUnsupported is nil: the process pool runs on Linux.
 func processPoolUnsupported() error { return nil }
-
-// workerAttr puts a worker in its own process group (a terminal's Ctrl-C
-// reaches only the master, which then stops the workers itself) and kills
-// it with SIGKILL when the master's thread that forked it exits
-// (Pdeathsig).
-func workerAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-}
 
 // ensurePipeSize makes the pipe f writes to hold at least need bytes,
 // growing it with F_SETPIPE_SZ when it is smaller.

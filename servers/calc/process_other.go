@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"syscall"
 )
 
 // processPoolUnsupported says why the process pool cannot run here: it
@@ -15,9 +14,6 @@ import (
 func processPoolUnsupported() error {
 	return fmt.Errorf("process pool needs Linux (this is %s)", runtime.GOOS)
 }
-
-// workerAttr is never used: NewProcessPool fails first.
-func workerAttr() *syscall.SysProcAttr { return nil }
 
 // ensurePipeSize is never used: NewProcessPool fails first.
 func ensurePipeSize(*os.File, int) error { return processPoolUnsupported() }

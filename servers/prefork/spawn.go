@@ -3,18 +3,18 @@
 package prefork
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/clusterbench/clusterbench/servers/spawn"
 )
 
 // Descriptors of a child: its end of the control socket and, for shared and
@@ -37,7 +37,7 @@ type child struct {
 	slot    int
 	id      uint64
 	pid     int
-	proc    *os.Process
+	proc    *spawn.Child
 	ctl     *net.UnixConn // master's end of the control socket
 	pend    *pending      // roundrobin: connections passed and not yet acknowledged
 	started time.Time
@@ -62,11 +62,11 @@ type exitEvent struct {
 // readyEvent is sent when a child reports that it serves.
 type readyEvent struct{ c *child }
 
-// spawn starts a child for slot. The child is started and waited for by a
-// goroutine locked to its OS thread, because Pdeathsig fires when the thread
-// that forked the child ends, not the process (golang/go#27505). That
-// goroutine sends one exitEvent; a second goroutine reads the control socket
-// and sends readyEvents, always before the exitEvent.
+// spawn starts a child for slot through servers/spawn, which forks it
+// from an OS thread locked for the child's life, so that its Pdeathsig
+// fires only when the master is gone. One goroutine waits for the child and
+// sends one exitEvent; a second reads the control socket and sends
+// readyEvents, always before the exitEvent.
 func (m *master) spawn(slot int, reason string) (*child, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -93,39 +93,30 @@ func (m *master) spawn(slot int, reason string) (*child, error) {
 		files = append(files, f)
 	}
 
-	cmd := exec.Command(m.cfg.Command, m.cfg.Args...)
-	cmd.Env = childEnv(os.Environ(), m.cfg.Env, slot, m.socks.addr, m.cfg.Balance)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.ExtraFiles = files
-	// Setpgid: a terminal's Ctrl-C reaches the master only, which then
-	// stops the children in order.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-
 	m.nextID++
 	c := &child{slot: slot, id: m.nextID, ctl: ctl, pend: newPending(), reason: reason}
-	started := make(chan error, 1)
+	// A process group of its own: a terminal's Ctrl-C reaches the master
+	// only, which then stops the children in order.
+	proc, err := spawn.Start(context.Background(), spawn.Spec{
+		Argv:   append([]string{m.cfg.Command}, m.cfg.Args...),
+		Env:    childEnv(os.Environ(), m.cfg.Env, slot, m.socks.addr, m.cfg.Balance),
+		Stdout: os.Stdout, Stderr: os.Stderr,
+		ExtraFiles: files,
+	})
+	if err != nil {
+		_ = ctl.Close()
+		return nil, fmt.Errorf("start %s: %w", m.cfg.Command, err)
+	}
+	c.proc, c.pid, c.started = proc, proc.Pid(), time.Now()
+	c.readyBy = c.started.Add(m.cfg.ReadyTimeout)
 	readerDone := make(chan struct{})
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		// Never unlocked: the thread must outlive the child, and it ends
-		// with this goroutine once the child has been reaped.
-		runtime.LockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		err := cmd.Wait()
+		err := proc.Wait()
 		<-readerDone
-		m.events <- exitEvent{c: c, state: cmd.ProcessState, err: err}
+		m.events <- exitEvent{c: c, state: proc.State(), err: err}
 	}()
-	if err := <-started; err != nil {
-		_ = ctl.Close()
-		return nil, fmt.Errorf("start %s: %w", m.cfg.Command, err)
-	}
-	c.proc, c.pid, c.started = cmd.Process, cmd.Process.Pid, time.Now()
-	c.readyBy = c.started.Add(m.cfg.ReadyTimeout)
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()

@@ -26,11 +26,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/montanaflynn/stats"
 	"github.com/spf13/pflag"
 
 	"github.com/clusterbench/clusterbench/bench/ab"
 	"github.com/clusterbench/clusterbench/bench/gate"
+	"github.com/clusterbench/clusterbench/bench/metrics"
 	"github.com/clusterbench/clusterbench/bench/runner"
 	"github.com/clusterbench/clusterbench/bench/scenario"
 )
@@ -186,7 +186,7 @@ func calibrate(ctx context.Context, w io.Writer, o options, sc *scenario.Scenari
 		return err
 	}
 	cpuRes := cpuResult(first)
-	baseCPU := median(append(slices.Clone(cpuRes.Base), cpuRes.Head...))
+	baseCPU := metrics.Median(append(slices.Clone(cpuRes.Base), cpuRes.Head...))
 	if math.IsNaN(baseCPU) || baseCPU <= 0 {
 		return fmt.Errorf("could not measure the base CPU per request: %s", cpuRes.Reason)
 	}
@@ -225,7 +225,7 @@ func calibrate(ctx context.Context, w io.Writer, o options, sc *scenario.Scenari
 	for j, r := range o.rises {
 		t := abT[j]
 		fmt.Fprintf(w, "  A/B +%s CPU/req (burn %s): detected %d/%d  [CPU/req verdicts: %s; median Δ %s]\n",
-			pct(r), burns[j], t.verdicts[gate.Regressed], o.gates, verdictCounts(t.verdicts), pct(median(t.deltas)))
+			pct(r), burns[j], t.verdicts[gate.Regressed], o.gates, verdictCounts(t.verdicts), pct(metrics.Median(t.deltas)))
 	}
 	fmt.Fprintf(w, "  goal: 0/20 false alarms and ≥ 19/20 detections of +10%%\n")
 	return nil
@@ -261,19 +261,12 @@ func verdictCounts(m map[gate.Verdict]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// median is montanaflynn/stats's: the mean of the middle two for an even
-// count, NaN for none.
-func median(xs []float64) float64 {
-	m, _ := stats.Median(xs) // NaN and an error for no values
-	return m
-}
-
 func medianAbs(xs []float64) float64 {
 	a := make([]float64, len(xs))
 	for i, x := range xs {
 		a[i] = math.Abs(x)
 	}
-	return median(a)
+	return metrics.Median(a)
 }
 
 func pct(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,7 +14,7 @@ import (
 	"github.com/clusterbench/clusterbench/bench/calcbatch"
 	"github.com/clusterbench/clusterbench/bench/metrics"
 	"github.com/clusterbench/clusterbench/bench/results"
-	"github.com/clusterbench/clusterbench/bench/runner"
+	"github.com/clusterbench/clusterbench/servers/spawn"
 	"github.com/clusterbench/clusterbench/servers/workload"
 )
 
@@ -67,16 +66,14 @@ const nodeTimeout = 10 * time.Minute
 func (r *nodeRun) Trial(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, nodeTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, r.bin, r.script, "--kind", r.kind, "--n", strconv.FormatInt(r.n, 10),
+	argv := []string{r.bin, r.script, "--kind", r.kind, "--n", strconv.FormatInt(r.n, 10),
 		"--tasks", strconv.Itoa(r.tasks), "--workers", strconv.Itoa(r.workers),
-		"--inflight", strconv.Itoa(r.inflight), "--trials", "1")
-	// Own process group, killed whole on cancellation: the primary and its
-	// cluster workers never outlive us.
-	runner.OwnGroup(cmd)
-	cmd.WaitDelay = 5 * time.Second
+		"--inflight", strconv.Itoa(r.inflight), "--trials", "1"}
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	// A process group of its own, killed whole on cancellation, and on
+	// Linux killed when we die (Pdeathsig): the primary and its cluster
+	// workers never outlive us.
+	_, err := spawn.Run(ctx, spawn.Spec{Argv: argv, Stdout: &stdout, Stderr: &stderr, WaitDelay: 5 * time.Second})
 	var got []nodeTrial
 	sc := bufio.NewScanner(&stdout)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)

@@ -10,10 +10,11 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"runtime"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/clusterbench/clusterbench/servers/spawn"
 )
 
 // fastResponse answers every request of the fast server.
@@ -23,15 +24,12 @@ const fastResponse = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\nX-Worker-Id: 0\r\n
 const maxBatch = 1024
 
 // serveFastChild is the child mode (--serve-fast ADDR): it dies with its
-// parent (PR_SET_PDEATHSIG from this locked thread, and on EOF of stdin
-// when stdin is a pipe) and serves addr until SIGTERM or SIGINT.
+// parent (spawn.DieWithParent, which keeps this goroutine on its thread,
+// and on EOF of stdin when stdin is a pipe) and serves addr until SIGTERM
+// or SIGINT.
 func serveFastChild(addr string) error {
-	runtime.LockOSThread() // the death signal belongs to this thread: keep it
-	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
-		return fmt.Errorf("prctl(PR_SET_PDEATHSIG): %w", err)
-	}
-	if os.Getppid() == 1 {
-		return errors.New("parent already gone")
+	if err := spawn.DieWithParent(); err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

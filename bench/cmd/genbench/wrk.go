@@ -6,14 +6,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os/exec"
 	"regexp"
-	"runtime"
 	"strconv"
-	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/clusterbench/clusterbench/servers/spawn"
 )
 
 // runWrk runs `wrk -t1 -c<conns> -d<d> --latency url` as a child pinned to
@@ -23,30 +20,16 @@ func runWrk(parent context.Context, path string, cpus []int, conns int, url stri
 	ctx, cancel := context.WithTimeout(parent, limit)
 	defer cancel()
 	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, path, "-t1", "-c"+strconv.Itoa(conns), "-d"+strconv.Itoa(int(d/time.Second))+"s", "--latency", url)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	cmd.WaitDelay = time.Second
-	done := make(chan error, 1)
-	go func() {
-		// Fork from a locked thread that lives until wrk is reaped (its
-		// Pdeathsig fires when the forking thread exits), pinned so that
-		// wrk inherits the mask before its first instruction. The thread
-		// is never unlocked: it is discarded when this goroutine ends.
-		runtime.LockOSThread()
-		if cpus != nil {
-			var set unix.CPUSet
-			for _, c := range cpus {
-				set.Set(c)
-			}
-			if err := unix.SchedSetaffinity(0, &set); err != nil {
-				done <- fmt.Errorf("pin wrk: %w", err)
-				return
-			}
-		}
-		done <- cmd.Run()
-	}()
-	if err := <-done; err != nil {
+	// wrk stays in our process group (a terminal's Ctrl-C reaches it too),
+	// dies with us (Pdeathsig) and inherits cpus from its first instruction.
+	state, err := spawn.Run(ctx, spawn.Spec{
+		Argv:   []string{path, "-t1", "-c" + strconv.Itoa(conns), "-d" + strconv.Itoa(int(d/time.Second)) + "s", "--latency", url},
+		Stdout: &out, Stderr: &out,
+		CPUs:      cpus,
+		SameGroup: true,
+		WaitDelay: time.Second,
+	})
+	if err != nil {
 		if parent.Err() != nil {
 			return sample{}, fmt.Errorf("interrupted: %w", context.Cause(parent))
 		} else if ctx.Err() != nil {
@@ -58,7 +41,7 @@ func runWrk(parent context.Context, path string, cpus []int, conns int, url stri
 	if err != nil {
 		return sample{}, err
 	}
-	s.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	s.cpu = state.UserTime() + state.SystemTime()
 	return s, nil
 }
 
