@@ -22,6 +22,12 @@ func TestContract(t *testing.T) {
 	servertest.Run(t, base, servertest.Options{Workers: 3})
 }
 
+func TestDrain(t *testing.T) {
+	servertest.Drain(t, func(ctx context.Context, ln net.Listener) error {
+		return Serve(ctx, ln, Config{Workers: 3})
+	})
+}
+
 func TestNewRejectsBadSizes(t *testing.T) {
 	if _, err := New(0, 1); err == nil {
 		t.Error("New(0, 1) succeeded, want an error")

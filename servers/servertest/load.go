@@ -234,6 +234,13 @@ func (l *Load) Served(pid int, since time.Time) bool {
 	return false
 }
 
+// Count is the number of requests written so far.
+func (l *Load) Count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.res.Replies)
+}
+
 // Running is the number of connection loops still sending.
 func (l *Load) Running() int {
 	l.mu.Lock()
