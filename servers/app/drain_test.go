@@ -240,3 +240,43 @@ func TestDrainDeadline(t *testing.T) {
 		t.Errorf("Drain past its deadline = %v, want an error wrapping context.DeadlineExceeded", err)
 	}
 }
+
+// The window between net/http's StateIdle and StateActive: the server has
+// already read the next request's first bytes (the socket holds none any
+// more) but still reports the connection idle. closeIdle must not close it
+// then, however long it has been idle; it closes it once it has read
+// nothing since it went idle.
+func TestCloseIdleSkipsAConnReadingARequest(t *testing.T) {
+	srv := NewServer(http.NotFoundHandler())
+	server, client := net.Pipe()
+	defer client.Close()
+	c := &readConn{Conn: server}
+	srv.track(c, http.StateNew)
+	srv.track(c, http.StateActive)
+	srv.track(c, http.StateIdle)
+	srv.BeginDrain()
+	const linger = time.Millisecond
+	late := time.Now().Add(time.Hour) // long past the linger
+
+	// What bufio.Reader.Peek does after StateIdle: a read that empties the
+	// socket into net/http's buffer.
+	go func() { _, _ = io.WriteString(client, "GET / HTTP/1.1\r\n") }()
+	if _, err := c.Read(make([]byte, 64)); err != nil {
+		t.Fatal(err)
+	}
+	if open := srv.closeIdle(late, linger); open != 1 || srv.conns[c].state != http.StateIdle {
+		t.Fatalf("closeIdle closed a connection that read a request's bytes after it went idle (open %d, state %v)", open, srv.conns[c].state)
+	}
+
+	// The request is answered and the connection idle again, reading
+	// nothing: now it is closed.
+	srv.track(c, http.StateActive)
+	srv.track(c, http.StateIdle)
+	srv.closeIdle(late, linger)
+	if st := srv.conns[c].state; st != http.StateClosed {
+		t.Fatalf("closeIdle left an idle connection that read nothing in state %v, want it closed", st)
+	}
+	if _, err := client.Write([]byte("x")); err == nil {
+		t.Error("the pipe's server end is still open after closeIdle")
+	}
+}

@@ -41,8 +41,8 @@ func Linger(grace time.Duration) time.Duration { return min(DrainLinger, grace/2
 // is already on the wire gets a closed connection and no answer. Drain
 // instead stops accepting (taking what the listener's queue already holds),
 // answers every request that arrives with Connection: close, and closes a
-// connection that stays idle only after the linger and when no byte of a
-// request is waiting on it. What is left is the race no server can close: a
+// connection that stays idle only after the linger, when no byte of a
+// request is waiting on it and it has read nothing since it went idle. What is left is the race no server can close: a
 // request sent on a connection that has been idle for the whole linger, in
 // the instant the server closes it.
 //
@@ -63,6 +63,12 @@ type Server struct {
 type connInfo struct {
 	state http.ConnState
 	since time.Time // when it was accepted, or last went idle during a drain
+	// idleReads is the conn's read count when it last went idle: net/http
+	// reports StateIdle, then reads the next request's first bytes into
+	// its buffer (emptying the socket), and reports StateActive only once
+	// the request's header is read whole. A count above this one means a
+	// request is being read although the state still says idle.
+	idleReads uint64
 }
 
 // connCloseHdr is the Connection header of an answer given during a drain.
@@ -100,6 +106,9 @@ func (s *Server) track(c net.Conn, st http.ConnState) {
 	default:
 		if ci := s.conns[c]; ci != nil {
 			ci.state = st
+			if rc, ok := c.(*readConn); ok && st == http.StateIdle {
+				ci.idleReads = rc.reads.Load()
+			}
 			// Only the drain reads since, and never before its start
 			// (closeIdle counts from the later of the two): no clock read
 			// per request while serving.
@@ -172,8 +181,8 @@ const drainPoll = 10 * time.Millisecond
 
 // closeIdle closes the connections idle (or new and silent) for linger
 // since the later of their last request and the start of the drain, unless
-// a request's bytes are waiting on them, and returns how many connections
-// are still open.
+// a request's bytes are waiting on them or were read since they went idle,
+// and returns how many connections are still open.
 func (s *Server) closeIdle(now time.Time, linger time.Duration) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -181,7 +190,7 @@ func (s *Server) closeIdle(now time.Time, linger time.Duration) int {
 		if ci.state != http.StateIdle && ci.state != http.StateNew {
 			continue
 		}
-		if now.Sub(later(ci.since, s.drainStart)) < linger || unreadBytes(c) {
+		if now.Sub(later(ci.since, s.drainStart)) < linger || unreadBytes(c) || readSinceIdle(c, ci) {
 			continue
 		}
 		_ = c.Close()
@@ -189,6 +198,48 @@ func (s *Server) closeIdle(now time.Time, linger time.Duration) int {
 		ci.state = http.StateClosed
 	}
 	return len(s.conns)
+}
+
+// readSinceIdle reports whether c has read bytes since it went idle (or
+// since it was accepted): bytes of a request that net/http holds in its
+// buffer, where unreadBytes no longer sees them.
+func readSinceIdle(c net.Conn, ci *connInfo) bool {
+	rc, ok := c.(*readConn)
+	return ok && rc.reads.Load() != ci.idleReads
+}
+
+// readConn is a connection that counts its reads that returned bytes, so
+// that the drain can tell an idle connection from one whose next request
+// net/http is reading. Its CloseWrite and SyscallConn are those of the
+// connection it wraps, which net/http (an orderly close) and unreadBytes
+// use.
+type readConn struct {
+	net.Conn
+	reads atomic.Uint64
+}
+
+func (c *readConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.reads.Add(1)
+	}
+	return n, err
+}
+
+// CloseWrite shuts down the writing side when the wrapped connection can.
+func (c *readConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// SyscallConn is the wrapped connection's, or an error when it has none.
+func (c *readConn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.New("app: connection has no file descriptor")
 }
 
 func later(a, b time.Time) time.Time {
@@ -232,11 +283,14 @@ func (l *drainListener) stop() {
 
 func (l *drainListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
-	if err == nil || !l.stopping.Load() {
+	if err == nil {
+		return &readConn{Conn: c}, nil
+	}
+	if !l.stopping.Load() {
 		return c, err
 	}
 	if c, ok := AcceptQueued(l.Listener); ok {
-		return c, nil
+		return &readConn{Conn: c}, nil
 	}
 	_ = l.Close()
 	// http.Server tracks each connection before it calls Accept again.

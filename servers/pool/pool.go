@@ -1,9 +1,12 @@
 // Package pool is the goroutine-pool model: handlers hand each request's work
 // to N worker goroutines through a queue bounded twice, in count and in
-// waiting time. A full queue refuses work at once, and work that no worker
-// took within the queue timeout is refused as soon as that time has passed
-// (both app.ErrOverloaded → 503 with Retry-After), instead of queueing
-// without bound; a panic fails only the request whose work panicked.
+// waiting time. A full queue refuses work at once; so does a queue whose
+// expected wait (the jobs ahead, over the workers, times the running
+// average of job durations) exceeds the queue timeout; and work that no
+// worker took within the queue timeout all the same is refused as soon as
+// that time has passed (all three app.ErrOverloaded → 503 with
+// Retry-After), instead of queueing without bound; a panic fails only the
+// request whose work panicked.
 package pool
 
 import (
@@ -52,10 +55,17 @@ type job struct {
 type Pool struct {
 	queue   chan *job
 	timeout time.Duration // queue timeout; ≤ 0 means none
-	wg      sync.WaitGroup
-	jobs    sync.Pool
-	mu      sync.RWMutex // held for reading while a job is queued; Close takes it to close queue
-	closed  bool
+	workers int
+	busy    atomic.Int64 // jobs running on a worker
+	// est is the running average of job durations in nanoseconds (an
+	// exponentially weighted one, weight 1/estWeight for the newest
+	// job); zero until a job has run. Workers update it without a lock:
+	// an update lost to a concurrent one only delays the average.
+	est    atomic.Int64
+	wg     sync.WaitGroup
+	jobs   sync.Pool
+	mu     sync.RWMutex // held for reading while a job is queued; Close takes it to close queue
+	closed bool
 }
 
 // ErrClosed is returned by Execute after Close. It wraps
@@ -66,6 +76,17 @@ var ErrClosed = fmt.Errorf("pool: closed: %w", app.ErrOverloaded)
 // the queue timeout. It wraps app.ErrOverloaded, so a handler answers 503
 // with Retry-After.
 var ErrQueueTimeout = fmt.Errorf("pool: no worker free within the queue timeout: %w", app.ErrOverloaded)
+
+// ErrExpectedWait is returned by Execute, at once, when the queue's
+// expected wait exceeds the queue timeout: a worker is busy with every
+// slot, and (jobs queued / workers + 1) × the average job duration is more
+// than the timeout. It wraps app.ErrOverloaded, so a handler answers 503
+// with Retry-After.
+var ErrExpectedWait = fmt.Errorf("pool: the queue's expected wait exceeds the queue timeout: %w", app.ErrOverloaded)
+
+// estWeight is the inverse weight of the newest job in the average of job
+// durations.
+const estWeight = 8
 
 // Option tunes New.
 type Option func(*Pool)
@@ -82,7 +103,7 @@ func New(workers, queue int, opts ...Option) (*Pool, error) {
 	if queue < 1 {
 		return nil, fmt.Errorf("pool: queue must be at least 1, got %d", queue)
 	}
-	p := &Pool{queue: make(chan *job, queue)}
+	p := &Pool{queue: make(chan *job, queue), workers: workers}
 	for _, o := range opts {
 		o(p)
 	}
@@ -110,15 +131,49 @@ func (p *Pool) work(id int) {
 		if err := j.ctx.Err(); err != nil {
 			j.err = err // abandoned while queued: do not run it
 		} else {
+			p.busy.Add(1)
+			start := time.Now()
 			j.err = app.Inline{ID: id}.Execute(j.ctx, j.fn)
+			p.observe(time.Since(start))
+			p.busy.Add(-1)
 		}
 		j.done <- struct{}{}
 	}
 }
 
+// observe adds the duration of a job that ran to the average.
+func (p *Pool) observe(d time.Duration) {
+	old := p.est.Load()
+	if old == 0 {
+		p.est.Store(max(int64(d), 1))
+		return
+	}
+	p.est.Store(max(old+(int64(d)-old)/estWeight, 1))
+}
+
+// wouldWait reports whether a job queued now is expected to wait longer
+// than the queue timeout: every worker is busy or spoken for, and the jobs
+// queued ahead of it, shared among the workers, plus the running ones,
+// take longer than the timeout at the average job duration. Jobs whose
+// callers gave up still sit in the queue until a worker drops them, which
+// makes the estimate err towards refusing; an idle worker always admits.
+func (p *Pool) wouldWait() bool {
+	est := p.est.Load()
+	if p.timeout <= 0 || est == 0 {
+		return false
+	}
+	queued := int64(len(p.queue))
+	if queued+p.busy.Load() < int64(p.workers) {
+		return false
+	}
+	return (queued/int64(p.workers)+1)*est > int64(p.timeout)
+}
+
 // Execute queues fn and waits until a worker has run it. It returns
-// app.ErrOverloaded at once when the queue is full, ErrQueueTimeout as soon
-// as fn has waited the queue timeout without a worker taking it, and
+// app.ErrOverloaded at once when the queue is full, ErrExpectedWait at once
+// when the queue's expected wait exceeds the queue timeout (wouldWait),
+// ErrQueueTimeout as soon as fn has waited the queue timeout without a
+// worker taking it, and
 // ctx.Err() when the request was abandoned before a worker took it. When
 // Execute returns, fn has either finished or will never run.
 func (p *Pool) Execute(ctx context.Context, fn func(worker int)) error {
@@ -130,6 +185,11 @@ func (p *Pool) Execute(ctx context.Context, fn func(worker int)) error {
 		p.mu.RUnlock()
 		p.put(j)
 		return ErrClosed
+	}
+	if p.wouldWait() {
+		p.mu.RUnlock()
+		p.put(j)
+		return ErrExpectedWait
 	}
 	select {
 	case p.queue <- j:
@@ -184,7 +244,8 @@ type Config struct {
 	Queue   int           // queue capacity; zero means DefaultQueue
 	Grace   time.Duration // drain deadline on shutdown; zero means 5s
 	// QueueTimeout is the longest a job waits in the queue for a worker
-	// before its request gets 503; zero means DefaultQueueTimeout,
+	// before its request gets 503, and a job whose expected wait is longer
+	// gets it at once; zero means DefaultQueueTimeout,
 	// NoQueueTimeout (or any negative value) means no time bound.
 	QueueTimeout time.Duration
 }

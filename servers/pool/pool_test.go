@@ -22,6 +22,12 @@ func TestContract(t *testing.T) {
 	servertest.Run(t, base, servertest.Options{Workers: 3})
 }
 
+func TestDrain(t *testing.T) {
+	servertest.Drain(t, func(ctx context.Context, ln net.Listener) error {
+		return Serve(ctx, ln, Config{Workers: 3})
+	})
+}
+
 func TestNewRejectsBadSizes(t *testing.T) {
 	if _, err := New(0, 1); err == nil {
 		t.Error("New(0, 1) succeeded, want an error")
@@ -288,4 +294,84 @@ func TestHTTPQueueTimeout(t *testing.T) {
 	}
 	stopStall()
 	<-stallDone
+}
+
+// TestExpectedWait: once jobs are known to take longer than the queue
+// timeout, a job that would queue behind a busy worker is refused at once
+// (ErrExpectedWait, before the busy job ends: it ends only when the test
+// releases it), never runs, and a free worker still takes the next job.
+func TestExpectedWait(t *testing.T) {
+	const timeout = 20 * time.Millisecond
+	p, err := New(1, 4, WithQueueTimeout(timeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	// One job of at least 4× the timeout (a sleep lasts at least its
+	// duration): the average of job durations is above the timeout.
+	if err := p.Execute(context.Background(), func(int) { time.Sleep(4 * timeout) }); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	running := make(chan struct{})
+	first := make(chan error, 1)
+	go func() { first <- p.Execute(context.Background(), func(int) { close(running); <-release }) }()
+	<-running
+	var refusedRan atomic.Bool
+	err = p.Execute(context.Background(), func(int) { refusedRan.Store(true) })
+	select {
+	case err := <-first:
+		t.Fatalf("the busy job ended (%v) before the queued one was refused", err)
+	default:
+	}
+	if !errors.Is(err, ErrExpectedWait) || !errors.Is(err, app.ErrOverloaded) {
+		t.Fatalf("Execute behind a busy worker, jobs slower than the queue timeout = %v, want ErrExpectedWait (an ErrOverloaded) at once", err)
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatalf("busy job = %v, want nil", err)
+	}
+	if err := p.Execute(context.Background(), func(int) {}); err != nil {
+		t.Fatalf("Execute on a free worker = %v, want nil: an idle worker admits whatever the average", err)
+	}
+	if refusedRan.Load() {
+		t.Error("a job refused for its expected wait ran")
+	}
+}
+
+// TestExpectedWaitAdmitsShortJobs: with jobs far shorter than the timeout,
+// a job queued behind a busy worker is admitted and runs.
+func TestExpectedWaitAdmitsShortJobs(t *testing.T) {
+	p, err := New(1, 4, WithQueueTimeout(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Execute(context.Background(), func(int) {}); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	running := make(chan struct{})
+	first := make(chan error, 1)
+	go func() { first <- p.Execute(context.Background(), func(int) { close(running); <-release }) }()
+	<-running
+	second := make(chan error, 1)
+	ran := make(chan struct{})
+	go func() { second <- p.Execute(context.Background(), func(int) { close(ran) }) }()
+	for len(p.queue) == 0 { // queued: pool state has no signal
+		select {
+		case err := <-second:
+			t.Fatalf("a job behind a busy worker returned %v before it was queued, want it queued", err)
+		default:
+			runtime.Gosched()
+		}
+	}
+	close(release)
+	<-ran
+	if err := <-second; err != nil {
+		t.Fatalf("queued job = %v, want nil", err)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -181,6 +182,13 @@ func receive(ctl *net.UnixConn, queue *connQueue) {
 				_, _ = ctl.Write(ack)
 				queue.push(c)
 			}
+		}
+		if errors.Is(err, syscall.ECONNRESET) {
+			// The master closed its end with acknowledgements still
+			// unread there: Linux reports that once, ahead of the
+			// messages still queued here, which carry connections passed
+			// before the close. Read on to the end.
+			continue
 		}
 		if err != nil || (n == 0 && oobn == 0) {
 			return

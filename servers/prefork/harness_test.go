@@ -346,48 +346,12 @@ func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() boo
 	}
 }
 
-// reply is one answer of the load generator.
+// reply is one answer of get.
 type reply struct {
 	at   time.Time
 	slot int
 	pid  int
 	err  error
-}
-
-// load sends GET / from a few goroutines until stopped, bounded in count and
-// time. Safe for concurrent use.
-type load struct {
-	stop    chan struct{}
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	replies []reply
-}
-
-const (
-	loadClients     = 4
-	loadMaxRequests = 20000 // per client
-)
-
-func startLoad(base string, keepAlive bool) *load {
-	ld := &load{stop: make(chan struct{})}
-	for range loadClients {
-		ld.wg.Add(1)
-		go func() {
-			defer ld.wg.Done()
-			tr := &http.Transport{DisableKeepAlives: !keepAlive, MaxIdleConnsPerHost: 1}
-			defer tr.CloseIdleConnections()
-			client := &http.Client{Transport: tr, Timeout: eventTimeout}
-			for range loadMaxRequests {
-				select {
-				case <-ld.stop:
-					return
-				default:
-				}
-				ld.add(get(client, base+"/"))
-			}
-		}()
-	}
-	return ld
 }
 
 func get(client *http.Client, url string) reply {
@@ -412,35 +376,6 @@ func get(client *http.Client, url string) reply {
 		}
 	}
 	return r
-}
-
-func (ld *load) add(r reply) {
-	ld.mu.Lock()
-	ld.replies = append(ld.replies, r)
-	ld.mu.Unlock()
-}
-
-// done stops the load and returns every reply.
-func (ld *load) done() []reply {
-	close(ld.stop)
-	ld.wg.Wait()
-	return ld.snapshot()
-}
-
-func (ld *load) snapshot() []reply {
-	ld.mu.Lock()
-	defer ld.mu.Unlock()
-	return append([]reply(nil), ld.replies...)
-}
-
-// served reports whether pid has answered successfully since t.
-func (ld *load) served(pid int, since time.Time) bool {
-	for _, r := range ld.snapshot() {
-		if r.err == nil && r.pid == pid && !r.at.Before(since) {
-			return true
-		}
-	}
-	return false
 }
 
 // processGone reports whether pid has exited (a zombie counts as gone: it

@@ -361,21 +361,27 @@ func (m *master) stopDispatch() {
 		_ = ln.Close()
 	}
 	<-m.rrDone
-	next, passed := 0, 0
+	next, passed, dropped := 0, 0, 0
 	for {
 		conn, ok := app.AcceptQueued(ln)
 		if !ok {
 			break
 		}
-		// rrStop is closed: one pass over the children, no waiting.
+		// rrStop is closed: one pass over the children, no waiting. A
+		// connection none of them takes is closed unanswered: counted, so
+		// that a lossy shutdown shows in the log.
 		if next, ok = m.handOff(conn, m.rr, next, m.rrStop); !ok {
 			_ = conn.Close()
+			dropped++
 			continue
 		}
 		passed++
 	}
-	if passed > 0 {
-		m.log.Info("queued connections passed on", "count", passed, "reason", "shutdown")
+	switch {
+	case dropped > 0:
+		m.log.Warn("queued connections passed on", "passed", passed, "dropped", dropped, "reason", "shutdown")
+	case passed > 0:
+		m.log.Info("queued connections passed on", "passed", passed, "dropped", 0, "reason", "shutdown")
 	}
 }
 

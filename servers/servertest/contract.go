@@ -3,10 +3,11 @@
 // balance mode, the Node.js reference) must pass against a live base URL.
 //
 // Run calls t.Run for each check; it is safe to call from parallel tests
-// that each own their server. Load is a keep-alive load on raw connections
-// that never retries, for tests that count failed requests (a restart, a
-// drain): net/http's Transport would hide a failure on a reused connection
-// by sending the request again.
+// that each own their server. Drain checks the drain under load against a
+// model it starts itself. Load is a load on raw connections (keep-alive, or
+// one per request) that never retries, for tests that count failed requests
+// (a restart, a drain): net/http's Transport would hide a failure on a
+// reused connection by sending the request again.
 package servertest
 
 import (

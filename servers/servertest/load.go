@@ -21,7 +21,14 @@ type LoadOptions struct {
 	// a retry: no request is sent twice). Without it, such a connection's
 	// loop ends.
 	Reconnect bool
-	// MaxRequests bounds the requests of each connection; zero means 20000.
+	// NoKeepAlive sends each request on a connection of its own, with
+	// Connection: close, and reads the answer to the connection's end.
+	// Conns is then the number of loops, each with one connection open at
+	// a time. A failed request or a refused dial is recorded and the loop
+	// goes on with its next request (no request is sent twice).
+	NoKeepAlive bool
+	// MaxRequests bounds the requests of each loop; zero means no bound:
+	// the load runs until Stop.
 	MaxRequests int
 	// Timeout bounds each request, from its write to the end of its answer;
 	// zero means 30s. A request past it counts as failed.
@@ -43,6 +50,8 @@ type LoadResult struct {
 	// DialErrors are connections that could not be opened; no request was
 	// written on them.
 	DialErrors []error
+	// DialAt is when each of DialErrors happened, in the same order.
+	DialAt []time.Time
 }
 
 // Failed returns the requests that got no whole answer, or a non-2xx one.
@@ -78,19 +87,25 @@ func StartLoad(addr string, o LoadOptions) *Load {
 	if o.Path == "" {
 		o.Path = "/"
 	}
-	if o.MaxRequests == 0 {
-		o.MaxRequests = 20000
-	}
 	if o.Timeout == 0 {
 		o.Timeout = 30 * time.Second
 	}
+	hdr := "\r\n"
+	if o.NoKeepAlive {
+		hdr = "Connection: close\r\n\r\n"
+	}
 	l := &Load{addr: addr, opts: o, stop: make(chan struct{}), conns: o.Conns,
-		req: []byte("GET " + o.Path + " HTTP/1.1\r\nHost: " + addr + "\r\n\r\n")}
+		req: []byte("GET " + o.Path + " HTTP/1.1\r\nHost: " + addr + "\r\n" + hdr)}
 	for range o.Conns {
+		if o.NoKeepAlive {
+			l.wg.Add(1)
+			go l.runEach()
+			continue
+		}
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
+			l.dialFailed(err)
 			l.mu.Lock()
-			l.res.DialErrors = append(l.res.DialErrors, err)
 			l.conns--
 			l.mu.Unlock()
 			continue
@@ -99,6 +114,46 @@ func StartLoad(addr string, o LoadOptions) *Load {
 		go l.run(c)
 	}
 	return l
+}
+
+func (l *Load) dialFailed(err error) {
+	l.mu.Lock()
+	l.res.DialErrors = append(l.res.DialErrors, err)
+	l.res.DialAt = append(l.res.DialAt, time.Now())
+	l.mu.Unlock()
+}
+
+// stopped reports whether Stop was called.
+func (l *Load) stopped() bool {
+	select {
+	case <-l.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// runEach sends requests one at a time, each on a fresh connection, until
+// stopped or MaxRequests.
+func (l *Load) runEach() {
+	defer l.wg.Done()
+	defer func() {
+		l.mu.Lock()
+		l.conns--
+		l.mu.Unlock()
+	}()
+	for i := 0; l.opts.MaxRequests == 0 || i < l.opts.MaxRequests; i++ {
+		if l.stopped() {
+			return
+		}
+		c, err := net.Dial("tcp", l.addr)
+		if err != nil {
+			l.dialFailed(err)
+			continue
+		}
+		l.add(l.roundTrip(c, bufio.NewReader(c)))
+		_ = c.Close()
+	}
 }
 
 // run sends requests on c, one at a time, until stopped, until the server
@@ -111,12 +166,10 @@ func (l *Load) run(c net.Conn) {
 		l.mu.Unlock()
 	}()
 	br := bufio.NewReader(c)
-	for range l.opts.MaxRequests {
-		select {
-		case <-l.stop:
+	for i := 0; l.opts.MaxRequests == 0 || i < l.opts.MaxRequests; i++ {
+		if l.stopped() {
 			_ = c.Close()
 			return
-		default:
 		}
 		r := l.roundTrip(c, br)
 		l.add(r)
@@ -131,9 +184,7 @@ func (l *Load) run(c net.Conn) {
 			}
 			var err error
 			if c, err = net.Dial("tcp", l.addr); err != nil {
-				l.mu.Lock()
-				l.res.DialErrors = append(l.res.DialErrors, err)
-				l.mu.Unlock()
+				l.dialFailed(err)
 				return
 			}
 			br.Reset(c)
@@ -183,6 +234,13 @@ func (l *Load) Served(pid int, since time.Time) bool {
 	return false
 }
 
+// Count is the number of requests written so far.
+func (l *Load) Count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.res.Replies)
+}
+
 // Running is the number of connection loops still sending.
 func (l *Load) Running() int {
 	l.mu.Lock()
@@ -201,8 +259,10 @@ func (l *Load) Stop() LoadResult {
 	return l.Wait()
 }
 
-// Wait waits for every connection loop to end on its own and returns what
-// the load saw.
+// Wait waits for every connection loop to end on its own (a keep-alive
+// load without Reconnect ends at each connection's Connection: close
+// answer or failed request; the others run until Stop) and returns what the
+// load saw.
 func (l *Load) Wait() LoadResult {
 	l.wg.Wait()
 	l.mu.Lock()
@@ -210,5 +270,6 @@ func (l *Load) Wait() LoadResult {
 	return LoadResult{
 		Replies:    append([]Reply(nil), l.res.Replies...),
 		DialErrors: append([]error(nil), l.res.DialErrors...),
+		DialAt:     append([]time.Time(nil), l.res.DialAt...),
 	}
 }

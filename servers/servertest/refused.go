@@ -14,8 +14,8 @@ import (
 // Probes is what UntilRefused saw before a connection was refused.
 type Probes struct {
 	Answered int // accepted and answered
-	// Reset counts connections reset at connect or before their answer:
-	// they reached a listening socket in the instant it closed, and the
+	// Reset counts connections reset (ECONNRESET) at connect or before
+	// their answer: they reached a listening socket in the instant it closed, and the
 	// kernel reset them. No request of theirs was answered, and none could
 	// have been; they are not left hanging.
 	Reset int
@@ -26,7 +26,8 @@ type Probes struct {
 // accepting. A connection accepted instead is sent GET / and must be
 // answered within answer: one left unanswered that long (accepted and
 // hung, as behind a listening socket nobody accepts on) is an error, as is
-// no refusal within total.
+// one closed without a whole 200 answer other than by a reset (EOF, a
+// malformed answer, an error status), and no refusal within total.
 func UntilRefused(addr string, answer, total time.Duration) (Probes, error) {
 	var p Probes
 	deadline := time.Now().Add(total)
@@ -48,8 +49,13 @@ func UntilRefused(addr string, answer, total time.Duration) (Probes, error) {
 			p.Answered++
 		case errors.As(err, &ne) && ne.Timeout():
 			return p, fmt.Errorf("a connection accepted by %s was not answered within %s (accepted and left hanging): %w", addr, answer, err)
-		default:
+		case errors.Is(err, syscall.ECONNRESET):
 			p.Reset++
+		default:
+			// EOF, a malformed answer, a non-200 status: the server took
+			// the connection and did not answer its request, the lost
+			// request this probe exists to catch.
+			return p, fmt.Errorf("a connection accepted by %s, then closed without an answer: %w", addr, err)
 		}
 	}
 	return p, fmt.Errorf("new connections to %s still accepted after %s, want ECONNREFUSED", addr, total)

@@ -48,7 +48,8 @@ SIGINT (then drains within --grace): GET / (names the worker in X-Worker-Id and
 X-Worker-Pid), GET /calc/{factorial|sum|primes|fibonacci}?n=N, GET /healthz.
   single   one process, a goroutine per connection
   pool     one process; handlers hand the work to --workers goroutines through a queue bounded
-           in count (--queue) and waiting time (--queue-timeout); past either, 503 + Retry-After
+           in count (--queue) and waiting time (--queue-timeout); past either, 503 + Retry-After,
+           at once when the expected wait (jobs ahead × average job time) exceeds the timeout
   prefork  a master and --workers child processes sharing the port (--balance); the master
            restarts crashed children, SIGHUP replaces them one at a time
 A drain (SIGTERM/SIGINT, and the old prefork children on SIGHUP) first stops accepting, so new
@@ -71,7 +72,7 @@ func parseServe(stdout io.Writer, args []string) (serveOptions, error) {
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "pool worker goroutines or prefork child processes")
 	fs.IntVar(&o.gomaxprocs, "gomaxprocs", 0, "single: GOMAXPROCS of the process (0 keeps Go's default; 1 mimics Node's one thread)")
 	fs.IntVar(&o.queue, "queue", pool.DefaultQueue, "pool: capacity of the work queue; a full queue answers 503")
-	fs.DurationVar(&o.queueWait, "queue-timeout", pool.DefaultQueueTimeout, "pool: longest a request waits in the queue for a worker; then it gets 503 (0 = bounded by --queue only)")
+	fs.DurationVar(&o.queueWait, "queue-timeout", pool.DefaultQueueTimeout, "pool: longest a request waits in the queue for a worker; then it gets 503, at once when its expected wait is longer (0 = bounded by --queue only)")
 	fs.StringVar(&o.balance, "balance", prefork.BalanceShared, "prefork: how connections reach children: "+strings.Join(prefork.Balances, ", "))
 	fs.DurationVar(&o.grace, "grace", DefaultGrace, "drain deadline on SIGTERM/SIGINT before in-flight requests are cut")
 	fs.BoolVar(&o.faults, "faults", false, "enable the fault hooks /fault/exit, /fault/stall?d=, /fault/panic")
