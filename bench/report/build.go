@@ -29,11 +29,20 @@ func Build(run *results.Run) Document {
 		}
 		d.Warnings = append([]string{"INCOMPLETE run: " + why}, d.Warnings...)
 	}
+	// A fault scenario is about its faults: their table comes first (its
+	// rows are server × level × fault, so it cannot be columns of the
+	// throughput table, whose rows are server × level).
+	fts := faultTables(run)
+	if len(fts) > 0 {
+		d.Tables = append(d.Tables, fts[0])
+	}
 	d.Tables = append(d.Tables, summaryTable(run))
 	if t, ok := statusTable(run); ok {
 		d.Tables = append(d.Tables, t)
 	}
-	d.Tables = append(d.Tables, faultTables(run)...)
+	if len(fts) > 1 {
+		d.Tables = append(d.Tables, fts[1:]...)
+	}
 	d.Tables = append(d.Tables, workerTables(run)...)
 	d.Tables = append(d.Tables, calcTables(run)...)
 	return d
