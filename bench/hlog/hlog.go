@@ -36,6 +36,10 @@ const FileName = "histograms.hlog"
 // histogram log this package wrote.
 var ErrCorrupt = errors.New("corrupt histogram log")
 
+// intervalsFormat is the comment line that announces how many intervals
+// follow, so that Read can tell a file cut at a line's end.
+const intervalsFormat = "[Intervals: %d]"
+
 // maxLine bounds a line of the log: a histogram of the trial shape
 // compresses to a few KiB; a longer line is damage, not data.
 const maxLine = 4 << 20
@@ -116,6 +120,15 @@ func Write(w io.Writer, run *results.Run) error {
 	if err := lw.OutputComment(fmt.Sprintf("[clusterbench %s: one interval per trial, tagged server/level/trial; values in nanoseconds]", run.Scenario.Name)); err != nil {
 		return err
 	}
+	n := 0
+	for _, t := range run.Trials {
+		if t.Histogram != nil {
+			n++
+		}
+	}
+	if err := lw.OutputComment(fmt.Sprintf(intervalsFormat, n)); err != nil {
+		return err
+	}
 	if err := lw.OutputStartTime(base); err != nil {
 		return err
 	}
@@ -151,9 +164,9 @@ func Write(w io.Writer, run *results.Run) error {
 // (server, level, trial). file names r in errors. A line that does not
 // parse is an error naming file:line and wrapping ErrCorrupt; an
 // interval whose trial is not in run is an error too (the log belongs to
-// another run), and so is a trial that appears twice, or one with
-// requests but no interval (a file cut at a line's end). Trials without
-// requests may have no interval; their Histogram stays nil.
+// another run), and so is a trial that appears twice, or fewer intervals
+// than the file's header announces (a file cut at a line's end). Trials
+// without an interval keep a nil Histogram.
 func Read(r io.Reader, file string, run *results.Run) error {
 	type key struct {
 		server       string
@@ -167,7 +180,7 @@ func Read(r io.Reader, file string, run *results.Run) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxLine)
 	var base float64
-	line := 0
+	line, announced, read := 0, -1, 0
 	corrupt := func(format string, args ...any) error {
 		return fmt.Errorf("%s:%d: %w: %s", file, line, ErrCorrupt, fmt.Sprintf(format, args...))
 	}
@@ -187,6 +200,11 @@ func Read(r io.Reader, file string, run *results.Run) error {
 				return corrupt("base time %q", text)
 			}
 			base = v
+			continue
+		case strings.HasPrefix(text, "#[Intervals: "):
+			if _, err := fmt.Sscanf(text, "#"+intervalsFormat, &announced); err != nil || announced < 0 {
+				return corrupt("interval count %q", text)
+			}
 			continue
 		case strings.HasPrefix(text, "#"):
 			continue
@@ -224,6 +242,7 @@ func Read(r io.Reader, file string, run *results.Run) error {
 		h.SetEndTimeMs(startMs + int64(math.Round(length*1000)))
 		h.SetTag(Tag(server, level, trial))
 		t.Histogram = h
+		read++
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
@@ -232,14 +251,9 @@ func Read(r io.Reader, file string, run *results.Run) error {
 		}
 		return fmt.Errorf("%s: %w", file, err)
 	}
-	// Write saves a histogram for every trial that has one, and every
-	// measured trial has one: a trial with requests but no interval means
-	// the file ends early (cut at a line's end).
-	for _, t := range run.Trials {
-		if t.Histogram == nil && t.Requests > 0 {
-			line++
-			return corrupt("no interval for trial %s (the file ends early?)", Tag(t.Server, t.Level, t.Trial))
-		}
+	if announced >= 0 && read != announced {
+		line++
+		return corrupt("the file ends early: %d intervals announced, %d read", announced, read)
 	}
 	return nil
 }

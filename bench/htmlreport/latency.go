@@ -39,24 +39,6 @@ func ninesTicks() plot.ConstantTicks {
 	return t
 }
 
-// mergeTrials merges the histograms of a level's measured trials into a
-// new histogram of the first one's shape, leaving the trials untouched.
-// n is how many had a histogram.
-func mergeTrials(ts []results.Trial) (merged *hdrhistogram.Histogram, n int) {
-	for _, t := range ts {
-		if t.Histogram == nil {
-			continue
-		}
-		if merged == nil {
-			h := t.Histogram
-			merged = hdrhistogram.New(h.LowestTrackableValue(), h.HighestTrackableValue(), int(h.SignificantFigures()))
-		}
-		merged.Merge(t.Histogram) // values beyond the shape's range are dropped and counted; the shapes are equal
-		n++
-	}
-	return merged, n
-}
-
 // spectrum is the points of one latency spectrum line: x in nines, y in
 // ms, up to maxNines or until the tail holds less than one request.
 func spectrum(h *hdrhistogram.Histogram) plotter.XYs {
@@ -123,7 +105,7 @@ func spectrumFigure(run *results.Run, level int, pal Palette) (Figure, error) {
 		if len(ts) == 0 {
 			continue
 		}
-		h, n := mergeTrials(ts)
+		h, n := metrics.TrialsHistogram(ts)
 		if n == 0 || h.TotalCount() == 0 {
 			without = append(without, name)
 			continue

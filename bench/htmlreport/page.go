@@ -39,9 +39,9 @@ type Page struct {
 	Verdict       []string
 	VerdictLegend []string
 	Meta          [][2]string
-	Warnings []string
-	Notes    []string
-	Sections []Section
+	Warnings      []string
+	Notes         []string
+	Sections      []Section
 	// TablesTitle heads Tables; Tables is trusted HTML.
 	TablesTitle string
 	Tables      template.HTML

@@ -266,7 +266,7 @@ func TestReportHTMLCharts(t *testing.T) {
 	pal := htmlreport.ServerPalette(run)
 	names := serverNames(run)
 
-	wantH2 := []string{htmlreport.SectionThroughput, htmlreport.SectionLatency, htmlreport.SectionCPU,
+	wantH2 := []string{"Verdict", htmlreport.SectionThroughput, htmlreport.SectionLatency, htmlreport.SectionCPU,
 		htmlreport.SectionWorkers, htmlreport.SectionCalc, "Tables"}
 	if !slices.Equal(p.h2, wantH2) {
 		t.Errorf("section titles %q, want %q", p.h2, wantH2)
@@ -462,7 +462,7 @@ func TestSelfContained(t *testing.T) {
 }
 
 // TestReportHTMLOpenLoop: an open-loop run is drawn against the requested
-// rate; its interrupted run's warnings head the page.
+// rate; its interrupted run's warnings follow the verdict at the top.
 func TestReportHTMLOpenLoop(t *testing.T) {
 	run, err := report.ReadRun("../report/testdata/open")
 	if err != nil {
@@ -470,8 +470,8 @@ func TestReportHTMLOpenLoop(t *testing.T) {
 	}
 	withHistograms(run)
 	p := parsePage(t, render(t, run))
-	if p.h2[0] != "Warnings" {
-		t.Errorf("first section %q, want the warnings (the run was interrupted)", p.h2[0])
+	if len(p.h2) < 2 || p.h2[0] != "Verdict" || p.h2[1] != "Warnings" {
+		t.Errorf("sections %q, want the verdict, then the warnings (the run was interrupted)", p.h2)
 	}
 	tp := p.figure(t, "Throughput")
 	for _, want := range []string{"requested rate (req/s)", "500", "2000", "client-bound"} {

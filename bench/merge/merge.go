@@ -40,7 +40,6 @@ import (
 
 	"github.com/clusterbench/clusterbench/bench/hlog"
 	"github.com/clusterbench/clusterbench/bench/metrics"
-	"github.com/clusterbench/clusterbench/bench/report"
 	"github.com/clusterbench/clusterbench/bench/results"
 	"github.com/clusterbench/clusterbench/bench/runner"
 )
@@ -367,33 +366,4 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-// GeneratorTable is the merged run's per-shard generator figures, one row
-// per shard × trial: the shard's share of the level, its requests, its
-// generator's CPU time and use of its CPUs, and whether it was the
-// bottleneck. ok is false for a run that is not a merge.
-func GeneratorTable(run *results.Run) (t report.Table, ok bool) {
-	if run.Shard == nil || len(run.Shard.Shards) == 0 {
-		return t, false
-	}
-	t = report.Table{
-		Title:  fmt.Sprintf("%s: load generators of the %d shards of run %s", run.Scenario.Name, run.Shard.Count, run.Shard.RunID),
-		Header: []string{"shard", "host", "server", "level", "trial", "share", "requests", "gen cpu s", "gen cpu", "bound"},
-		Align:  []report.Align{report.Right, report.Left, report.Left, report.Right, report.Right, report.Right, report.Right, report.Right, report.Right, report.Left},
-		Notes: []string{"share: the shard's part of the level; gen cpu s: the generator's CPU time in the trial; gen cpu: of the CPUs it could use;",
-			fmt.Sprintf("bound: the generator may have been the bottleneck (its CPU time and its wait for a CPU reached %.0f%% of its CPUs)", 100*metrics.ClientBoundUtil)},
-	}
-	for _, s := range run.Shard.Shards {
-		for _, tr := range s.Trials {
-			bound := ""
-			if tr.ClientBound {
-				bound = "yes"
-			}
-			t.Rows = append(t.Rows, []string{strconv.Itoa(s.Index), s.Hostname, tr.Server, strconv.Itoa(tr.Level), strconv.Itoa(tr.Trial),
-				strconv.Itoa(tr.ShardLevel), strconv.FormatInt(tr.Requests, 10), strconv.FormatFloat(tr.ClientCPUS, 'f', 2, 64),
-				strconv.FormatFloat(100*tr.ClientCPUUtil, 'f', 0, 64) + "%", bound})
-		}
-	}
-	return t, true
 }

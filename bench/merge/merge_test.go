@@ -3,6 +3,7 @@ package merge
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -118,6 +119,14 @@ func TestMergeIsExact(t *testing.T) {
 		if tr.Histogram.Max() != ref.Max() || tr.Latency != metrics.LatencyOf(ref) {
 			t.Errorf("trial %d/%d: max %d latency %+v; want %d %+v", tr.Level, tr.Trial, tr.Histogram.Max(), tr.Latency, ref.Max(), metrics.LatencyOf(ref))
 		}
+		var throughput float64 // the shards' throughputs at this level and trial
+		for _, s := range shards {
+			li := slices.Index(s.Run.Shard.Levels, tr.Level)
+			throughput += s.Run.Trials[2*li+tr.Trial-1].Throughput
+		}
+		if tr.Throughput != throughput || tr.Throughput != float64(tr.Level-2) {
+			t.Errorf("trial %d/%d: throughput %g, want the shards' sum %g = %d", tr.Level, tr.Trial, tr.Throughput, throughput, tr.Level-2)
+		}
 		if tr.TargetRate != float64(tr.Level) || tr.AchievedRate != float64(tr.Level)-2 {
 			t.Errorf("trial %d/%d: target %g achieved %g; want %d and %d", tr.Level, tr.Trial, tr.TargetRate, tr.AchievedRate, tr.Level, tr.Level-2)
 		}
@@ -131,9 +140,32 @@ func TestMergeIsExact(t *testing.T) {
 			t.Errorf("trial %d/%d: client cpu %g util %g duration %g; want 1.0, 0.4 (the busiest), 2.03 (the longest)", tr.Level, tr.Trial, tr.ClientCPUS, tr.ClientCPUUtil, tr.DurationS)
 		}
 	}
-	// the summary is Summarize's over the merged trials
-	if got, want := run.Summary, metrics.Summarize(run.Trials, run.Servers); got[0].P99Ms != want[0].P99Ms || got[1].Throughput != want[1].Throughput {
-		t.Errorf("summary not recomputed from the merged trials")
+	// The summary rows stand for the merged trials, worked out here from
+	// the inputs: each shard's trial throughput is (2·share-1)/2, so the
+	// four shards' sum at level L is L-2 in both trials, and the median of
+	// two p99s is their mean.
+	for i, level := range levels {
+		sum := func(f func(results.Trial) float64) float64 {
+			var v float64
+			for _, tr := range run.Trials {
+				if tr.Level == level {
+					v += f(tr)
+				}
+			}
+			return v
+		}
+		got := run.Summary[i]
+		wantP99 := sum(func(tr results.Trial) float64 {
+			ref := metrics.NewLatencyHistogram()
+			for _, v := range all[keyOf(tr.Server, tr.Level, tr.Trial)] {
+				_ = ref.RecordValue(v)
+			}
+			return float64(ref.ValueAtQuantile(99)) / 1e6
+		}) / 2
+		if got.Level != level || got.Trials != 2 || got.Throughput.Median != float64(level-2) || math.Abs(got.P99Ms.Median-wantP99) > 1e-9*wantP99 {
+			t.Errorf("summary at %d: level %d, %d trials, throughput %g, p99 %gms; want %d, 2, %d, %gms",
+				level, got.Level, got.Trials, got.Throughput.Median, got.P99Ms.Median, level, level-2, wantP99)
+		}
 	}
 	if len(run.Shard.Shards) != 4 || run.Shard.Shards[2].Hostname != "pod-c" || len(run.Shard.Shards[2].Trials) != 4 ||
 		run.Shard.Shards[0].Trials[0].ShardLevel != 101 || run.Shard.Shards[3].Trials[0].ShardLevel != 100 || run.Shard.Shards[0].Trials[0].Level != 401 {
@@ -214,27 +246,40 @@ func TestMergeAllowMissing(t *testing.T) {
 	}
 }
 
-func TestGeneratorTable(t *testing.T) {
+// TestReportShowsGenerators: the report of a merged run (report.Build,
+// so the terminal, Markdown and HTML reports alike) has a table of the
+// shards' load generators, one row per shard × trial; a shard's own run
+// has none.
+func TestReportShowsGenerators(t *testing.T) {
 	shards := shardsOf(2, []int{401}, map[string][]int64{})
 	shards[1].Run.Trials[0].ClientBound = true // shard 0, trial 1
 	run, err := Merge(shards, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tb, ok := GeneratorTable(run)
-	if !ok {
-		t.Fatal("no generator table for a merged run")
+	generators := func(run *results.Run) []report.Table {
+		var ts []report.Table
+		for _, tb := range report.Build(run).Tables {
+			if strings.Contains(tb.Title, "load generators") {
+				ts = append(ts, tb)
+			}
+		}
+		return ts
+	}
+	ts := generators(run)
+	if len(ts) != 1 {
+		t.Fatalf("%d generator tables in the report of a merged run, want 1", len(ts))
 	}
 	var b strings.Builder
-	b.WriteString(tb.Title + "\n")
-	if err := report.RenderTable(&b, tb); err != nil {
+	b.WriteString(ts[0].Title + "\n")
+	if err := report.RenderTable(&b, ts[0]); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range tb.Notes {
+	for _, n := range append(ts[0].Notes, ts[0].Legend...) {
 		b.WriteString("  " + n + "\n")
 	}
 	golden.Check(t, "testdata/generators.golden", []byte(b.String()))
-	if _, ok := GeneratorTable(shards[0].Run); ok {
-		t.Error("a generator table for a shard, not a merge")
+	if ts := generators(shards[0].Run); len(ts) != 0 {
+		t.Errorf("the report of one shard's run has a generator table: %q", ts[0].Title)
 	}
 }

@@ -400,6 +400,24 @@ func PooledLatency(accs ...*Accumulator) results.Latency {
 	return latencyOf(PooledHistogram(accs...))
 }
 
+// TrialsHistogram merges the latency histograms of trials into a new one
+// of the trial shape (NewLatencyHistogram), leaving the trials as they
+// are; n counts the trials that had a histogram (a run directory written
+// before histograms were saved has none: then h is nil).
+func TrialsHistogram(trials []results.Trial) (h *hdrhistogram.Histogram, n int) {
+	for _, t := range trials {
+		if t.Histogram == nil {
+			continue
+		}
+		if h == nil {
+			h = NewLatencyHistogram()
+		}
+		h.Merge(t.Histogram)
+		n++
+	}
+	return h, n
+}
+
 // PooledHistogram merges the latency histograms of several accumulators
 // into a new one.
 func PooledHistogram(accs ...*Accumulator) *hdrhistogram.Histogram {

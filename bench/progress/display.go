@@ -1,7 +1,8 @@
 // Package progress shows how far a clusterbench run has got while it runs:
-// which scenario, server, level and trial, the time elapsed and the time
-// left for the whole run (ETA), and the current trial's requests/s and
-// errors so far.
+// which scenario (and which of the invocation's scenarios, see Expect),
+// server, level and trial or calc batch trial, the time elapsed and the
+// time left for the whole invocation (ETA, calc batches included), and the
+// current trial's requests/s and errors so far.
 //
 // A Display takes a run's events (Event: bench/runner and bench/ab send
 // them) and its permanent lines (it is an io.Writer) and draws them on
@@ -123,7 +124,21 @@ type Display struct {
 	warmup      bool          // the phase under way is a warm-up
 	phaseBegan  time.Time
 	live        Counter
+	calc        bool    // the phase under way is a calc trial
+	calcN       int     // its batch
 	trialRate   float64 // requests/s of the last finished trial
+
+	// Expect: the plans of the invocation's runs and the index of the
+	// one under way (-1 before the first); nil = each run stands alone.
+	runs []Plan
+	run  int
+	// Carried from run to run of an invocation: the time outside load
+	// phases and the number of the servers of the finished runs, and the
+	// time and tasks of every calc trial so far.
+	doneOverhead time.Duration
+	doneServers  int
+	calcTime     time.Duration
+	calcTasks    int64
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -138,6 +153,20 @@ func New(w io.Writer, opt Options) *Display {
 		opt.Refresh = Refresh
 	}
 	return &Display{w: w, opt: opt}
+}
+
+// Expect announces that the next len(plans) runs (each RunStarts …
+// RunEnds) are one invocation with these plans, in this order: the line
+// then says which of them is under way ("name (2/3):"), the elapsed time
+// counts from the first one's start, and the total and the ETA cover them
+// all (the runs to come estimated from what the earlier ones took). A
+// RunStarts after the last of them starts afresh. Call it before the
+// first RunStarts.
+func (d *Display) Expect(plans ...Plan) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.runs, d.run = plans, -1
+	d.doneOverhead, d.doneServers, d.calcTime, d.calcTasks, d.trialRate = 0, 0, 0, 0, 0
 }
 
 // Start redraws every Options.Refresh from a goroutine of its own until
@@ -234,19 +263,40 @@ func (d *Display) Event(e Event) {
 	now := d.opt.Now()
 	switch e.Kind {
 	case RunStarts:
-		d.active, d.name, d.plan, d.began, d.last = true, e.Name, e.Plan, now, now
-		d.pos, d.server, d.phase, d.live, d.trialRate = Position{}, "", "", nil, 0
+		if d.runs != nil && d.run+1 < len(d.runs) {
+			d.run++
+			if d.run > 0 { // the invocation goes on: carry what its earlier runs took
+				d.doneOverhead += d.pos.Overhead
+				d.doneServers += d.pos.ServersDone
+			} else {
+				d.began = now
+			}
+		} else {
+			d.runs, d.run, d.began = nil, 0, now
+			d.doneOverhead, d.doneServers, d.calcTime, d.calcTasks, d.trialRate = 0, 0, 0, 0, 0
+		}
+		d.active, d.name, d.plan, d.last = true, e.Name, e.Plan, now
+		d.pos, d.server, d.phase, d.live, d.calc = Position{CalcRates: make([]float64, len(e.Plan.Calc))}, "", "", nil, false
 	case ServerStarts:
 		d.endPhase(now)
 		d.server, d.serverBegan, d.serverLoad = e.Server, now, 0
 		d.pos.ServerBusy, d.pos.Current = true, 0
 		d.pos.Phase = d.plan.first(e.ServerN)
 	case PhaseStarts:
-		d.endPhase(now) // pos.Phase now indexes this phase: phases run in the plan's order
+		d.endPhase(now) // pos.Phase now indexes this phase: load phases run in the plan's order
+		if e.Calc {
+			d.pos.Phase = d.plan.calcPhase(e.CalcN, e.Trial) // a batch that failed leaves its trials undone
+		}
 		d.phase, d.warmup, d.live, d.phaseBegan = e.Label, e.Warmup, e.Live, now
+		d.calc, d.calcN = e.Calc, e.CalcN
 		d.pos.InPhase = true
 	case PhaseEnds:
-		if e.Rate > 0 {
+		switch {
+		case e.Calc && e.Rate > 0 && d.calc && e.CalcN < len(d.plan.Calc):
+			d.pos.CalcRates[e.CalcN] = e.Rate
+			d.calcTime += now.Sub(d.phaseBegan)
+			d.calcTasks += int64(d.plan.Calc[e.CalcN].Tasks)
+		case e.Rate > 0 && !e.Calc:
 			d.trialRate = e.Rate
 		}
 		d.endPhase(now)
@@ -280,7 +330,7 @@ func (d *Display) endPhase(now time.Time) {
 	d.serverLoad += now.Sub(d.phaseBegan)
 	d.pos.InPhase = false
 	d.pos.Phase++
-	d.phase = ""
+	d.phase, d.calc = "", false
 }
 
 // clear removes the live line (TTY).
@@ -313,7 +363,7 @@ func (d *Display) frame(now time.Time) string {
 	if n := max(width-1, 1); utf8.RuneCountInString(line) > n {
 		// too wide: the scenario's name goes first (it is in the
 		// permanent lines), then the end of the line
-		line = truncate(strings.TrimSpace(strings.TrimPrefix(line, d.name+":")), n)
+		line = truncate(strings.TrimSpace(strings.TrimPrefix(line, d.prefix()+":")), n)
 	}
 	return carriageReturn + line + clearToEOL
 }
@@ -331,6 +381,38 @@ func truncate(s string, n int) string {
 		i++
 	}
 	return s
+}
+
+// prefix names the run: the scenario, and which of the invocation's runs
+// it is when Expect announced several.
+func (d *Display) prefix() string {
+	if len(d.runs) > 1 {
+		return fmt.Sprintf("%s (%d/%d)", d.name, d.run+1, len(d.runs))
+	}
+	return d.name
+}
+
+// remaining estimates the time left of the run under way from pos, and of
+// the invocation's runs after it from what the earlier ones took.
+func (d *Display) remaining(pos Position) Estimate {
+	if d.doneServers > 0 {
+		pos.PerServer = d.doneOverhead / time.Duration(d.doneServers)
+	}
+	if d.calcTasks > 0 {
+		pos.TaskTime = d.calcTime / time.Duration(d.calcTasks)
+	}
+	est := Remaining(d.plan, pos)
+	if d.runs == nil {
+		return est
+	}
+	next := Position{Rate: pos.Rate, TaskTime: pos.TaskTime, PerServer: pos.PerServer}
+	if n := d.doneServers + pos.ServersDone; n > 0 {
+		next.PerServer = (d.doneOverhead + pos.Overhead) / time.Duration(n)
+	}
+	for _, p := range d.runs[d.run+1:] {
+		est = est.Plus(Remaining(p, next))
+	}
+	return est
 }
 
 // status is the one-line status at now: where the run is, the time
@@ -356,11 +438,11 @@ func (d *Display) status(now time.Time) string {
 	if phaseElapsed > 0 {
 		current = float64(requests) / phaseElapsed.Seconds()
 	}
-	if !d.warmup && current > 0 && phaseElapsed >= time.Second {
+	if !d.warmup && !d.calc && current > 0 && phaseElapsed >= time.Second {
 		pos.Rate = current // the trial under way, once it has run a second
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s:", d.name)
+	fmt.Fprintf(&b, "%s:", d.prefix())
 	if d.server != "" {
 		b.WriteString(" " + d.server)
 		if d.plan.Servers > 1 {
@@ -374,13 +456,18 @@ func (d *Display) status(now time.Time) string {
 		b.WriteString(" starting")
 	case pos.ServerBusy && pos.Phase >= d.plan.first(pos.ServersDone+1):
 		b.WriteString(" stopping")
+	case len(d.plan.Calc) > 0 && pos.Phase >= d.plan.loadPhases() && pos.Phase < d.plan.Phases():
+		b.WriteString(" calc") // its workers starting
 	}
-	if left, ok := Remaining(d.plan, pos); ok {
-		fmt.Fprintf(&b, "  %s/%s ETA %s", clock(elapsed), clock(elapsed+left), clock(left))
-	} else {
+	switch est := d.remaining(pos); {
+	case !est.OK:
 		fmt.Fprintf(&b, "  %s/? ETA ?", clock(elapsed))
+	case est.CalcUnknown: // no calc trial has run: its time is not known yet
+		fmt.Fprintf(&b, "  %s/%s+ ETA %s+calc", clock(elapsed), clock(elapsed+est.Left), clock(est.Left))
+	default:
+		fmt.Fprintf(&b, "  %s/%s ETA %s", clock(elapsed), clock(elapsed+est.Left), clock(est.Left))
 	}
-	if pos.InPhase {
+	if pos.InPhase && d.live != nil {
 		fmt.Fprintf(&b, "  %.0f req/s  %d errors", current, errs)
 	}
 	return b.String()

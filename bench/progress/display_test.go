@@ -13,12 +13,14 @@ import (
 	"github.com/clusterbench/clusterbench/bench/internal/golden"
 )
 
-// fakeTerm records each Write as one frame, with the fake time it came at.
+// fakeTerm records each Write as one frame, with the fake time it came at,
+// and signals wrote (when set) after each.
 type fakeTerm struct {
 	mu     sync.Mutex
 	clk    *fakeClock
 	frames []string
 	raw    bytes.Buffer
+	wrote  chan struct{} // buffered; a signal pending stands for any number of Writes
 }
 
 func (f *fakeTerm) Write(p []byte) (int, error) {
@@ -26,7 +28,20 @@ func (f *fakeTerm) Write(p []byte) (int, error) {
 	defer f.mu.Unlock()
 	f.frames = append(f.frames, fmt.Sprintf("%5s %s", f.clk.since(), strconv.Quote(string(p))))
 	f.raw.Write(p)
+	if f.wrote != nil {
+		select {
+		case f.wrote <- struct{}{}:
+		default:
+		}
+	}
 	return len(p), nil
+}
+
+// count is the number of frames so far.
+func (f *fakeTerm) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.frames)
 }
 
 func (f *fakeTerm) golden() []byte {
@@ -121,7 +136,7 @@ func script(d *Display, clk *fakeClock) {
 	d.Event(Event{Kind: ServerEnds, ServerN: 2})
 	d.Event(Event{Kind: RunEnds})
 	wait(time.Second)
-	line("hello: calc primes: starting 4 pool worker(s)") // after the servers: no live line
+	line("report: results/runs/x/report.md") // after the run's end: no live line
 	d.Tick()
 }
 
@@ -229,16 +244,15 @@ func TestStartRedraws(t *testing.T) {
 	term := &fakeTerm{clk: clk}
 	d := New(term, Options{Mode: TTY, Now: clk.Now, Refresh: time.Millisecond})
 	d.Event(Event{Kind: RunStarts, Name: "s", Plan: Plan{Servers: 1, Levels: 1, Trials: 1, Duration: time.Second}})
+	term.wrote = make(chan struct{}, 1)
 	d.Start()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		term.mu.Lock()
-		n := len(term.frames)
-		term.mu.Unlock()
-		if n >= 2 || time.Now().After(deadline) {
-			break
+	timeout := time.After(30 * time.Second) // a bound for a stuck goroutine, not a timing assertion
+	for term.count() < 2 {
+		select {
+		case <-term.wrote:
+		case <-timeout:
+			t.Fatalf("Start drew %d frames in 30s, want ≥ 2 (a tick every 1ms)", term.count())
 		}
-		time.Sleep(time.Millisecond)
 	}
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
@@ -247,7 +261,7 @@ func TestStartRedraws(t *testing.T) {
 	n := len(term.frames)
 	last := term.frames[n-1]
 	term.mu.Unlock()
-	if n < 2 || !strings.HasSuffix(last, strconv.Quote(carriageReturn+clearToEOL)) {
+	if !strings.HasSuffix(last, strconv.Quote(carriageReturn+clearToEOL)) {
 		t.Errorf("%d frames, the last %s: want ticks drawn by Start, then the line cleared by Close", n, last)
 	}
 	d.Tick() // the goroutine is gone; a Tick of the caller's still draws (the run is on)
@@ -274,5 +288,102 @@ func TestChoose(t *testing.T) {
 	}
 	if _, err := Choose("fancy", true); err == nil || !strings.Contains(err.Error(), "auto, plain, tty, none") {
 		t.Errorf("Choose(fancy): %v, want an error listing the modes", err)
+	}
+}
+
+// invocation plays `run hello calc-mix` against d: two runs announced by
+// Expect, each one server × one 12s trial, the second with two calc
+// batches (1000 tasks × 2 trials, 100 tasks × 1 trial) after its server;
+// a Tick each second.
+func invocation(d *Display, clk *fakeClock) {
+	hello := Plan{Servers: 1, Levels: 1, Trials: 1, Duration: 12 * time.Second}
+	mix := hello
+	mix.Calc = []CalcPlan{{Trials: 2, Tasks: 1000}, {Trials: 1, Tasks: 100}}
+	d.Expect(hello, mix)
+	live := &fakeLive{}
+	line := func(s string) { _, _ = fmt.Fprintln(d, s) }
+	tick := func(secs int, count bool) {
+		for range secs {
+			clk.advance(time.Second)
+			if count {
+				live.requests += 1000
+			}
+			d.Tick()
+		}
+	}
+	server := func(name string) {
+		d.Event(Event{Kind: ServerStarts, Server: "single"})
+		line(name + ": starting single")
+		tick(1, false)
+		*live = fakeLive{}
+		d.Event(Event{Kind: PhaseStarts, Label: "c 64 trial 1/1", Live: live})
+		tick(12, true)
+		line(name + ": single c 64 trial 1/1 1000 req/s")
+		d.Event(Event{Kind: PhaseEnds, Rate: 1000})
+		tick(1, false)
+		d.Event(Event{Kind: ServerEnds})
+	}
+	calc := func(batch, trial, trials, secs, tasks int) {
+		d.Event(Event{Kind: PhaseStarts, Calc: true, CalcN: batch, Trial: trial, Label: fmt.Sprintf("calc b%d trial %d/%d", batch, trial, trials)})
+		tick(secs, false)
+		line(fmt.Sprintf("calc-mix: calc b%d trial %d/%d %.0f tasks/s", batch, trial, trials, float64(tasks)/float64(secs)))
+		d.Event(Event{Kind: PhaseEnds, Calc: true, CalcN: batch, Rate: float64(tasks) / float64(secs)})
+	}
+
+	d.Event(Event{Kind: RunStarts, Name: "hello", Plan: hello})
+	server("hello")
+	d.Event(Event{Kind: RunEnds})
+	line("report: results/runs/1/report.md")
+	clk.advance(time.Second) // saving and printing the first run
+
+	d.Event(Event{Kind: RunStarts, Name: "calc-mix", Plan: mix})
+	server("calc-mix")
+	line("calc-mix: calc b0: starting 2 goroutine worker(s)")
+	tick(1, false)
+	calc(0, 1, 2, 12, 1000) // 12ms a task: 12s for b0's next trial, 1.2s guessed for b1's
+	calc(1, 1, 1, 2, 100)
+	calc(0, 2, 2, 12, 1000)
+	d.Event(Event{Kind: RunEnds})
+	line("report: results/runs/2/report.md")
+}
+
+// TestInvocationFrames: over the runs of one invocation the line says
+// which run it shows, the elapsed time runs on from the first, the ETA
+// covers the runs to come, and the calc trials keep the line (TTY) and
+// the status lines (plain) going until the last of them; until a calc
+// trial has run, their time is marked unknown ("+calc").
+func TestInvocationFrames(t *testing.T) {
+	for _, c := range []struct {
+		mode   Mode
+		golden string
+	}{{TTY, "tty-invocation.golden"}, {Plain, "plain-invocation.golden"}} {
+		clk := newClock()
+		term := &fakeTerm{clk: clk}
+		d := New(term, Options{Mode: c.mode, Now: clk.Now})
+		invocation(d, clk)
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+		golden.File(t, c.golden, term.golden())
+		out := term.raw.String()
+		if c.mode == Plain {
+			// a status line 10s after the last permanent line in each
+			// 12s phase (the two load trials, the two long calc trials)
+			for _, want := range []string{"hello (1/2): single c 64 trial 1/1  0:10/", "calc-mix (2/2): single c 64 trial 1/1  0:25/",
+				"calc-mix (2/2): calc b0 trial 1/2  0:39/", "calc-mix (2/2): calc b0 trial 2/2  0:54/"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("plain: no status line %q in:\n%s", want, out)
+				}
+			}
+			continue
+		}
+		// the first frame: 12s + 12s of load, the calc unknown
+		if !strings.Contains(out, "hello (1/2):  0:00/0:24+ ETA 0:24+calc") {
+			t.Errorf("tty: first frame does not estimate both runs with the calc unknown:\n%s", out)
+		}
+		// b0's second trial begins 12s before the end, as estimated from its first
+		if !strings.Contains(out, "calc-mix (2/2): calc b0 trial 2/2  0:44/0:56 ETA 0:12") {
+			t.Errorf("tty: b0's second trial not estimated from its first:\n%s", out)
+		}
 	}
 }

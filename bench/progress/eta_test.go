@@ -1,6 +1,7 @@
 package progress
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -45,8 +46,10 @@ func TestPlanPhases(t *testing.T) {
 		}
 	}
 	sc := &scenario.Scenario{Servers: make([]scenario.Server, 3), Load: scenario.Load{Levels: []int{1, 2}, Trials: 4,
-		Warmup: time.Second, Duration: 2 * time.Second, Requests: 7}}
-	if got, want := PlanOf(sc), (Plan{Servers: 3, Levels: 2, Trials: 4, Warmup: time.Second, Duration: 2 * time.Second, Requests: 7}); got != want {
+		Warmup: time.Second, Duration: 2 * time.Second, Requests: 7},
+		Calc: []scenario.Calc{{Name: "a", Tasks: 100, Trials: 3}, {Name: "b", Tasks: 5, Trials: 1}}}
+	if got, want := PlanOf(sc), (Plan{Servers: 3, Levels: 2, Trials: 4, Warmup: time.Second, Duration: 2 * time.Second, Requests: 7,
+		Calc: []CalcPlan{{Trials: 3, Tasks: 100}, {Trials: 1, Tasks: 5}}}); !reflect.DeepEqual(got, want) {
 		t.Errorf("PlanOf = %+v, want %+v", got, want)
 	}
 }
@@ -90,8 +93,8 @@ func TestRemaining(t *testing.T) {
 			Position{Phase: 2, InPhase: true, PhaseElapsed: s / 2, ServerBusy: true, Current: 2 * s}, 7500 * time.Millisecond, true},
 		{"a rate so low the estimate saturates", n, Position{Rate: 1e-12}, time.Duration(1<<63 - 1), true},
 	} {
-		got, ok := Remaining(c.p, c.pos)
-		if got != c.want || ok != c.ok {
+		est := Remaining(c.p, c.pos)
+		if got, ok := est.Left, est.OK; ok && got != c.want || ok != c.ok || est.CalcUnknown {
 			t.Errorf("%s: Remaining = %s, %v; want %s, %v", c.name, got, ok, c.want, c.ok)
 		}
 	}
@@ -109,5 +112,76 @@ func TestClock(t *testing.T) {
 		if got := clock(d); got != want {
 			t.Errorf("clock(%s) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// TestCalcPhases: the calc trials follow the load phases, round by round
+// (every batch's trial 1, then the trial 2 of those that have one, …), as
+// the runner interleaves them.
+func TestCalcPhases(t *testing.T) {
+	p := Plan{Servers: 1, Levels: 1, Trials: 2, Duration: time.Second, // load phases 0, 1
+		Calc: []CalcPlan{{Trials: 2, Tasks: 10}, {Trials: 1, Tasks: 20}, {Trials: 3, Tasks: 30}}}
+	if got := p.Phases(); got != 2+6 {
+		t.Errorf("Phases() = %d, want 8", got)
+	}
+	want := []calcTrial{{0, 1}, {1, 1}, {2, 1}, {0, 2}, {2, 2}, {2, 3}}
+	if got := p.calcOrder(); !reflect.DeepEqual(got, want) {
+		t.Errorf("calcOrder() = %v, want %v", got, want)
+	}
+	for k, ct := range want {
+		if got := p.calcPhase(ct.batch, ct.trial); got != 2+k {
+			t.Errorf("calcPhase(%d, %d) = %d, want %d", ct.batch, ct.trial, got, 2+k)
+		}
+	}
+	if got := p.calcPhase(1, 2); got != p.Phases() {
+		t.Errorf("calcPhase of a trial not in the plan = %d, want Phases() = %d", got, p.Phases())
+	}
+}
+
+// TestRemainingCalc checks the ETA of calc trials and of the runs of an
+// invocation, on figures worked out by hand.
+func TestRemainingCalc(t *testing.T) {
+	s := time.Second
+	ms := time.Millisecond
+	// 1 server × 1 level × 2 trials of 5s (phases 0, 1); batch 0: 2 trials
+	// of 1000 tasks, batch 1: 1 trial of 100 tasks. Calc phases: 2 = (0,1),
+	// 3 = (1,1), 4 = (0,2).
+	p := Plan{Servers: 1, Levels: 1, Trials: 2, Duration: 5 * s, Calc: []CalcPlan{{Trials: 2, Tasks: 1000}, {Trials: 1, Tasks: 100}}}
+	for _, c := range []struct {
+		name    string
+		p       Plan
+		pos     Position
+		want    time.Duration
+		unknown bool
+	}{
+		{"before anything, no calc trial seen: the load, the calc left out", p, Position{}, 10 * s, true},
+		{"before anything, 1ms a task from an earlier run: 10s of load, 2100 tasks of 1ms",
+			p, Position{TaskTime: ms}, 12100 * ms, false},
+		{"the server done in 1s, batch 0's trial 1 at 500 tasks/s, 1.5s in: 0.5s of it; 100 tasks at 2ms (no rate of its own); 2s",
+			p, Position{Phase: 2, InPhase: true, PhaseElapsed: 1500 * ms, ServersDone: 1, Overhead: s, CalcRates: []float64{500, 0}, TaskTime: 2 * ms},
+			2500*ms + 200*ms, false},
+		{"batch 0 ran at 500/s, batch 1 at 1000/s: 0.1s of batch 1, 2s of batch 0's trial 2",
+			p, Position{Phase: 3, ServersDone: 1, Overhead: s, CalcRates: []float64{500, 1000}, TaskTime: ms}, 2100 * ms, false},
+		{"batch 1 failed (its trial skipped): batch 0's trial 2 under way for 3s, longer than its estimate",
+			p, Position{Phase: 4, InPhase: true, PhaseElapsed: 3 * s, ServersDone: 1, Overhead: s, CalcRates: []float64{500, 0}}, 0, false},
+		{"request-bounded trials behind, no rate known: the calc is still estimated",
+			Plan{Servers: 1, Levels: 1, Trials: 1, Duration: time.Hour, Requests: 10, Calc: []CalcPlan{{Trials: 1, Tasks: 10}}},
+			Position{Phase: 1, ServersDone: 1, CalcRates: []float64{5}}, 2 * s, false},
+		{"a run to come: 3s a server from earlier runs, for each of its 2 servers",
+			Plan{Servers: 2, Levels: 1, Trials: 1, Duration: 4 * s}, Position{PerServer: 3 * s}, 14 * s, false},
+		{"its first server busy 1s: 2s more for it, 3s for the second",
+			Plan{Servers: 2, Levels: 1, Trials: 1, Duration: 4 * s}, Position{PerServer: 3 * s, ServerBusy: true, Current: s}, 13 * s, false},
+	} {
+		est := Remaining(c.p, c.pos)
+		if !est.OK || est.Left != c.want || est.CalcUnknown != c.unknown {
+			t.Errorf("%s: Remaining = %+v; want Left %s, OK, CalcUnknown %v", c.name, est, c.want, c.unknown)
+		}
+	}
+	sum := Estimate{Left: 3 * s, OK: true}.Plus(Estimate{Left: 4 * s, OK: true, CalcUnknown: true})
+	if sum != (Estimate{Left: 7 * s, OK: true, CalcUnknown: true}) {
+		t.Errorf("Plus = %+v, want 7s, OK, calc unknown", sum)
+	}
+	if sum := (Estimate{Left: s, OK: true}).Plus(Estimate{}); sum.OK {
+		t.Errorf("Plus of an unknown estimate = %+v, want not OK", sum)
 	}
 }

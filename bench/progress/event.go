@@ -5,14 +5,15 @@ type Kind int
 
 // The steps of a run, in the order a run reports them: RunStarts; for
 // each server ServerStarts, its load phases (PhaseStarts, then PhaseEnds
-// or the next PhaseStarts), ServerEnds; RunEnds.
+// or the next PhaseStarts), ServerEnds; the calc batches' trials
+// (PhaseStarts and PhaseEnds with Calc set); RunEnds.
 const (
 	RunStarts    Kind = iota + 1 // Name and Plan say what will run
 	ServerStarts                 // a server is being started (or reached)
 	PhaseStarts                  // a warm-up or a measured trial begins; Live counts it
 	PhaseEnds                    // a measured trial ended; Rate is its requests/s
 	ServerEnds                   // the server is stopped, or failed and left
-	RunEnds                      // every server is done
+	RunEnds                      // every server and calc batch is done
 )
 
 // Counter is the running count of the load phase under way (load.Live):
@@ -35,5 +36,9 @@ type Event struct {
 	Label  string  // PhaseStarts: what the phase is, e.g. "c 64 trial 2/3"
 	Warmup bool    // PhaseStarts: a warm-up (its rate does not stand for a trial's)
 	Live   Counter // PhaseStarts: its running count; nil = not counted
-	Rate   float64 // PhaseEnds: the trial's requests/s (for the ETA of request-bounded trials)
+	Rate   float64 // PhaseEnds: the trial's requests/s (for the ETA of request-bounded trials), or a calc trial's tasks/s; 0 = none measured
+
+	Calc  bool // PhaseStarts, PhaseEnds: a calc batch's trial, not a load phase
+	CalcN int  // PhaseStarts, PhaseEnds with Calc: the batch's index in Plan.Calc
+	Trial int  // PhaseStarts with Calc: the trial's number, from 1
 }

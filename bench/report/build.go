@@ -16,7 +16,9 @@ import (
 // Build turns a run into the Document every human-readable format renders:
 // the verdict (VerdictOf), a header of warnings and metadata, one throughput/latency table for the
 // scenario (rows: server × level) and one per-worker distribution table
-// per server (rows: level × worker, fairness in the notes).
+// per server (rows: level × worker, fairness in the notes); for a merged
+// run (clusterbench merge), one table of the shards' load generators
+// (rows: shard × trial).
 func Build(run *results.Run) Document {
 	d := Document{Title: "clusterbench run: " + run.Scenario.Name, Meta: meta(run)}
 	v := VerdictOf(run)
@@ -44,8 +46,42 @@ func Build(run *results.Run) Document {
 		d.Tables = append(d.Tables, fts[1:]...)
 	}
 	d.Tables = append(d.Tables, workerTables(run)...)
+	if t, ok := generatorTable(run); ok {
+		d.Tables = append(d.Tables, t)
+	}
 	d.Tables = append(d.Tables, calcTables(run)...)
 	return d
+}
+
+// generatorTable is a merged run's per-shard generator figures (clusterbench
+// merge), one row per shard × trial: the shard's share of the level, its
+// requests, its generator's CPU time and use of its CPUs, and whether it
+// was the bottleneck. ok is false for a run that lists no shards: a run
+// that is not a merge, or one shard's own run.
+func generatorTable(run *results.Run) (t Table, ok bool) {
+	if run.Shard == nil || len(run.Shard.Shards) == 0 {
+		return t, false
+	}
+	t = Table{
+		Title:  fmt.Sprintf("%s: load generators of the %d shards of run %s", run.Scenario.Name, run.Shard.Count, run.Shard.RunID),
+		Header: []string{"shard", "host", "server", "level", "trial", "share", "requests", "gen cpu s", "gen cpu", "bound"},
+		Align:  []Align{Right, Left, Left, Right, Right, Right, Right, Right, Right, Left},
+		// Notes, not Legend: the HTML report shows a table's notes only.
+		Notes: []string{"share: the shard's part of the level; gen cpu s: the generator's CPU time in the trial; gen cpu: of the CPUs it could use;",
+			fmt.Sprintf("bound: the generator may have been the bottleneck (its CPU time and its wait for a CPU reached %.0f%% of its CPUs)", 100*metrics.ClientBoundUtil)},
+	}
+	for _, s := range run.Shard.Shards {
+		for _, tr := range s.Trials {
+			bound := ""
+			if tr.ClientBound {
+				bound = "yes"
+			}
+			t.Rows = append(t.Rows, []string{strconv.Itoa(s.Index), s.Hostname, tr.Server, strconv.Itoa(tr.Level), strconv.Itoa(tr.Trial),
+				strconv.Itoa(tr.ShardLevel), strconv.FormatInt(tr.Requests, 10), strconv.FormatFloat(tr.ClientCPUS, 'f', 2, 64),
+				strconv.FormatFloat(100*tr.ClientCPUUtil, 'f', 0, 64) + "%", bound})
+		}
+	}
+	return t, true
 }
 
 func meta(run *results.Run) [][2]string {

@@ -62,15 +62,7 @@ func PercentileTable(run *results.Run, qs []float64) (Table, error) {
 		}
 	}
 	for _, s := range run.Summary {
-		h := metrics.NewLatencyHistogram()
-		n := 0
-		for _, tr := range metrics.RowTrials(run.Trials, s.Server, s.Level) {
-			if tr.Histogram != nil {
-				h.Merge(tr.Histogram)
-				n++
-			}
-		}
-		if n > 0 {
+		if h, n := metrics.TrialsHistogram(metrics.RowTrials(run.Trials, s.Server, s.Level)); n > 0 {
 			row(s.Server, s.Level, fmt.Sprintf("all %d", n), hlog.Percentiles(h, qs))
 		}
 	}

@@ -75,8 +75,13 @@ func WriteRun(parent string, run *results.Run) (dir string, err error) {
 		{TrialsFile, TrialsCSV(run)},
 		{WorkersFile, WorkersCSV(run)},
 		{ReportFile, Markdown(run)},
-		{hlog.FileName, func(w io.Writer) error { return hlog.Write(w, run) }},
 		{HTMLFile, HTML(run)},
+	}
+	if HasHistograms(run) { // a hand-made run may have none
+		files = append(files, struct {
+			name string
+			rep  Reporter
+		}{hlog.FileName, func(w io.Writer) error { return hlog.Write(w, run) }})
 	}
 	if HasTimeline(run) {
 		files = append(files, struct {

@@ -2,8 +2,10 @@ package runner
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/clusterbench/clusterbench/bench/calcbatch"
+	"github.com/clusterbench/clusterbench/bench/progress"
 	"github.com/clusterbench/clusterbench/bench/scenario"
 	"github.com/clusterbench/clusterbench/servers/calc"
 )
@@ -54,17 +56,22 @@ func (r *Runner) runCalc(ctx context.Context, sc *scenario.Scenario, out *Outcom
 		rounds = max(rounds, c.Trials)
 	}
 	for t := 1; t <= rounds && ctx.Err() == nil; t++ {
-		for _, x := range batches {
+		for i, x := range batches {
 			if x.b == nil || x.err != nil || t > x.c.Trials || ctx.Err() != nil {
 				continue
 			}
+			r.event(progress.Event{Kind: progress.PhaseStarts, Calc: true, CalcN: i, Trial: t,
+				Label: fmt.Sprintf("calc %s trial %d/%d", x.c.Name, t, x.c.Trials)})
 			x.err = x.b.Trial(ctx)
 			tr := x.b.Result().TrialResults
+			end := progress.Event{Kind: progress.PhaseEnds, Calc: true, CalcN: i} // Rate 0: nothing measured
 			if x.err == nil && len(tr) > 0 {
 				last := tr[len(tr)-1]
+				end.Rate = last.TasksPerS
 				r.progress("%s: calc %-24s trial %d/%d %12.0f tasks/s  p50 %9.1fµs  p99 %9.1fµs  crashes %d  wrong %d\n",
 					sc.Name, x.c.Name, t, x.c.Trials, last.TasksPerS, 1e3*last.P50Ms, 1e3*last.P99Ms, last.Crashes, last.Mismatches)
 			}
+			r.event(end)
 		}
 	}
 	for _, x := range batches {

@@ -5,6 +5,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -32,7 +33,7 @@ func TestEvents(t *testing.T) {
 		switch e.Kind {
 		case progress.RunStarts:
 			got = append(got, "run "+e.Name)
-			if want := progress.PlanOf(sc); e.Plan != want {
+			if want := progress.PlanOf(sc); !reflect.DeepEqual(e.Plan, want) {
 				t.Errorf("plan %+v, want %+v", e.Plan, want)
 			}
 		case progress.ServerStarts:

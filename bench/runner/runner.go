@@ -61,9 +61,10 @@ type Runner struct {
 	Events       func(progress.Event) // each step as it happens, from Run's goroutine; nil = none
 	StartTimeout time.Duration        // 0 = DefaultStartTimeout
 	StopGrace    time.Duration        // 0 = DefaultStopGrace
-	// StartAt: Run waits until this instant before it reaches the first
-	// server and warms it up, so that shards started apart begin together
-	// (run/load --start-at). Zero = start at once.
+	// StartAt: Run records the environment and pins itself, then waits
+	// until this instant before it reaches the first server and warms it
+	// up, so that shards started apart begin together (run/load
+	// --start-at). Zero = start at once.
 	StartAt time.Time
 }
 
@@ -115,10 +116,6 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 			return nil, fmt.Errorf("server %s is a Go model but the clusterbench binary is unknown", s.Name)
 		}
 	}
-	late := time.Since(r.StartAt)
-	if err := waitUntil(ctx, r.StartAt); err != nil {
-		return nil, err
-	}
 	restore := func() {}
 	if pin.Client != nil {
 		rs, err := pinSelf(pin.Client)
@@ -141,12 +138,19 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 	run := &results.Run{
 		Schema:   results.Schema,
 		Scenario: info,
-		Started:  time.Now().UTC(),
 		Env:      Environment(ctx, r.dirOrDot(), r.Args, pin),
 		Load:     loadInfo,
 		Servers:  []results.Server{},
 		Trials:   []results.Trial{},
 	}
+	// The environment (git) and pinning above take a host-dependent
+	// time: wait only now, right before the first server and its
+	// warm-up, so that shards started apart begin their trials together.
+	late := time.Since(r.StartAt)
+	if err := waitUntil(ctx, r.StartAt); err != nil {
+		return nil, err
+	}
+	run.Started = time.Now().UTC()
 	out := &Outcome{Run: run}
 	if !r.StartAt.IsZero() && late > 0 {
 		run.Warnings = append(run.Warnings, fmt.Sprintf("started %s after the start time %s, which had passed", late.Round(time.Millisecond), r.StartAt.UTC().Format(time.RFC3339Nano)))
@@ -166,7 +170,6 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 		}
 		r.event(progress.Event{Kind: progress.ServerEnds, ServerN: i})
 	}
-	r.event(progress.Event{Kind: progress.RunEnds})
 	// The generator's GOMAXPROCS as its trials ran: read it before
 	// unpinning (read after the calc batches, it was the unpinned figure).
 	run.Env.GOMAXPROCS = runtime.GOMAXPROCS(0)
@@ -174,6 +177,7 @@ func (r *Runner) Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, erro
 	restore()
 	restore = func() {}
 	r.runCalc(ctx, sc, out)
+	r.event(progress.Event{Kind: progress.RunEnds})
 	out.Interrupted = ctx.Err() != nil
 	run.Finished = time.Now().UTC()
 	run.Summary = metrics.Summarize(run.Trials, run.Servers)

@@ -82,23 +82,33 @@ var ErrEmptyShare = errors.New("a shard's share is 0")
 
 // Levels returns shard s's share of each level (rates or connections).
 // It refuses a level smaller than the shard count (some shard would get
-// nothing: the error names the minimum) and two levels that give this
-// shard the same share (a shard's levels must differ, as a scenario's do).
+// nothing: the error names the minimum) and two levels that give any
+// shard of s.Count the same share (a shard's levels must differ, as a
+// scenario's do). Both checks cover every index 0..s.Count-1, not only
+// s.Index, so that all shards of one job, and a check made with any
+// index, accept or refuse the same levels.
 func Levels(levels []int, s Spec) ([]int, error) {
-	out := make([]int, len(levels))
-	for i, l := range levels {
-		v := int(Share(int64(l), s.Index, s.Count))
+	for _, l := range levels {
 		if l < s.Count {
 			return nil, fmt.Errorf("level %d split %d ways leaves shard %d with 0: %w (allowed: levels ≥ %d with %d shards)",
 				l, s.Count, s.Count-1, ErrEmptyShare, s.Count, s.Count)
 		}
-		for j := range i {
-			if out[j] == v {
-				return nil, fmt.Errorf("levels %d and %d both give shard %s a share of %d (allowed: levels whose shares differ, e.g. levels at least %d apart)",
-					levels[j], l, s, v, s.Count)
+	}
+	shares := make([]int, len(levels))
+	for k := range s.Count {
+		for i, l := range levels {
+			shares[i] = int(Share(int64(l), k, s.Count))
+			for j := range i {
+				if shares[j] == shares[i] {
+					return nil, fmt.Errorf("levels %d and %d both give shard %s a share of %d (allowed: levels whose shares differ for every shard, e.g. levels at least %d apart)",
+						levels[j], l, Spec{Index: k, Count: s.Count}, shares[i], s.Count)
+				}
 			}
 		}
-		out[i] = v
+	}
+	out := make([]int, len(levels))
+	for i, l := range levels {
+		out[i] = int(Share(int64(l), s.Index, s.Count))
 	}
 	return out, nil
 }

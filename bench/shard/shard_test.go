@@ -117,6 +117,11 @@ func TestLevels(t *testing.T) {
 		{[]int{4}, Spec{3, 4}, []int{1}, ""},
 		{[]int{3}, Spec{0, 4}, nil, "level 3 split 4 ways leaves shard 3 with 0: a shard's share is 0 (allowed: levels ≥ 4 with 4 shards)"},
 		{[]int{401, 402}, Spec{0, 4}, nil, "levels 401 and 402 both give shard 0/4 a share of 101"},
+		// Shard 0 of 2 gets 200 and 201, shard 1 gets 200 twice: both
+		// refuse, naming shard 1, so no shard of the job runs alone.
+		{[]int{400, 401}, Spec{0, 2}, nil, "levels 400 and 401 both give shard 1/2 a share of 200"},
+		{[]int{400, 401}, Spec{1, 2}, nil, "levels 400 and 401 both give shard 1/2 a share of 200"},
+		{[]int{400, 402}, Spec{1, 2}, []int{200, 201}, ""},
 	} {
 		got, err := Levels(tc.levels, tc.s)
 		switch {

@@ -71,7 +71,7 @@ func TestReportHTMLOldRunDir(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	h2, charts, missing, text := htmlOutline(t, []byte(out))
-	want := []string{htmlreport.SectionThroughput, htmlreport.SectionLatency, htmlreport.SectionCPU, htmlreport.SectionWorkers, "Tables"}
+	want := []string{"Verdict", htmlreport.SectionThroughput, htmlreport.SectionLatency, htmlreport.SectionCPU, htmlreport.SectionWorkers, "Tables"}
 	if strings.Join(h2, "|") != strings.Join(want, "|") {
 		t.Errorf("sections %q, want %q", h2, want)
 	}

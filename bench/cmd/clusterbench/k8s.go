@@ -119,7 +119,8 @@ func runK8s(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		return usageError("job: %v", err)
 	}
 	// Check the command as the pods will run it, so that a bad flag fails
-	// here rather than in every pod.
+	// here rather than in every pod. Index 0 speaks for every pod:
+	// shard.Levels checks the shares of all indexes alike.
 	probe := append(slices.Clone(o.spec.Args[1:]), "--shard", "0/"+strconv.Itoa(o.spec.Shards),
 		"--start-at", o.spec.StartAt.Format(time.RFC3339Nano))
 	if o.spec.Args[0] == "run" {
@@ -142,8 +143,10 @@ func runK8s(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 }
 
 // probeRun checks a run command line as a pod will run it: its flags, and
-// the sharding of each scenario found here (a file, or one built into the
-// binary; a scenario found only in the image is not checked).
+// each scenario found here (a file, or one built into the binary): that
+// it loads and how it shards. A scenario not found here may be in the
+// image and is not checked; one found here that does not load is an
+// error, since it would fail in every pod.
 func probeRun(args []string) error {
 	o, err := parseRun(io.Discard, args)
 	if err != nil {
@@ -152,8 +155,11 @@ func probeRun(args []string) error {
 	var scs []*scenario.Scenario
 	for _, f := range o.files {
 		sc, err := loadScenario(f, o.scenariosDir)
-		if err != nil {
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, errNoScenario) {
 			continue
+		}
+		if err != nil {
+			return err
 		}
 		if err := sc.Override(o.overrides); err != nil {
 			return usageError("%v", err)

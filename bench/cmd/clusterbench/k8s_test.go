@@ -82,14 +82,20 @@ func TestK8sBadInput(t *testing.T) {
 // then holds until `k8s tar` has written the results out, then exits 0.
 func TestK8sShardHoldsUntilCollected(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok\n") }))
-	defer srv.Close()
+	t.Cleanup(srv.Close) // after Main has ended (cleanups run last first)
 	dir := t.TempDir()
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	var stdout bytes.Buffer
+	// Should the test stop early, end the hold and wait for Main, so that
+	// it neither outlives the test nor writes into a removed directory.
+	ctx, cancel := context.WithCancel(context.Background())
+	exited := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-exited })
 	go func() {
+		defer close(exited)
 		defer pw.Close()
-		done <- Main(context.Background(), &stdout, pw, []string{"k8s", "shard", "--dir", dir, "--hold", "1m", "--",
+		done <- Main(ctx, &stdout, pw, []string{"k8s", "shard", "--dir", dir, "--hold", "1m", "--",
 			"load", srv.URL, "-c", "1", "-d", "200ms", "--warmup", "0", "--shard", "0/1", "--run-id", "x", "--out", dir, "-q"})
 	}()
 	sc := bufio.NewScanner(pr)
@@ -136,5 +142,26 @@ func TestK8sShardHoldsUntilCollected(t *testing.T) {
 	}
 	if _, err := report.ReadRun(runDir); err != nil {
 		t.Errorf("the shard's run: %v", err)
+	}
+}
+
+// TestK8sJobProbesScenarios: a scenario file here that does not load
+// would fail in every pod, so `k8s job` refuses it; a scenario not found
+// here may be in the image, so it passes unchecked.
+func TestK8sJobProbesScenarios(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("name: [unclosed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	job := []string{"k8s", "job", "--shards", "2", "--image", "x", "--", "run"}
+	_, stderr, code := mainIn(t, append(job, bad)...)
+	if code != ExitUsage || !strings.Contains(stderr, "job: the command after --: ") || !strings.Contains(stderr, bad) {
+		t.Errorf("k8s job -- run %s: exit %d, stderr %q; want 2 naming the file", bad, code, stderr)
+	}
+	for _, missing := range []string{filepath.Join(t.TempDir(), "in-the-image.yaml"), "only-in-the-image"} {
+		stdout, stderr, code := mainIn(t, append(job, missing)...)
+		if code != ExitOK || !strings.Contains(stdout, "kind: Job") {
+			t.Errorf("k8s job -- run %s: exit %d, stderr %q; want 0 and a Job", missing, code, stderr)
+		}
 	}
 }

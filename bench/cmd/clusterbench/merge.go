@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/clusterbench/clusterbench/bench/hlog"
@@ -31,7 +30,9 @@ applied the whole load. Per trial (server, level, trial) the latency histograms 
 exactly, so the merged p99 is the p99 of every request; requests, throughput, rates, status
 codes, errors and per-worker tallies are summed; a trial is client-bound when any shard's
 generator was, and the warnings say which shard. Summaries are recomputed as run computes them.
-'clusterbench report' and 'compare' read the merged directory like any other.`,
+'clusterbench report' and 'compare' read the merged directory like any other; its report (and
+report.md, report.html) adds a table of the shards' load generators: each one's share, requests,
+CPU time and use, and whether it was the bottleneck.`,
 	Examples: []string{
 		"clusterbench merge shards/0/* shards/1/* shards/2/* shards/3/* -o results/runs",
 		"clusterbench merge results/runs/20261130T200000Z-load* --allow-missing -q",
@@ -114,16 +115,6 @@ func runMerge(_ context.Context, stdout, stderr io.Writer, args []string) error 
 		if _, err := io.WriteString(stdout, "\n"); err != nil {
 			return err
 		}
-	}
-	if gt, ok := merge.GeneratorTable(run); ok && slices.Contains(o.formats, "table") {
-		fmt.Fprintf(stdout, "%s\n", gt.Title)
-		if err := report.RenderTable(stdout, gt); err != nil {
-			return err
-		}
-		for _, n := range gt.Notes {
-			fmt.Fprintf(stdout, "  %s\n", n)
-		}
-		fmt.Fprintln(stdout)
 	}
 	note := ""
 	if !run.Complete {

@@ -72,6 +72,21 @@ func TestMergeCommand(t *testing.T) {
 	if s, _, code := mainIn(t, "report", dirs[0], "--percentiles", "50,99"); code != ExitOK || !strings.Contains(s, "target") {
 		t.Errorf("report of the merged run: exit %d\n%s", code, s)
 	}
+	// The shards' generator table is part of the report: merge prints it
+	// once, and report, report.md and report.html show it.
+	const generators = "load: load generators of the 2 shards of run r1"
+	if n := strings.Count(stdout, generators); n != 1 {
+		t.Errorf("merge printed the generator table %d times, want 1\n%s", n, stdout)
+	}
+	if s, _, code := mainIn(t, "report", dirs[0]); code != ExitOK || !strings.Contains(s, generators) || !strings.Contains(s, "bound: the generator may have been the bottleneck") {
+		t.Errorf("report of the merged run: exit %d, no generator table\n%s", code, s)
+	}
+	for _, f := range []string{report.ReportFile, report.HTMLFile} {
+		b, err := os.ReadFile(filepath.Join(dirs[0], f))
+		if err != nil || !strings.Contains(string(b), generators) || !strings.Contains(string(b), "gen cpu s") {
+			t.Errorf("%s of the merged run: %v, no generator table", f, err)
+		}
+	}
 	// one trial a side decides nothing, but compare reads the merged run
 	if s, e, code := mainIn(t, "compare", dirs[0], dirs[0], "--metrics", "p50,p99"); code != ExitOK || !strings.Contains(s, "compared target@400") {
 		t.Errorf("compare of the merged run with itself: exit %d\n%s\n%s", code, s, e)

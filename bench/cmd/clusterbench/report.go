@@ -85,11 +85,9 @@ func runReport(_ context.Context, stdout, stderr io.Writer, args []string) error
 	if run == nil {
 		return measurementError(err)
 	}
-	// A damaged histograms.hlog: print what the summary holds, then fail.
+	// A damaged histograms.hlog: print what the summary holds, then fail
+	// (main prints the error).
 	histErr := err
-	if histErr != nil {
-		fmt.Fprintf(stderr, "clusterbench report: %v\n", histErr)
-	}
 	if o.percentiles != nil {
 		if histErr != nil {
 			return measurementError(histErr)

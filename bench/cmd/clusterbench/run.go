@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/clusterbench/clusterbench/bench/hlog"
+	"github.com/clusterbench/clusterbench/bench/progress"
 	"github.com/clusterbench/clusterbench/bench/report"
 	"github.com/clusterbench/clusterbench/bench/results"
 	"github.com/clusterbench/clusterbench/bench/runner"
@@ -177,9 +178,13 @@ func loadScenario(arg, dir string) (*scenario.Scenario, error) {
 	for _, e := range ents {
 		builtIn = append(builtIn, strings.TrimSuffix(e.Name(), ".yaml"))
 	}
-	return nil, fmt.Errorf("scenario %q: no such file, and not found as %s or among the built-in scenarios (allowed: a YAML file, or a name: %s)",
-		arg, strings.Join(tried, ", "), strings.Join(builtIn, ", "))
+	return nil, fmt.Errorf("scenario %q: %w, and not found as %s or among the built-in scenarios (allowed: a YAML file, or a name: %s)",
+		arg, errNoScenario, strings.Join(tried, ", "), strings.Join(builtIn, ", "))
 }
+
+// errNoScenario is loadScenario's error for a name found nowhere here; a
+// path that does not exist is os.ErrNotExist, from scenario.LoadFile.
+var errNoScenario = errors.New("no such file")
 
 func runRun(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	o, err := parseRun(stdout, args)
@@ -238,6 +243,11 @@ func runScenarios(ctx context.Context, stdout, stderr io.Writer, o runOptions, s
 	if d := o.progress.start(stderr, o.quiet); d != nil {
 		defer func() { _ = d.Close() }()
 		r.Progress, r.Events = d, d.Event
+		plans := make([]progress.Plan, len(scs))
+		for i, sc := range scs {
+			plans[i] = progress.PlanOf(sc)
+		}
+		d.Expect(plans...) // one elapsed time and ETA for all the scenarios
 	}
 	var failures, broken []error
 	text := report.NewTextWriter(stdout) // prints each table legend once for all the scenarios
