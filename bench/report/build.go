@@ -14,7 +14,9 @@ import (
 )
 
 // Build turns a run into the Document every human-readable format renders:
-// the verdict (VerdictOf), a header of warnings and metadata, one throughput/latency table for the
+// the verdict (VerdictOf), a header of warnings and metadata, for a fault
+// scenario the fault table first (and its timelines after the status
+// table), one throughput/latency table for the
 // scenario (rows: server × level) and one per-worker distribution table
 // per server (rows: level × worker, fairness in the notes); for a merged
 // run (clusterbench merge), one table of the shards' load generators
