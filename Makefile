@@ -58,9 +58,11 @@ bench-node: build
 
 # Faults under load (scenarios/faults.yaml): kill -9 of a worker, then
 # SIGHUP, on prefork in each balance mode and the Node.js cluster (needs
-# node); about a minute. Prints the fault table; timeline.csv in the run.
+# node), keep-alive off; then drain.yaml and drain-node.yaml: SIGHUP and
+# SIGTERM over keep-alive connections (Node: SIGTERM only). About two
+# minutes. Prints the fault tables; timeline.csv in each run.
 bench-faults: build
-	$(BIN) run faults
+	$(BIN) run faults drain drain-node
 
 # The regression gate as a project's CI runs it (README: The performance
 # regression gate): bin/clusterbench check, whose --help says more.

@@ -11,7 +11,9 @@ import (
 
 // Recovery criteria: throughput is back once RecoveryHold consecutive
 // buckets each have at least RecoveryShare of the median rate before the
-// fault (fewer buckets when the trial ends sooner).
+// fault. A trial that ends before that could be seen (fewer buckets left
+// after the fault, or a rise cut by the end) is too late to tell
+// (FaultEvent.TooLate), never "not recovered".
 const (
 	RecoveryShare = 0.9
 	RecoveryHold  = 3
@@ -61,9 +63,14 @@ func Annotate(evs []results.FaultEvent, tl *results.Timeline, durationMs float64
 			}
 		}
 		ev.BaselineOKPerS = baseline
-		rec := -1                             // the bucket from which the rate held
+		rec := -1 // the bucket from which the rate held
+		ev.TooLate = false
 		if baseline > 0 && ev.ExitMs == nil { // a drained server does not recover
-			rec = recovered(tl.Buckets, fb, min(full, next), RecoveryShare*baseline)
+			end := min(full, next)
+			rec = recovered(tl.Buckets, fb, end, RecoveryShare*baseline)
+			// only the trial's end cuts short what a later bucket would tell;
+			// the next fault's does not (not recovered before it)
+			ev.TooLate = rec < 0 && end == full && undecided(tl.Buckets, fb, end, RecoveryShare*baseline)
 		}
 		worstTo := next
 		if rec >= 0 {
@@ -98,13 +105,13 @@ func failures(bs []results.TimelineBucket, from, to int) results.Failures {
 }
 
 // recovered returns the first bucket k in [fb, end) from which
-// RecoveryHold buckets (or every bucket left before end) each have a rate
-// of at least floor; -1 when none.
+// RecoveryHold buckets, all before end, each have a rate of at least
+// floor; -1 when none.
 func recovered(bs []results.TimelineBucket, fb, end int, floor float64) int {
 	end = min(end, len(bs))
-	for k := max(fb, 0); k < end; k++ {
+	for k := max(fb, 0); k+RecoveryHold <= end; k++ {
 		held := true
-		for j := k; j < min(k+RecoveryHold, end); j++ {
+		for j := k; j < k+RecoveryHold; j++ {
 			if bs[j].OKPerS < floor {
 				held = false
 				break
@@ -115,6 +122,17 @@ func recovered(bs []results.TimelineBucket, fb, end int, floor float64) int {
 		}
 	}
 	return -1
+}
+
+// undecided reports whether buckets [fb, end), in which no recovery
+// held, leave it open: fewer than RecoveryHold of them, or a run of
+// buckets at floor or above that end cuts before it held.
+func undecided(bs []results.TimelineBucket, fb, end int, floor float64) bool {
+	end = min(end, len(bs))
+	if end-max(fb, 0) < RecoveryHold {
+		return true
+	}
+	return bs[end-1].OKPerS >= floor
 }
 
 // replacement finds the worker pids that first answered after the fault

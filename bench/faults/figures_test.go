@@ -91,6 +91,62 @@ func TestAnnotateNoDip(t *testing.T) {
 	}
 }
 
+// TestAnnotateNearEnd: a recovery must hold RecoveryHold buckets within
+// the trial; a trial that ends before that can be seen is too late to
+// tell, never "not recovered".
+func TestAnnotateNearEnd(t *testing.T) {
+	tests := []struct {
+		name     string
+		atMs     float64
+		low      []int // buckets below 90% of the baseline
+		recovery float64
+		tooLate  bool // else, without a recovery: not recovered
+	}{
+		{"no dip, room to hold", 2550, nil, 0, false},
+		{"dip, then held 3 buckets up to the end", 2550, []int{25, 26}, 150, false},
+		{"rise cut by the end", 2550, []int{25, 26, 27}, -1, true},
+		{"2 buckets left, no dip", 2850, nil, -1, true},
+		{"fault in the last bucket", 2950, nil, -1, true},
+		{"fault past the end", 3050, nil, -1, true},
+		{"down to the end", 2050, []int{20, 21, 22, 23, 24, 25, 26, 27, 28, 29}, -1, false},
+		{"one bucket up, then down at the end", 2050, []int{20, 21, 22, 23, 24, 25, 26, 27, 29}, -1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tl := flat(33, 1000, 11, 12) // 3s of trial, then buckets past its end
+			for k := 30; k < 33; k++ {
+				tl.Buckets[k].OKPerS = 0 // nothing sent after the end
+			}
+			for _, k := range tt.low {
+				tl.Buckets[k].OKPerS = 500
+			}
+			evs := []results.FaultEvent{{Index: 0, Applied: true, AtMs: tt.atMs, Pid: 11, WorkersBefore: []int{11, 12}}}
+			Annotate(evs, tl, 3000)
+			ev := evs[0]
+			switch {
+			case tt.recovery >= 0 && (ev.RecoveryMs == nil || *ev.RecoveryMs != tt.recovery):
+				t.Errorf("recovery %v, want %v", ptr(ev.RecoveryMs), tt.recovery)
+			case tt.recovery < 0 && ev.RecoveryMs != nil:
+				t.Errorf("recovery %v, want none", *ev.RecoveryMs)
+			}
+			if ev.TooLate != tt.tooLate {
+				t.Errorf("too late %v, want %v", ev.TooLate, tt.tooLate)
+			}
+			s := Summarize([]results.Trial{{Server: "pf", Level: 1000, Trial: 1, Faults: evs}})[0]
+			wantNot, wantLate := 0, 0
+			switch {
+			case tt.tooLate:
+				wantLate = 1
+			case tt.recovery < 0:
+				wantNot = 1
+			}
+			if s.NotRecovered != wantNot || s.TooLate != wantLate {
+				t.Errorf("summary: %d not recovered, %d too late; want %d, %d", s.NotRecovered, s.TooLate, wantNot, wantLate)
+			}
+		})
+	}
+}
+
 func TestSummarize(t *testing.T) {
 	rec := func(v float64) *float64 { return &v }
 	trial := func(n int, cut bool, ev results.FaultEvent) results.Trial {

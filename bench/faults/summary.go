@@ -53,9 +53,12 @@ func Summarize(trials []results.Trial) []results.FaultSummary {
 			s5xx = append(s5xx, float64(f.Status5xx))
 			other = append(other, float64(f.Other))
 			worst = append(worst, ev.WorstMs)
-			if ev.RecoveryMs != nil {
+			switch {
+			case ev.RecoveryMs != nil:
 				recovery = append(recovery, *ev.RecoveryMs)
-			} else if ev.ExitMs == nil {
+			case ev.TooLate:
+				s.TooLate++
+			case ev.ExitMs == nil:
 				s.NotRecovered++
 			}
 			if ev.ReplacementMs != nil {

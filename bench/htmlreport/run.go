@@ -16,7 +16,8 @@ const (
 	SectionCalc       = "Calc batches"
 )
 
-// RunSections draws the charts of a run, section by section: throughput,
+// RunSections draws the charts of a run, section by section: the
+// timelines of a fault scenario (faultFigures), throughput,
 // latency spectra, server CPU per request and per-worker shares when the
 // run measured servers, calc batches (with the parallel efficiencies effs)
 // when it ran some. The server colours are the same in every chart
@@ -25,6 +26,13 @@ func RunSections(run *results.Run, effs []Efficiency) ([]Section, error) {
 	var secs []Section
 	if len(run.Summary) > 0 {
 		pal := ServerPalette(run)
+		ff, err := faultFigures(run, pal)
+		if err != nil {
+			return nil, fmt.Errorf("faults: %w", err)
+		}
+		if len(ff) > 0 { // a fault scenario is about its faults: first
+			secs = append(secs, Section{Title: SectionFaults, Figures: ff})
+		}
 		tp, err := throughputFigure(run, pal)
 		if err != nil {
 			return nil, fmt.Errorf("throughput: %w", err)

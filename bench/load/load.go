@@ -223,13 +223,7 @@ func runVegeta(ctx context.Context, cfg Config) (*Outcome, error) {
 		if interrupted.Load() {
 			continue // cut short by the interruption: not a measurement
 		}
-		if interval > 0 {
-			res.Latency = FromIntended(res, began, interval)
-		}
-		if conns.FirstOnConn(res.Seq) {
-			markNewConn(res)
-		}
-		out.Acc.Add(res)
+		record(out.Acc, conns, res, began, interval)
 		live.publish(out.Acc)
 	}
 	end := time.Now()
@@ -255,6 +249,21 @@ func runVegeta(ctx context.Context, cfg Config) (*Outcome, error) {
 // complete: its duration, a request's timeout, and the open loop's lag.
 func timelineSpan(cfg Config) time.Duration {
 	return cfg.Duration + cfg.Timeout + MaxScheduleLag
+}
+
+// record tallies one vegeta result in acc. In open loop (interval > 0)
+// its latency counts from its intended send time (FromIntended); its
+// place on the timeline stays when it completed, taken before that
+// correction moves the latency.
+func record(acc *metrics.Accumulator, conns *connTracker, res *vegeta.Result, began time.Time, interval time.Duration) {
+	done := res.Timestamp.Add(res.Latency)
+	if interval > 0 {
+		res.Latency = FromIntended(res, began, interval)
+	}
+	if conns != nil && conns.FirstOnConn(res.Seq) {
+		markNewConn(res)
+	}
+	acc.AddDone(res, done)
 }
 
 // FromIntended returns the latency of an open-loop result measured from

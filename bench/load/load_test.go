@@ -338,3 +338,30 @@ func TestEndIsNotACut(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordPlacesAtCompletion: on the open-loop vegeta path a result
+// sent late counts its latency from its intended send time, yet stays on
+// the timeline where it completed, not at its timestamp plus that
+// corrected latency (which would be after it completed).
+func TestRecordPlacesAtCompletion(t *testing.T) {
+	began := time.Unix(1000, 0)
+	const iv = 100 * time.Millisecond
+	acc := metrics.New()
+	acc.EnableTimeline(began, 2*time.Second)
+	// hit 0 was meant for 100ms, sent at 350ms, answered in 10ms: done at 360ms
+	res := &vegeta.Result{Seq: 0, Code: 200, Timestamp: began.Add(350 * time.Millisecond), Latency: 10 * time.Millisecond}
+	record(acc, nil, res, began, iv)
+	if res.Latency != 260*time.Millisecond {
+		t.Fatalf("latency %v, want 260ms (from the intended send time)", res.Latency)
+	}
+	tl := acc.Timeline()
+	for i, b := range tl.Buckets {
+		want := int64(0)
+		if i == 3 { // 300-400ms: where it completed; timestamp + 260ms would be bucket 6
+			want = 1
+		}
+		if b.OK != want {
+			t.Errorf("bucket %d (%gms) has %d successes, want %d", i, b.StartMs, b.OK, want)
+		}
+	}
+}

@@ -140,15 +140,21 @@ type Sample struct {
 	At       time.Duration // when it completed, from the trial's start (the timeline's place)
 }
 
-// Add tallies one result. It uses r.Latency as the latency (the open-loop
-// driver has already moved it to the intended send time), r.Code, r.Error,
-// r.Timestamp and r.Headers; it keeps no reference to r.
-func (a *Accumulator) Add(r *vegeta.Result) {
+// Add tallies one result as AddDone does, completed at r.Timestamp +
+// r.Latency: for a result whose latency is as vegeta measured it.
+func (a *Accumulator) Add(r *vegeta.Result) { a.AddDone(r, r.Timestamp.Add(r.Latency)) }
+
+// AddDone tallies one result that completed at done. It uses r.Latency as
+// the latency (the open-loop driver has already moved it to the intended
+// send time, so r.Timestamp + r.Latency is not when it completed: done
+// is, and places it on the timeline), r.Code, r.Error, r.Timestamp and
+// r.Headers; it keeps no reference to r.
+func (a *Accumulator) AddDone(r *vegeta.Result, done time.Time) {
 	_, fresh := r.Headers[HeaderNewConn]
 	pid := ParsePid(first(r.Headers[HeaderWorkerPid]))
 	a.add(r.Timestamp, r.Latency, int(r.Code), r.Error, fresh, pid)
 	if a.tl != nil {
-		a.tl.add(r.Timestamp.Add(r.Latency).Sub(a.tl.start), r.Latency, int(r.Code), r.Error, pid, a.success(int(r.Code)))
+		a.tl.add(done.Sub(a.tl.start), r.Latency, int(r.Code), r.Error, pid, a.success(int(r.Code)))
 	}
 	if r.Code != 0 {
 		a.addWorker(a.worker(first(r.Headers[HeaderWorkerID])), a.success(int(r.Code)), fresh, r.Latency, pid)

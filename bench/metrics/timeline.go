@@ -79,7 +79,8 @@ type timeline struct {
 // latency histogram and the worker pids that answered. Call it before the
 // first Add; it allocates the buckets once, so that Add and AddSample
 // still do not allocate. A sample's place is Sample.At; a vegeta result's
-// is its timestamp plus its latency, from start.
+// is the completion time given to AddDone (for Add, its timestamp plus
+// its latency), from start.
 func (a *Accumulator) EnableTimeline(start time.Time, span time.Duration) {
 	n := int((span+TimelineBucket-1)/TimelineBucket) + 2
 	width := TimelineBucket

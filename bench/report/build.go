@@ -14,7 +14,9 @@ import (
 )
 
 // Build turns a run into the Document every human-readable format renders:
-// the verdict (VerdictOf), a header of warnings and metadata, one throughput/latency table for the
+// the verdict (VerdictOf), a header of warnings and metadata, for a fault
+// scenario the fault table first (and its timelines after the status
+// table), one throughput/latency table for the
 // scenario (rows: server × level) and one per-worker distribution table
 // per server (rows: level × worker, fairness in the notes); for a merged
 // run (clusterbench merge), one table of the shards' load generators
@@ -31,11 +33,20 @@ func Build(run *results.Run) Document {
 		}
 		d.Warnings = append([]string{"INCOMPLETE run: " + why}, d.Warnings...)
 	}
+	// A fault scenario is about its faults: their table comes first (its
+	// rows are server × level × fault, so it cannot be columns of the
+	// throughput table, whose rows are server × level).
+	fts := faultTables(run)
+	if len(fts) > 0 {
+		d.Tables = append(d.Tables, fts[0])
+	}
 	d.Tables = append(d.Tables, summaryTable(run))
 	if t, ok := statusTable(run); ok {
 		d.Tables = append(d.Tables, t)
 	}
-	d.Tables = append(d.Tables, faultTables(run)...)
+	if len(fts) > 1 {
+		d.Tables = append(d.Tables, fts[1:]...)
+	}
 	d.Tables = append(d.Tables, workerTables(run)...)
 	if t, ok := generatorTable(run); ok {
 		d.Tables = append(d.Tables, t)

@@ -119,7 +119,8 @@ func faultTable(run *results.Run) Table {
 		Align: []Align{Left, Right, Left, Right, Right, Left, Right, Right, Right, Right, Right},
 	}
 	var notes []string
-	drained := false
+	drained, late := false, false
+	width := bucketWidth(run)
 	for _, s := range run.Faults {
 		drained = drained || s.ExitMs.N > 0
 		failed := "-"
@@ -142,6 +143,14 @@ func faultTable(run *results.Run) Table {
 		if s.ExitMs.N > 0 && s.RecoveryMs.N == 0 && s.NotRecovered == 0 {
 			recovery = "-" // the server exited: nothing to recover
 		}
+		if s.TooLate > 0 {
+			late = true
+			if s.RecoveryMs.N == 0 && s.NotRecovered == 0 {
+				recovery = "too late to tell"
+			} else {
+				recovery += fmt.Sprintf(" (%d too late)", s.TooLate)
+			}
+		}
 		t.Rows = append(t.Rows, []string{
 			s.Server, strconv.Itoa(s.Level), s.Name, fmtAt(s.AtMs), failed, strings.Join(how, ", "),
 			recovery, msEstimate(s.WorstMs, 0), msEstimate(s.RespawnMs, 0), msEstimate(s.ReplacementMs, 0), msEstimate(s.ExitMs, 0),
@@ -156,16 +165,41 @@ func faultTable(run *results.Run) Table {
 		"  how: the median of each kind of failure (kinds with a median of 0 left out).",
 		fmt.Sprintf("recovery: from the fault until successful req/s was back to %.0f%% of its median before the fault for %d buckets",
 			100*faults.RecoveryShare, faults.RecoveryHold),
-		"  of 100ms (n none: trials where it was not); worst: the highest latency completed meanwhile, in ms.",
+		"  of "+width+" (n none: trials where it was not); worst: the highest latency completed meanwhile, in ms.",
 		"respawn: until a new worker process appeared; new worker: until a worker pid new since the fault answered;",
 		"  exit: until the server exited. Times in ms: median, then ±x% (the 95% interval, 6 or more trials) or [min..max].",
-		"timeline.csv has every trial in 100ms buckets.")
+		"timeline.csv has every trial in "+width+" buckets.")
+	if late {
+		t.Notes = append(t.Notes, fmt.Sprintf("too late to tell: the trial ended before %d buckets after the fault could show a recovery", faults.RecoveryHold),
+			"  (counted neither as recovered nor as not).")
+	}
 	if drained {
 		t.Notes = append(t.Notes, "a server that exited: refused counts the connections refused once it closed its listener,",
 			"  up to the trial's end (a few ms after its exit).")
 	}
 	return t
 }
+
+// bucketWidth names the width of the run's timeline buckets ("100ms"),
+// or the widths, "/"-joined, when trials differ (EnableTimeline widens
+// them for long trials).
+func bucketWidth(run *results.Run) string {
+	var ws []string
+	for _, tr := range run.Trials {
+		if tr.Timeline != nil {
+			if w := fmtBucket(tr.Timeline.BucketMs); !slices.Contains(ws, w) {
+				ws = append(ws, w)
+			}
+		}
+	}
+	if len(ws) == 0 {
+		return fmtBucket(float64(metrics.TimelineBucket) / 1e6)
+	}
+	return strings.Join(ws, "/")
+}
+
+// fmtBucket prints a bucket width in ms as a duration ("100ms", "1.2s").
+func fmtBucket(ms float64) string { return time.Duration(ms * float64(time.Millisecond)).String() }
 
 // msEstimate is a median in ms with its confidence interval as ±x%
 // (6 or more trials) or else its range, "-" when no trial had one;
@@ -226,7 +260,7 @@ func aroundTable(run *results.Run, s results.FaultSummary) (Table, bool) {
 				fmtMs(b.P50Ms), fmtMs(b.P99Ms), pidsText(b, ev.WorkersBefore),
 			})
 		}
-		t.Notes = []string{"ms: start of each 100ms bucket relative to the fault; pids: workers that answered, * = not there before the fault."}
+		t.Notes = []string{"ms: start of each " + fmtBucket(tl.BucketMs) + " bucket relative to the fault; pids: workers that answered, * = not there before the fault."}
 		return t, true
 	}
 	return Table{}, false

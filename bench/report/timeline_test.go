@@ -89,3 +89,51 @@ func TestWriteRunTimeline(t *testing.T) {
 		t.Errorf("report.md lacks the fault table (%v)", err)
 	}
 }
+
+// TestFaultTableFirst: the fault table is the first table of a fault
+// scenario's report; a run without faults starts with the throughput table.
+func TestFaultTableFirst(t *testing.T) {
+	d := Build(faultRun())
+	if len(d.Tables) < 2 || !strings.Contains(d.Tables[0].Title, "faults (median across trials)") {
+		t.Fatalf("first table %q, want the fault table", d.Tables[0].Title)
+	}
+	if d.Tables[1].Title != summaryTable(faultRun()).Title {
+		t.Errorf("second table %q, want the throughput table", d.Tables[1].Title)
+	}
+	run := faultRun()
+	run.Faults = nil
+	if d := Build(run); d.Tables[0].Title != summaryTable(run).Title {
+		t.Errorf("without faults the first table is %q, want the throughput table", d.Tables[0].Title)
+	}
+}
+
+// TestFaultTableTooLateWideBuckets: a fault too close to the trial's end
+// reads "too late to tell", and the notes give the buckets' real width
+// (wider than 100ms for long trials).
+func TestFaultTableTooLateWideBuckets(t *testing.T) {
+	run := &results.Run{Scenario: results.ScenarioInfo{Name: "late"}, Load: results.LoadInfo{Mode: "open", Levels: []int{1000}, DurationS: 3, Trials: 1}}
+	tl := &results.Timeline{BucketMs: 200}
+	for i := range 15 {
+		tl.Buckets = append(tl.Buckets, results.TimelineBucket{StartMs: float64(i * 200), OK: 200, OKPerS: 1000, MaxMs: 2, Pids: []int{11, 12}})
+	}
+	evs := []results.FaultEvent{{Index: 0, Name: "kill -9 worker (random)", PlannedMs: 2750, AtMs: 2750, Applied: true, Pid: 12, WorkersBefore: []int{11, 12}}}
+	faults.Annotate(evs, tl, 3000)
+	run.Trials = []results.Trial{{Server: "pf", Level: 1000, Trial: 1, DurationS: 3, Timeline: tl, Faults: evs}}
+	run.Faults = faults.Summarize(run.Trials)
+	ts := faultTables(run)
+	if len(ts) != 2 {
+		t.Fatalf("%d fault tables, want the figures and one around the fault", len(ts))
+	}
+	if got := ts[0].Rows[0][6]; got != "too late to tell" {
+		t.Errorf("recovery %q, want too late to tell", got)
+	}
+	for _, tb := range ts {
+		notes := strings.Join(tb.Notes, "\n")
+		if strings.Contains(notes, "100ms") || !strings.Contains(notes, "200ms") {
+			t.Errorf("%s: notes name the wrong bucket width:\n%s", tb.Title, notes)
+		}
+	}
+	if !strings.Contains(strings.Join(ts[0].Notes, "\n"), "too late to tell: ") {
+		t.Errorf("no note explains too late to tell:\n%s", strings.Join(ts[0].Notes, "\n"))
+	}
+}

@@ -100,13 +100,17 @@ type FaultEvent struct {
 	// from the fault's bucket up to the next fault's (or the trial's end).
 	// BaselineOKPerS is the median successful rate of the buckets before
 	// the fault; RecoveryMs is the time until the rate was back within
-	// 10% of it (nil: not within the trial); WorstMs is the highest
+	// 10% of it (nil: not recovered, or TooLate); TooLate is set when the
+	// trial ended too soon after the fault to tell either way (fewer
+	// than the buckets a recovery must hold, or a recovery under way and
+	// cut by the end). WorstMs is the highest
 	// latency that completed from the fault until then. ReplacementMs is
 	// the time until a worker pid that did not exist before the fault
 	// answered its first request (nil: none did).
 	Failed         Failures `json:"failed"`
 	BaselineOKPerS float64  `json:"baseline_ok_per_s"`
 	RecoveryMs     *float64 `json:"recovery_ms,omitempty"`
+	TooLate        bool     `json:"too_late,omitempty"`
 	WorstMs        float64  `json:"worst_ms"`
 	ReplacementMs  *float64 `json:"replacement_ms,omitempty"`
 	NewPids        []int    `json:"new_pids,omitempty"`
@@ -115,8 +119,9 @@ type FaultEvent struct {
 // FaultSummary aggregates one fault of the scenario for one server at one
 // level across the measured trials. RecoveryMs and ReplacementMs are over
 // the trials where they happened (N says how many); NotRecovered and
-// NotReplaced count the others, NotApplied the trials where the fault
-// could not be applied.
+// NotReplaced count the others (TooLate: the trials that ended too soon
+// after the fault to tell whether it recovered), NotApplied the trials
+// where the fault could not be applied.
 type FaultSummary struct {
 	Server        string   `json:"server"`
 	Level         int      `json:"level"`
@@ -134,6 +139,7 @@ type FaultSummary struct {
 	Other         Estimate `json:"other"`
 	RecoveryMs    Estimate `json:"recovery_ms"`
 	NotRecovered  int      `json:"not_recovered,omitempty"`
+	TooLate       int      `json:"too_late,omitempty"`
 	WorstMs       Estimate `json:"worst_ms"`
 	ReplacementMs Estimate `json:"replacement_ms"`
 	NotReplaced   int      `json:"not_replaced,omitempty"`

@@ -89,6 +89,8 @@ func FaultLine(ev results.FaultEvent) string {
 	switch {
 	case ev.RecoveryMs != nil:
 		parts = append(parts, "recovered in "+msText(*ev.RecoveryMs))
+	case ev.TooLate:
+		parts = append(parts, "too late in the trial to tell whether it recovered")
 	case ev.ExitMs == nil:
 		parts = append(parts, "not recovered")
 	}

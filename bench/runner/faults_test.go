@@ -137,12 +137,46 @@ func faultScenario(t *testing.T, env map[string]string, fs ...scenario.Fault) *s
 // then the master is drained by SIGTERM, which ends the trial; the server
 // is started again for the second trial, and nothing is left at the end.
 func TestFaultsKillThenTerm(t *testing.T) {
-	sc := faultScenario(t, map[string]string{},
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	sc := faultScenario(t, map[string]string{pidFileEnv: pidFile},
 		scenario.Fault{At: 300 * time.Millisecond, Action: scenario.FaultKill, Pick: scenario.PickBusiest},
 		scenario.Fault{At: 700 * time.Millisecond, Action: scenario.FaultSignal, Signal: "TERM"},
 	)
+	// Every process of every server started, seen while the run goes on:
+	// each master (from the pid file it writes) and each of its workers,
+	// the killed one, its replacement and those alive at the TERM.
+	tree := map[int]map[int]bool{} // master pid → its workers' pids
+	stop, watched := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+			b, err := os.ReadFile(pidFile)
+			if err != nil {
+				continue
+			}
+			pid, err := strconv.Atoi(string(b))
+			if err != nil {
+				continue
+			}
+			if tree[pid] == nil {
+				tree[pid] = map[int]bool{}
+			}
+			if _, ws, err := faults.Workers(pid); err == nil {
+				for _, w := range ws {
+					tree[pid][w.Pid] = true
+				}
+			}
+		}
+	}()
 	var progress strings.Builder
 	out, err := (&Runner{Progress: &progress}).Run(context.Background(), sc)
+	close(stop)
+	<-watched
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,6 +206,33 @@ func TestFaultsKillThenTerm(t *testing.T) {
 	}
 	if masters[0] == masters[1] {
 		t.Errorf("both trials drained master %d: want the server started again", masters[0])
+	}
+	// Nothing is left at the end: neither master drained by TERM nor any
+	// worker it had before (the events' own list included), nor the
+	// server started for the warm-up.
+	for _, tr := range run.Trials {
+		term := tr.Faults[1]
+		ws := tree[term.Pid]
+		if ws == nil {
+			ws = map[int]bool{}
+			tree[term.Pid] = ws
+		}
+		if len(ws) < 2 {
+			t.Errorf("trial %d: saw %d workers of master %d; want at least its 2 (the tree was not watched)", tr.Trial, len(ws), term.Pid)
+		}
+		for _, pid := range term.WorkersBefore {
+			ws[pid] = true
+		}
+	}
+	for master, ws := range tree {
+		if err := syscall.Kill(master, 0); err != syscall.ESRCH {
+			t.Errorf("master %d still exists after the run (kill -0: %v)", master, err)
+		}
+		for pid := range ws {
+			if err := syscall.Kill(pid, 0); err != syscall.ESRCH {
+				t.Errorf("worker %d of master %d still exists after the run (kill -0: %v)", pid, master, err)
+			}
+		}
 	}
 	if !strings.Contains(progress.String(), "kill -9 worker (busiest) at") {
 		t.Errorf("progress has no fault line:\n%s", progress.String())

@@ -9,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/clusterbench/clusterbench/bench/load"
 	"github.com/clusterbench/clusterbench/bench/results"
 )
 
@@ -28,8 +29,24 @@ const (
 
 // FaultSignals are the signals a signal: fault may send to a server's
 // master, by name without SIG. TERM and INT end the server (a drain): the
-// trial ends when it exits and the server is started again for the next.
+// trial ends when it exits and the server is started again for the next;
+// every server handles them. HUP (a rolling restart) applies to prefork and
+// command: servers only, USR1 and USR2 to command: servers only: the other
+// Go models do not handle them, and Go's default action for them ends the
+// process (see SignalApplies).
 var FaultSignals = []string{"HUP", "TERM", "INT", "USR1", "USR2"}
+
+// SignalApplies reports whether a signal: fault sending sig (a name of
+// FaultSignals) applies to sv, and if not, which servers it applies to.
+func SignalApplies(sig string, sv Server) (ok bool, allowed string) {
+	switch sig {
+	case "HUP":
+		return sv.External() || sv.Model == "prefork", "servers that handle SIGHUP: model prefork or a command:"
+	case "USR1", "USR2":
+		return sv.External(), "servers that handle SIG" + sig + ": a command:"
+	}
+	return true, ""
+}
 
 // Bounds of the faults: section.
 const (
@@ -175,16 +192,24 @@ func (p *parser) pick(n *yaml.Node, name string) (string, int) {
 // happens within the trial, acts on a server that has what it needs, and
 // none follows a fault that ends the server.
 func (p *parser) checkFaults(s *Scenario) {
-	for _, err := range faultErrors(s) {
+	for _, err := range faultErrors(s, p.engineLine) {
 		err.File = p.file
 		p.errs = append(p.errs, err)
 	}
 }
 
 // faultErrors are the problems of s.Faults given s's servers and load,
-// each at its fault's line (File left to the caller).
-func faultErrors(s *Scenario) Errors {
+// each at its fault's line, and the engine's at engineLine (File left to
+// the caller).
+func faultErrors(s *Scenario, engineLine int) Errors {
 	var errs Errors
+	if len(s.Faults) > 0 && s.Load.Engine == load.EngineVegeta {
+		// vegeta runs over net/http, whose Transport silently retries an
+		// idempotent request that failed on a reused connection: the very
+		// failures a fault causes would not be counted.
+		errs = append(errs, &Error{Line: max(engineLine, 1), Field: "load.engine", Problem: "faults need a client that never retries",
+			Allowed: load.EngineLean})
+	}
 	add := func(f Fault, i int, field, allowed, format string, args ...any) {
 		path := fmt.Sprintf("faults[%d]", i)
 		if field != "" {
@@ -212,6 +237,10 @@ func faultErrors(s *Scenario) Errors {
 				add(f, i, "", "servers the runner starts (model: or command:)", "server %s is a target: the runner does not own its processes", sv.Name)
 			case f.OnWorker() && (sv.Model == "single" || sv.Model == "pool"):
 				add(f, i, f.Action, "servers with worker processes: model prefork or a command:", "server %s (model %s) has no worker processes", sv.Name, sv.Model)
+			case f.Action == FaultSignal:
+				if ok, allowed := SignalApplies(f.Signal, sv); !ok {
+					add(f, i, "signal", allowed, "server %s (model %s) does not handle SIG%s (its default action ends the process)", sv.Name, sv.Model, f.Signal)
+				}
 			}
 		}
 		if f.Pick == PickID && s.Load.Warmup == 0 {
@@ -224,7 +253,7 @@ func faultErrors(s *Scenario) Errors {
 // overrideFaultErrors checks the faults against the duration and warm-up
 // the overrides o would set, naming the flag.
 func (s *Scenario) overrideFaultErrors(o Overrides) Errors {
-	if len(s.Faults) == 0 || (o.Duration == 0 && o.Warmup == nil && o.Requests == 0) {
+	if len(s.Faults) == 0 || (o.Duration == 0 && o.Warmup == nil && o.Requests == 0 && o.Engine == "") {
 		return nil
 	}
 	c := *s
@@ -237,14 +266,27 @@ func (s *Scenario) overrideFaultErrors(o Overrides) Errors {
 	if o.Warmup != nil {
 		c.Load.Warmup = *o.Warmup
 	}
-	errs := faultErrors(&c)
-	for _, e := range errs {
-		flag := "--duration"
-		if strings.HasSuffix(e.Field, ".pick") {
-			flag = "--warmup"
+	if o.Engine != "" {
+		c.Load.Engine = o.Engine
+	}
+	var errs Errors
+	for _, e := range faultErrors(&c, 0) {
+		switch {
+		case e.Field == "load.engine":
+			if o.Engine == "" {
+				continue // the file's own engine, checked when it was parsed
+			}
+			e.Field, e.Line = "--engine", 0
+		case strings.HasSuffix(e.Field, ".pick") && o.Warmup != nil:
+			e.Problem = fmt.Sprintf("%s: %s (line %d)", e.Field, e.Problem, e.Line)
+			e.Field, e.Line = "--warmup", 0
+		case strings.HasSuffix(e.Field, ".at") && (o.Duration != 0 || o.Requests > 0):
+			e.Problem = fmt.Sprintf("%s: %s (line %d)", e.Field, e.Problem, e.Line)
+			e.Field, e.Line = "--duration", 0
+		default:
+			continue // not caused by an override: the file was checked when parsed
 		}
-		e.Problem = fmt.Sprintf("%s: %s (line %d)", e.Field, e.Problem, e.Line)
-		e.Field, e.Line = flag, 0
+		errs = append(errs, e)
 	}
 	return errs
 }

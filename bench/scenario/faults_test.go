@@ -3,6 +3,7 @@ package scenario
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -61,8 +62,16 @@ func TestFaultErrors(t *testing.T) {
 		{"no workers", "  - model: single\n  - model: pool\n", okLoad, "  - {at: 1s, stall: worker, for: 1s}\n",
 			[]string{"f.yaml:10: faults[0].stall: server single (model single) has no worker processes (allowed: servers with worker processes: model prefork or a command:)",
 				"f.yaml:10: faults[0].stall: server pool (model pool) has no worker processes (allowed: servers with worker processes: model prefork or a command:)"}},
-		{"signal on single is fine, target is not", "  - model: single\n  - {target: 'http://127.0.0.1:9'}\n", okLoad, "  - {at: 1s, signal: HUP}\n",
+		{"TERM on single is fine, target is not", "  - model: single\n  - {target: 'http://127.0.0.1:9'}\n", okLoad, "  - {at: 1s, signal: TERM}\n",
 			[]string{"f.yaml:10: faults[0]: server target is a target: the runner does not own its processes (allowed: servers the runner starts (model: or command:))"}},
+		{"HUP only for prefork and command", "  - model: single\n  - model: pool\n" + faultServers, okLoad, "  - {at: 1s, signal: HUP}\n",
+			[]string{"f.yaml:12: faults[0].signal: server single (model single) does not handle SIGHUP (its default action ends the process) (allowed: servers that handle SIGHUP: model prefork or a command:)",
+				"f.yaml:12: faults[0].signal: server pool (model pool) does not handle SIGHUP (its default action ends the process) (allowed: servers that handle SIGHUP: model prefork or a command:)"}},
+		{"USR2 only for command", "  - model: single\n" + faultServers, okLoad, "  - {at: 1s, signal: USR2}\n",
+			[]string{"f.yaml:11: faults[0].signal: server single (model single) does not handle SIGUSR2 (its default action ends the process) (allowed: servers that handle SIGUSR2: a command:)",
+				"f.yaml:11: faults[0].signal: server prefork (model prefork) does not handle SIGUSR2 (its default action ends the process) (allowed: servers that handle SIGUSR2: a command:)"}},
+		{"vegeta retries", faultServers, okLoad + "  engine: vegeta\n", "  - {at: 1s, kill: worker}\n",
+			[]string{"f.yaml:9: load.engine: faults need a client that never retries (allowed: lean)"}},
 		{"unknown signal", faultServers, okLoad, "  - {at: 1s, signal: KILL}\n",
 			[]string{`f.yaml:10: faults[0].signal: "KILL" is not a signal a fault may send (allowed: HUP, TERM, INT, USR1, USR2)`}},
 		{"negative for", faultServers, okLoad, "  - {at: 1s, stall: worker, for: -1s}\n",
@@ -111,5 +120,35 @@ func TestOverrideFaults(t *testing.T) {
 	}
 	if err := s.Override(Overrides{Duration: 4 * time.Second}); err != nil {
 		t.Errorf("Override(--duration 4s) = %v, want nil", err)
+	}
+	err = s.Override(Overrides{Engine: "vegeta"})
+	want = "--engine: faults need a client that never retries (allowed: lean)"
+	if err == nil || err.Error() != want {
+		t.Errorf("Override(--engine vegeta) = %v, want %s", err, want)
+	}
+	if s.Load.Engine != "lean" {
+		t.Errorf("engine %q after a refused override, want it unchanged (lean)", s.Load.Engine)
+	}
+}
+
+// TestSignalApplies: TERM and INT end every server; HUP is a rolling
+// restart of prefork and of a command: server; USR1 and USR2 only a
+// command: server may handle.
+func TestSignalApplies(t *testing.T) {
+	servers := map[string]Server{"single": {Model: "single"}, "pool": {Model: "pool"}, "prefork": {Model: "prefork"},
+		"command": {Command: []string{"node", "cluster.js"}}}
+	want := map[string][]string{"TERM": {"command", "pool", "prefork", "single"}, "INT": {"command", "pool", "prefork", "single"},
+		"HUP": {"command", "prefork"}, "USR1": {"command"}, "USR2": {"command"}}
+	for _, sig := range FaultSignals {
+		var got []string
+		for name, sv := range servers {
+			if ok, _ := SignalApplies(sig, sv); ok {
+				got = append(got, name)
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want[sig]) {
+			t.Errorf("SIG%s applies to %v, want %v", sig, got, want[sig])
+		}
 	}
 }

@@ -62,6 +62,9 @@ type parser struct {
 	file     string
 	errs     Errors
 	calcErrs Errors // /calc paths out of bounds: errors unless every server is a target:
+	// engineLine is where load.engine is given (0: not given), for
+	// the faults' check that the engine never retries.
+	engineLine int
 }
 
 func (p *parser) add(line int, field, allowed, format string, args ...any) {

@@ -478,6 +478,7 @@ func (p *parser) load(n *yaml.Node) Load {
 			}
 		}},
 		{"engine", func(v *yaml.Node) {
+			p.engineLine = v.Line
 			if e, ok := p.str(v, "load.engine"); ok {
 				if e != load.EngineLean && e != load.EngineVegeta {
 					p.errorf(v, "load.engine", load.EngineLean+", "+load.EngineVegeta, "%q is not an engine", e)
