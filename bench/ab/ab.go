@@ -15,7 +15,7 @@
 // (Abedi and Brecht, ICPE 2017).
 //
 // Server CPU is the CPU time of the server's whole process tree during
-// its slices, from /proc/<pid>/task/*/schedstat (nanoseconds); it needs
+// its slices, from metrics.TreeCPU (nanoseconds per process); it needs
 // Linux, and elsewhere reads as not measured (0, printed "-"). Latency
 // percentiles of a trial are those of all its requests, the slices'
 // histograms merged. Servers are started,
@@ -335,26 +335,29 @@ func attack(ctx context.Context, t *trial, cfg Config, d time.Duration, live *lo
 }
 
 // measure runs one slice against t, with the server's CPU sampled on
-// either side of it.
+// either side of it (metrics.CPUDuring). Where servers' CPU is not
+// measured (ServerCPUUnavailable), it stays 0, printed "-".
 func measure(ctx context.Context, t *trial, cfg Config, d time.Duration, live *load.Live) {
 	pid := t.proc.Pid()
-	cpu0, err := treeCPU(pid)
-	if err != nil {
-		t.err = fmt.Errorf("server CPU before a slice (did it exit?): %w", err)
-		return
+	cpu := func() (time.Duration, error) { return metrics.TreeCPU(pid) }
+	if ServerCPUUnavailable != "" {
+		cpu = func() (time.Duration, error) { return 0, nil }
 	}
-	out, err := attack(ctx, t, cfg, d, live)
-	if err != nil {
+	var out *load.Outcome
+	used, err := metrics.CPUDuring(cpu, func() (err error) {
+		out, err = attack(ctx, t, cfg, d, live)
+		return err
+	})
+	switch {
+	case errors.Is(err, metrics.ErrCPUNotMeasured):
+		t.err = fmt.Errorf("server CPU of a slice (did it exit?): %w; %s", err, t.proc.Output())
+		return
+	case err != nil:
 		t.err = fmt.Errorf("attack: %w", err)
 		return
 	}
-	cpu1, err := treeCPU(pid)
-	if err != nil {
-		t.err = fmt.Errorf("server CPU after a slice (did it exit?): %w; %s", err, t.proc.Output())
-		return
-	}
 	t.slices = append(t.slices, out)
-	t.cpu += cpu1 - cpu0
+	t.cpu += used
 }
 
 // result folds a trial's slices into one results.Trial: sums of counts,

@@ -13,18 +13,6 @@ import (
 	"github.com/clusterbench/clusterbench/bench/metrics"
 )
 
-func TestParseSchedstat(t *testing.T) {
-	d, err := ParseSchedstat([]byte("523777978 46621677 356\n"))
-	if err != nil || d != 523777978*time.Nanosecond {
-		t.Errorf("ParseSchedstat = %v, %v", d, err)
-	}
-	for _, bad := range []string{"", "x 1 2", "-5 1 1"} {
-		if _, err := ParseSchedstat([]byte(bad)); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
 func TestCPUListAndAutoPin(t *testing.T) {
 	allowed := []int{2, 3, 5}
 	got, err := CPUList("2-3", allowed)

@@ -2,15 +2,9 @@
 
 package ab
 
-import (
-	"runtime"
-	"time"
-)
+import "runtime"
 
 // ServerCPUUnavailable says why servers' CPU time cannot be measured on
-// this system.
+// this system: a trial's server CPU stays 0, which every report prints
+// as "-".
 const ServerCPUUnavailable = "server CPU is not measured on " + runtime.GOOS + " (it needs Linux's /proc)"
-
-// treeCPU returns 0 (see ServerCPUUnavailable): a trial's server CPU stays
-// 0, which every report prints as "-".
-func treeCPU(int) (time.Duration, error) { return 0, nil }

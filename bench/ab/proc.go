@@ -1,14 +1,11 @@
 package ab
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"time"
 )
 
 // SplitCommand splits a command line into words the way a shell would for
@@ -92,18 +89,4 @@ func ServerArgv(argv []string, addr string) []string {
 		out = append(out, "--addr", addr)
 	}
 	return out
-}
-
-// ParseSchedstat reads the run time (first field, nanoseconds) of a
-// /proc/.../schedstat line.
-func ParseSchedstat(b []byte) (time.Duration, error) {
-	f := bytes.Fields(b)
-	if len(f) < 1 {
-		return 0, errors.New("schedstat: empty")
-	}
-	ns, err := strconv.ParseInt(string(f[0]), 10, 64)
-	if err != nil || ns < 0 {
-		return 0, fmt.Errorf("schedstat: bad run time %q", f[0])
-	}
-	return time.Duration(ns), nil
 }

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -53,6 +54,37 @@ func WorkWait(before, after map[int]ThreadSched) time.Duration {
 	return time.Duration(w)
 }
 
+// ErrCPUNotMeasured marks a CPUDuring error that comes from the CPU
+// samples, not from the attack: the attack ran, and what it measured
+// stands without its CPU time if the caller so decides.
+var ErrCPUNotMeasured = errors.New("CPU time not measured")
+
+// CPUDuring runs attack between two samples of cpu, a cumulative CPU time
+// such as TreeCPU's, and returns the CPU time used in between. It is the
+// one way a trial (bench/runner) or a slice of one (bench/ab) measures
+// its server's CPU. An error from attack is returned as it is. A failed
+// sample, or a second sample below the first (a reap can take the figure
+// back: see TreeCPU), is an error that wraps ErrCPUNotMeasured, returned
+// after the attack has run. cpu, attack, cpu run in turn on the caller's
+// goroutine.
+func CPUDuring(cpu func() (time.Duration, error), attack func() error) (time.Duration, error) {
+	before, errBefore := cpu()
+	if err := attack(); err != nil {
+		return 0, err
+	}
+	if errBefore != nil {
+		return 0, fmt.Errorf("%w: before the attack: %w", ErrCPUNotMeasured, errBefore)
+	}
+	after, err := cpu()
+	if err != nil {
+		return 0, fmt.Errorf("%w: after the attack: %w", ErrCPUNotMeasured, err)
+	}
+	if after < before {
+		return 0, fmt.Errorf("%w: the figure went back across the attack, from %v to %v (a process reaped outside the tree, or rounded to ticks when reaped inside it)", ErrCPUNotMeasured, before, after)
+	}
+	return after - before, nil
+}
+
 // ParseSchedstat parses a schedstat line ("cpu_ns wait_ns timeslices").
 func ParseSchedstat(b []byte) (ThreadSched, error) {
 	f := bytes.Fields(b)
@@ -76,8 +108,12 @@ type ProcStat struct {
 	State           byte
 	StartTicks      int64 // start time after boot, in USER_HZ ticks: with Pid, an identity
 	// CPU is utime+stime plus cutime+cstime: the process's own CPU time and
-	// that of its children it has already reaped.
+	// that of its children it has already reaped, in whole USER_HZ ticks
+	// (each of the four fields is rounded down to 10 ms).
 	CPU time.Duration
+	// ReapedCPU is the cutime+cstime part of CPU: the children it has
+	// reaped, and the children they had reaped.
+	ReapedCPU time.Duration
 }
 
 // ParseProcStat parses the content of /proc/<pid>/stat.
@@ -111,8 +147,8 @@ func ParseProcStat(b []byte) (ProcStat, error) {
 		n[i] = v
 	}
 	st.PPid, st.Pgrp, st.StartTicks = int(n[0]), int(n[1]), n[6]
-	ticks := n[2] + n[3] + n[4] + n[5]
-	st.CPU = time.Duration(ticks) * time.Second / userHZ
+	st.CPU = time.Duration(n[2]+n[3]+n[4]+n[5]) * time.Second / userHZ
+	st.ReapedCPU = time.Duration(n[4]+n[5]) * time.Second / userHZ
 	return st, nil
 }
 

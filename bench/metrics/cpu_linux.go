@@ -126,22 +126,64 @@ func Alive(p ProcStat) bool {
 	return err == nil && st.StartTicks == p.StartTicks && st.State != 'Z' && st.State != 'X'
 }
 
-// TreeCPU returns the CPU time used so far by the processes of
-// TreeProcs(root), including the children they have reaped and those that
-// have exited but are not reaped yet (a zombie still holds its figures; left
-// out, a child that died in a trial would take its CPU time out of the
-// tree until its parent reaped it). Sample it before and after a trial: a
-// process that exits and is reaped by a parent outside the tree between
-// the samples is lost, one reaped inside the tree moves into its parent's
-// figure.
+// TreeCPU returns the CPU time (user+system) used so far by the server
+// started as the leader of process group root: by every process of its
+// tree (the group's members and root's descendants, as TreeProcs, and
+// also those that have exited but are not reaped yet) and by the children
+// they have reaped. Sample it on either side of an attack (CPUDuring).
+//
+// What is counted, and how precisely:
+//   - Each process of the tree, live or a zombie: its process CPU clock
+//     (clock_gettime(2) of the clock clock_getcpuclockid(3) names), in
+//     nanoseconds. It is the scheduler's run time of all the process's
+//     threads, those that have exited included: the counter that
+//     /proc/PID/task/TID/schedstat shows per live thread, and that the
+//     utime+stime of /proc/PID/stat rounds down to 10 ms ticks. A
+//     zombie's clock still reads its whole run time until it is reaped.
+//     Where the clock cannot be read (the process was reaped between the
+//     listing and the read), or reads less than the stat's utime+stime
+//     (its pid was reused meanwhile), the stat's figure counts instead, in
+//     ticks.
+//   - The children each process has reaped, and theirs: the cutime+cstime
+//     of its /proc/PID/stat, two figures each rounded down to a 10 ms tick.
+//     The kernel keeps no finer record of a reaped process that another
+//     process can read.
+//
+// What is lost or moves between two samples: a process that exits and is
+// reaped by a parent outside the tree (a grandchild orphaned to init in a
+// group of its own) takes its CPU time with it. When a parent in the tree
+// reaps a child, the child's nanoseconds move into the parent's ticks, so
+// the figure can go back by up to 20 ms, once per reap; a process both
+// started and reaped between the two samples counts in ticks only.
+// An error means /proc could not be listed, or the tree has no process
+// left.
 func TreeCPU(root int) (time.Duration, error) {
 	procs, err := treeProcs(root, true)
 	if err != nil {
 		return 0, err
 	}
+	if len(procs) == 0 {
+		return 0, fmt.Errorf("CPU of process tree %d: no process left in it (exited and reaped)", root)
+	}
 	var sum time.Duration
 	for _, p := range procs {
-		sum += p.CPU
+		own := p.CPU - p.ReapedCPU
+		if ns, err := processClock(p.Pid); err == nil && ns > own {
+			own = ns
+		}
+		sum += own + p.ReapedCPU
 	}
 	return sum, nil
+}
+
+// processClock reads the CPU clock of process pid: the clock ID that
+// clock_getcpuclockid(3) makes, ^pid<<3 | CPUCLOCK_SCHED (2), a process's
+// (not a thread's) scheduler run time. Linux lets any process read it for
+// a process in its pid namespace, a zombie included.
+func processClock(pid int) (time.Duration, error) {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(int32(^pid<<3|2), &ts); err != nil {
+		return 0, fmt.Errorf("CPU clock of process %d: %w", pid, err)
+	}
+	return time.Duration(ts.Nano()), nil
 }

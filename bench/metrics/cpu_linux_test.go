@@ -1,12 +1,17 @@
 package metrics
 
 import (
+	"bufio"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestProcsSeeThisProcess(t *testing.T) {
@@ -117,4 +122,145 @@ func TestTreeCPUCountsUnreapedChildren(t *testing.T) {
 	if total < self+zombie.CPU {
 		t.Errorf("TreeCPU %v < live processes %v + unreaped child %v", total, self, zombie.CPU)
 	}
+}
+
+// busyLoop is a shell command that burns CPU for a bounded number of
+// iterations (about 0.1-0.3 s on an idle machine), forking nothing.
+const busyLoop = "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"
+
+// TreeCPU counts a child's whole burn, in nanoseconds, while it runs and
+// once it has exited (a zombie), and keeps it (rounded to ticks) once
+// this process has reaped it; the figure never goes back but by that
+// rounding.
+func TestTreeCPUCountsAChildsBurn(t *testing.T) {
+	self := os.Getpid()
+	before, err := TreeCPU(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sh", "-c", busyLoop)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	reaped := false
+	defer func() {
+		if !reaped {
+			_ = cmd.Wait()
+		}
+	}()
+	exited := make(chan error, 1)
+	go func() { // waits for the exit without reaping (WNOWAIT): the child stays a zombie
+		var info unix.Siginfo
+		exited <- unix.Waitid(unix.P_PID, cmd.Process.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+	}()
+	prev, samples := before, 0
+	for done := false; !done; {
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Fatalf("waitid: %v", err)
+			}
+			done = true
+		case <-time.After(5 * time.Millisecond):
+		}
+		now, err := TreeCPU(self)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if now < prev {
+			t.Errorf("sample %d: TreeCPU went back from %v to %v while the child ran", samples, prev, now)
+		}
+		prev = now
+		samples++
+	}
+	zombie := prev // sampled after the child had exited, before it was reaped
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	reaped = true
+	after, err := TreeCPU(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	t.Logf("child's own CPU %v (rusage); tree grew %v by its exit (%d samples), %v once it was reaped", child, zombie-before, samples, after-before)
+	if child < 20*time.Millisecond {
+		t.Fatalf("the child burned only %v: too little to tell nanoseconds from ticks", child)
+	}
+	// The child ran wholly between before and zombie, and its clock is the
+	// counter its rusage reports (in µs): all of it is in the growth, and
+	// more (this process's own CPU), however busy the machine.
+	if zombie-before < child-time.Millisecond {
+		t.Errorf("tree grew %v by the child's exit, less than the child's own %v", zombie-before, child)
+	}
+	if (zombie-before)%(10*time.Millisecond) == 0 {
+		t.Errorf("tree grew by a whole number of ticks (%v): the clock should be finer", zombie-before)
+	}
+	// Reaped, the child's time is in this process's cutime+cstime, each
+	// rounded down to a 10 ms tick.
+	if after < zombie-20*time.Millisecond || after-before < child-20*time.Millisecond {
+		t.Errorf("after the reap TreeCPU is %v: lost more than the 20ms of rounding (before %v, at the child's exit %v, child %v)", after, before, zombie, child)
+	}
+}
+
+// A child reaped by a parent inside the tree keeps its CPU time in the
+// tree's figure, through the parent's cutime+cstime.
+func TestTreeCPUKeepsAChildReapedInside(t *testing.T) {
+	// The outer shell runs the loop in a child of its own, reaps it, prints
+	// times(1) (its own and its reaped children's user and system time),
+	// then waits on its stdin.
+	cmd := exec.Command("sh", "-c", "sh -c '"+busyLoop+"'; times; read x")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		stdin.Close()
+		_ = cmd.Wait()
+	}()
+	sc := bufio.NewScanner(stdout)
+	var lines []string
+	for len(lines) < 2 && sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	if len(lines) < 2 {
+		t.Fatalf("times printed %q, want two lines (%v)", lines, sc.Err())
+	}
+	reaped := shellTimes(t, lines[1])
+	got, err := TreeCPU(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the reaped child's CPU as the shell's times reports it: %v; TreeCPU of the shell: %v", reaped, got)
+	if reaped < 20*time.Millisecond {
+		t.Fatalf("the inner loop burned only %v: too little to test with", reaped)
+	}
+	if got < reaped-20*time.Millisecond {
+		t.Errorf("TreeCPU %v < the reaped child's %v less 20ms of rounding: its CPU left the tree", got, reaped)
+	}
+}
+
+// shellTimes adds the two figures of a times(1) line ("0m0.140000s 0m0.004000s").
+func shellTimes(t *testing.T, line string) time.Duration {
+	m := regexp.MustCompile(`(\d+)m([\d.]+)s`).FindAllStringSubmatch(line, -1)
+	if len(m) != 2 {
+		t.Fatalf("times line %q: want two figures like 0m0.14s", line)
+	}
+	var sum time.Duration
+	for _, f := range m {
+		mins, _ := strconv.Atoi(f[1])
+		sec, err := strconv.ParseFloat(f[2], 64)
+		if err != nil {
+			t.Fatalf("times line %q: %v", line, err)
+		}
+		sum += time.Duration(mins)*time.Minute + time.Duration(sec*float64(time.Second))
+	}
+	return sum
 }

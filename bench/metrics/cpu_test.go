@@ -1,6 +1,9 @@
 package metrics
 
 import (
+	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -11,7 +14,7 @@ func TestParseProcStat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := ProcStat{Pid: 4242, PPid: 1, Pgrp: 4240, State: 'S', StartTicks: 123, CPU: 3100 * time.Millisecond}
+	want := ProcStat{Pid: 4242, PPid: 1, Pgrp: 4240, State: 'S', StartTicks: 123, CPU: 3100 * time.Millisecond, ReapedCPU: 100 * time.Millisecond}
 	if st != want {
 		t.Errorf("ParseProcStat = %+v, want %+v", st, want)
 	}
@@ -70,4 +73,50 @@ func FuzzParseSchedstat(f *testing.F) {
 			t.Fatalf("ParseSchedstat(%q) = %+v: negative", s, ts)
 		}
 	})
+}
+
+func TestCPUDuring(t *testing.T) {
+	var calls []string
+	samples := []time.Duration{100, 350}
+	cpu := func() (time.Duration, error) {
+		calls = append(calls, "cpu")
+		d := samples[0]
+		samples = samples[1:]
+		return d, nil
+	}
+	attack := func() error { calls = append(calls, "attack"); return nil }
+	if got, err := CPUDuring(cpu, attack); err != nil || got != 250 {
+		t.Errorf("CPUDuring = %v, %v, want 250ns", got, err)
+	}
+	if want := []string{"cpu", "attack", "cpu"}; !slices.Equal(calls, want) {
+		t.Errorf("calls %v, want %v", calls, want)
+	}
+
+	errAttack := errors.New("attack failed")
+	errSample := errors.New("no /proc")
+	seq := func(ds ...any) func() (time.Duration, error) {
+		return func() (time.Duration, error) {
+			v := ds[0]
+			ds = ds[1:]
+			if err, ok := v.(error); ok {
+				return 0, err
+			}
+			return v.(time.Duration), nil
+		}
+	}
+	ok := func() error { return nil }
+	if _, err := CPUDuring(seq(time.Duration(1), time.Duration(2)), func() error { return errAttack }); err != errAttack {
+		t.Errorf("attack error: got %v, want it as it is", err)
+	}
+	ran := false
+	_, err := CPUDuring(seq(errSample, time.Duration(2)), func() error { ran = true; return nil })
+	if !ran || !errors.Is(err, ErrCPUNotMeasured) || !errors.Is(err, errSample) || !strings.Contains(err.Error(), "before") {
+		t.Errorf("failed first sample: ran %v, err %v; want the attack run and an error wrapping both", ran, err)
+	}
+	if _, err := CPUDuring(seq(time.Duration(1), errSample), ok); !errors.Is(err, ErrCPUNotMeasured) || !strings.Contains(err.Error(), "after") {
+		t.Errorf("failed second sample: %v", err)
+	}
+	if got, err := CPUDuring(seq(time.Duration(5), time.Duration(4)), ok); !errors.Is(err, ErrCPUNotMeasured) || got != 0 {
+		t.Errorf("figure going back: %v, %v; want 0 and an error", got, err)
+	}
 }

@@ -428,19 +428,22 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 					return err
 				}
 			}
-			cpu0, cpuErr0 := h.cpu()
 			cfg.Live = r.newLive()
 			r.event(progress.Event{Kind: progress.PhaseStarts, Live: cfg.Live,
 				Label: fmt.Sprintf("%s %d trial %d/%d", levelWord(sc.Load.Mode), level, trial, sc.Load.Trials)})
-			o, evs, err := r.measure(ctx, cfg, sc.Faults, h, answered)
-			if err != nil {
+			var o *load.Outcome
+			var evs []results.FaultEvent
+			cpu, err := metrics.CPUDuring(h.cpu, func() (err error) {
+				o, evs, err = r.measure(ctx, cfg, sc.Faults, h, answered)
+				return err
+			})
+			if err != nil && !errors.Is(err, metrics.ErrCPUNotMeasured) {
 				return err
 			}
-			cpu1, cpuErr1 := h.cpu()
 			t := o.Trial(s.Name, trial, expected)
 			r.noteFaults(sc, s, &t, o, evs, cfg, answered)
-			if cpuErr0 == nil && cpuErr1 == nil && cpu1 >= cpu0 {
-				t.ServerCPUS = (cpu1 - cpu0).Seconds()
+			if err == nil { // else the trial stands, its server CPU not measured
+				t.ServerCPUS = cpu.Seconds()
 				if t.Requests > 0 {
 					t.ServerCPUPerReqUs = t.ServerCPUS / float64(t.Requests) * 1e6
 				}
