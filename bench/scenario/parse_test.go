@@ -153,9 +153,9 @@ func TestValidation(t *testing.T) {
 		{"servers not a list", "servers: single\nrequests:\n" + okRequests + "load:\n" + okLoad, []string{
 			`x.yaml:1: servers: "single" is not a list (allowed: a list of servers, each with model: or command:)`}},
 		{"server not a mapping", doc("  - single\n", okRequests, okLoad, ""), []string{
-			`x.yaml:3: servers[0]: "single" is not a mapping (allowed: name, model, workers, balance, gomaxprocs, burn, queue, command, env, health, ready_timeout, target, pid, insecure)`}},
+			`x.yaml:3: servers[0]: "single" is not a mapping (allowed: name, model, workers, balance, gomaxprocs, burn, queue, command, env, health, ready_timeout, target, pid, insecure, allow_remote)`}},
 		{"server unknown field", doc("  - {model: single, threads: 2}\n", okRequests, okLoad, ""), []string{
-			"x.yaml:3: servers[0].threads: unknown field (allowed: name, model, workers, balance, gomaxprocs, burn, queue, command, env, health, ready_timeout, target, pid, insecure)"}},
+			"x.yaml:3: servers[0].threads: unknown field (allowed: name, model, workers, balance, gomaxprocs, burn, queue, command, env, health, ready_timeout, target, pid, insecure, allow_remote)"}},
 		{"neither model nor command", doc("  - name: a\n", okRequests, okLoad, ""), []string{
 			"x.yaml:3: servers[0]: missing model, command or target (allowed: model: single|pool|prefork, command: [argv...], or target: URL)"}},
 		{"both model and command", doc("  - {name: a, model: single, command: [x]}\n", okRequests, okLoad, ""), []string{
@@ -230,6 +230,12 @@ func TestValidation(t *testing.T) {
 			`x.yaml:3: servers[0].target: "ftp://127.0.0.1:1": scheme "ftp" is not supported (allowed: http, https) (allowed: a URL such as http://127.0.0.1:8080)`}},
 		{"pid without target", doc("  - {model: single, pid: 12}\n", okRequests, okLoad, ""), []string{
 			"x.yaml:3: servers[0].pid: only for target: (allowed: pid: with target: (the process of a server the runner does not start))"}},
+		{"allow_remote not a bool", doc("  - {target: \"http://192.0.2.1:1\", allow_remote: yes please}\n", okRequests, okLoad, ""), []string{
+			`x.yaml:3: servers[0].allow_remote: "yes please" is not a boolean (allowed: true, false)`}},
+		{"allow_remote a list", doc("  - target: \"http://192.0.2.1:1\"\n    allow_remote: [true]\n", okRequests, okLoad, ""), []string{
+			`x.yaml:4: servers[0].allow_remote: a list is not a boolean (allowed: true, false)`}},
+		{"allow_remote without target", doc("  - {model: single, allow_remote: true}\n", okRequests, okLoad, ""), []string{
+			"x.yaml:3: servers[0].allow_remote: only for target: (allowed: allow_remote: with target: (the servers the runner starts listen on loopback))"}},
 		{"health on a model", doc("  - {model: single, health: none}\n", okRequests, okLoad, ""), []string{
 			"x.yaml:3: servers[0].health: only for command: (allowed: command: servers (the runner starts them and waits for them))"}},
 		{"request weight", doc(okServers, "  - {path: /, weight: 0}\n", okLoad, ""), []string{
@@ -489,8 +495,16 @@ load:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sv := s.Servers[0]; sv.Target != "http://127.0.0.1:8080" || sv.Pid != 42 || sv.Name != "target" || !sv.IsTarget() {
+	if sv := s.Servers[0]; sv.Target != "http://127.0.0.1:8080" || sv.Pid != 42 || sv.Name != "target" || !sv.IsTarget() || sv.AllowRemote {
 		t.Errorf("server %+v", sv)
+	}
+	// allow_remote: true is the scenario's opt-in to load another host.
+	remote, err := Parse(filepath.Join(dir, "r.yaml"), []byte(strings.Replace(src, "    pid: 42\n", "    allow_remote: true\n", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !remote.Servers[0].AllowRemote {
+		t.Errorf("allow_remote: true: server %+v", remote.Servers[0])
 	}
 	r := s.Requests[0]
 	if r.Method != "POST" || string(r.Body) != `{"a":1}` || r.Headers.Get("Content-Type") != "application/json" || r.Headers.Get("X-Token") != "t" {

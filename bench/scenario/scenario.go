@@ -75,10 +75,13 @@ type Server struct {
 	// Target (a URL's scheme and host, e.g. http://127.0.0.1:8080): a
 	// server the user runs. The runner neither starts nor stops it; it
 	// checks that it accepts connections first, and measures its CPU only
-	// when Pid names its process.
-	Target   string
-	Pid      int
-	Insecure bool // https target: do not verify its certificate
+	// when Pid names its process. A target whose host is not loopback is
+	// refused before anything is measured unless AllowRemote
+	// (allow_remote: true) or the command line allows it.
+	Target      string
+	Pid         int
+	Insecure    bool // https target: do not verify its certificate
+	AllowRemote bool // target may be another host, not only loopback
 
 	// Line is where the server is declared, for later error messages.
 	Line int

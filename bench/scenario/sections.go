@@ -94,7 +94,7 @@ func (p *parser) server(n *yaml.Node, path string) (Server, bool) {
 	}
 	var goOnly []set // Go-model fields given, to refuse with command:
 	note := func(v *yaml.Node, key string) { goOnly = append(goOnly, set{v.Line, key}) }
-	var nameNode, modelNode, targetNode, pidNode, insecureNode *yaml.Node
+	var nameNode, modelNode, targetNode, pidNode, insecureNode, allowRemoteNode *yaml.Node
 	var cmdOnly []set // command-only fields given
 	p.mapping(n, path, []field{
 		{"name", func(v *yaml.Node) { nameNode = v; s.Name = p.name(v, path+".name") }},
@@ -167,6 +167,10 @@ func (p *parser) server(n *yaml.Node, path string) (Server, bool) {
 			insecureNode = v
 			s.Insecure, _ = p.boolean(v, path+".insecure")
 		}},
+		{"allow_remote", func(v *yaml.Node) {
+			allowRemoteNode = v
+			s.AllowRemote, _ = p.boolean(v, path+".allow_remote")
+		}},
 	})
 	if n.Kind != yaml.MappingNode {
 		return s, false
@@ -177,6 +181,9 @@ func (p *parser) server(n *yaml.Node, path string) (Server, bool) {
 		}
 		if insecureNode != nil {
 			p.errorf(insecureNode, path+".insecure", "insecure: with an https target:", "only for target:")
+		}
+		if allowRemoteNode != nil {
+			p.errorf(allowRemoteNode, path+".allow_remote", "allow_remote: with target: (the servers the runner starts listen on loopback)", "only for target:")
 		}
 	}
 	if s.Command == nil {
