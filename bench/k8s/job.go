@@ -1,9 +1,9 @@
 // Package k8s builds the Kubernetes Indexed Job that runs a load split
 // across N generator pods (batch/v1 Job, completionMode: Indexed,
 // parallelism = completions = N): pod i runs `clusterbench k8s shard --
-// run|load ... --shard auto/N --start-at T`, reading its index from
-// JOB_COMPLETION_INDEX, and every pod starts its warm-up at the same
-// instant T. Each pod writes a normal run directory to a volume: an
+// run|load ... --allow-remote --shard auto/N --start-at T`, reading its
+// index from JOB_COMPLETION_INDEX, and every pod starts its warm-up at the
+// same instant T. Each pod writes a normal run directory to a volume: an
 // emptyDir that the pod keeps for collection (the container holds after
 // the run until `clusterbench k8s tar` has copied it out, or --hold ends),
 // or a PersistentVolumeClaim shared by all pods. `clusterbench merge`
@@ -59,7 +59,8 @@ type Spec struct {
 	Shards    int    // 1..MaxShards
 	// Args is the clusterbench command line after the binary's name:
 	// `run SCENARIO ...` or `load URL ...`, without --shard, --start-at or
-	// --out, which the Job sets.
+	// --out, which the Job sets. The Job adds --allow-remote: its pods load
+	// a service of the cluster, never their own loopback.
 	Args    []string
 	StartAt time.Time // every shard's --start-at
 	// CPU and Memory are each pod's requests and limits (quantities such
@@ -131,8 +132,9 @@ func cmpOr(v, def string) string {
 }
 
 // ShardArgs is the clusterbench command line a pod runs after the
-// binary: `k8s shard --dir D [--hold H] -- ARGS --shard auto/N --start-at
-// T --out D`.
+// binary: `k8s shard --dir D [--hold H] -- ARGS --allow-remote --shard
+// auto/N --start-at T --out D` (--allow-remote once: not again when ARGS
+// have it).
 func (s *Spec) ShardArgs() []string {
 	args := []string{"k8s", "shard", "--dir", s.resultsDir()}
 	if s.PVC == "" {
@@ -146,6 +148,9 @@ func (s *Spec) ShardArgs() []string {
 	}
 	args = append(args, "--")
 	args = append(args, s.Args...)
+	if !slices.Contains(s.Args[1:], "--allow-remote") {
+		args = append(args, "--allow-remote")
+	}
 	return append(args, "--shard", "auto/"+strconv.Itoa(s.Shards),
 		"--start-at", s.StartAt.UTC().Format(time.RFC3339Nano), "--out", s.resultsDir())
 }

@@ -70,7 +70,7 @@ func TestManifestDecodesStrictly(t *testing.T) {
 		t.Errorf("image %q command %q", c.Image, c.Command)
 	}
 	wantArgs := []string{"k8s", "shard", "--dir", "/results", "--hold", "30m0s", "--",
-		"load", "http://hello.perf.svc:8080/", "-r", "4000", "-d", "30s",
+		"load", "http://hello.perf.svc:8080/", "-r", "4000", "-d", "30s", "--allow-remote",
 		"--shard", "auto/4", "--start-at", "2026-11-30T20:00:00Z", "--out", "/results"}
 	if !slices.Equal(c.Args, wantArgs) {
 		t.Errorf("args\n%q\nwant\n%q", c.Args, wantArgs)
@@ -106,6 +106,24 @@ func TestManifestPVC(t *testing.T) {
 	}
 	if len(c.Resources.Requests) != 0 || len(c.Resources.Limits) != 0 {
 		t.Errorf("resources %+v, want none when --cpu and --memory are not given", c.Resources)
+	}
+}
+
+// TestShardArgsAllowRemoteOnce: the Job's pods load a cluster service, so
+// their command line allows a remote target, once even when the user's
+// arguments already say so.
+func TestShardArgsAllowRemoteOnce(t *testing.T) {
+	s := testSpec()
+	s.Args = append(s.Args, "--allow-remote")
+	args := s.ShardArgs()
+	n := 0
+	for _, a := range args {
+		if a == "--allow-remote" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("args %q: --allow-remote %d times, want once", args, n)
 	}
 }
 

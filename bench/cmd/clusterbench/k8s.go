@@ -34,9 +34,10 @@ var k8sHelp = cmdHelp{
 	Usage: "clusterbench k8s job --shards N --image IMAGE [flags] -- run|load ARGS...",
 	About: `Splits one load across N pods of a Kubernetes Indexed Job (batch/v1, completionMode: Indexed,
 parallelism = completions = N). 'k8s job' prints the Job (YAML for kubectl apply): pod i runs
-'clusterbench ARGS --shard auto/N --start-at T --out DIR', taking its index from
-JOB_COMPLETION_INDEX and its share of every rate or concurrency level (rate/N, the remainder
-spread so the shares add up exactly); every pod waits until T (now + --start-in) and starts
+'clusterbench ARGS --allow-remote --shard auto/N --start-at T --out DIR' (its target is a
+service of the cluster, not loopback), taking its index from JOB_COMPLETION_INDEX and its
+share of every rate or concurrency level (rate/N, the remainder spread so the shares add up
+exactly); every pod waits until T (now + --start-in) and starts
 its warm-up then. Each pod writes a run directory to DIR: an emptyDir by default, which the
 pod keeps after the run until collected (at most --hold), or the claim --pvc names.
 Collect each pod's directory (the image has no tar or shell, so use the binary's own):
@@ -121,7 +122,7 @@ func runK8s(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	// Check the command as the pods will run it, so that a bad flag fails
 	// here rather than in every pod. Index 0 speaks for every pod:
 	// shard.Levels checks the shares of all indexes alike.
-	probe := append(slices.Clone(o.spec.Args[1:]), "--shard", "0/"+strconv.Itoa(o.spec.Shards),
+	probe := append(slices.Clone(o.spec.Args[1:]), "--allow-remote", "--shard", "0/"+strconv.Itoa(o.spec.Shards),
 		"--start-at", o.spec.StartAt.Format(time.RFC3339Nano))
 	if o.spec.Args[0] == "run" {
 		err = probeRun(probe)

@@ -42,6 +42,9 @@ func TestK8sJob(t *testing.T) {
 	if cpu := c.Resources.Limits.Cpu(); cpu.String() != "2" {
 		t.Errorf("cpu limit %v, want 2", cpu)
 	}
+	if !slices.Contains(c.Args, "--allow-remote") {
+		t.Errorf("args %q lack --allow-remote: the pods load a service of the cluster", c.Args)
+	}
 	i := slices.Index(c.Args, "--start-at")
 	if i < 0 || !slices.Contains(c.Args, "auto/4") {
 		t.Fatalf("args %q lack --shard auto/4 and --start-at", c.Args)

@@ -32,8 +32,10 @@ var loadHelp = cmdHelp{
 throughput/latency table as run, a status-code table when anything but 2xx came back, and
 a per-worker table when responses carry X-Worker-Id; writes the same run directory, so
 'clusterbench report' and 'compare' work on it. The server is not started or stopped; its
-CPU is measured when --pid names its process. A list in -c or -r is a sweep.
---save-scenario writes the equivalent scenario file. --fail-on makes the run exit 1, after
+CPU is measured when --pid names its process. The URL's host must be this machine
+(127.0.0.0/8, ::1, or a name that resolves only to them, such as localhost) unless
+--allow-remote; anything else is refused before a connection is made. A list in -c or -r
+is a sweep. --save-scenario writes the equivalent scenario file. --fail-on makes the run exit 1, after
 writing everything, when a figure breaks a limit (k6-style thresholds).`,
 	Examples: []string{
 		"clusterbench load http://127.0.0.1:8080/ -c 8 -d 3s",
@@ -86,6 +88,7 @@ func parseLoad(stdout io.Writer, args []string) (loadOptions, *scenario.Scenario
 	fs.StringVar(&format, "format", "table", "what to print: comma-separated "+strings.Join(report.Formats, ", "))
 	fs.BoolVarP(&o.run.quiet, "quiet", "q", false, "print only the run directory (no tables; no progress without --progress)")
 	addProgressFlag(fs, &o.run.progress)
+	addAllowRemoteFlag(fs, &o.run.allowRemote)
 	addShardFlags(fs, &o.run.shardFlags)
 	if err := parseFlags(fs, loadHelp, stdout, args); err != nil {
 		return o, nil, err
@@ -181,7 +184,7 @@ func (o *loadOptions) scenario() (*scenario.Scenario, error) {
 	sc := &scenario.Scenario{
 		Name:        "load",
 		Description: method + " " + o.url,
-		Servers:     []scenario.Server{{Name: "target", Target: base, Pid: o.pid, Insecure: o.insecure}},
+		Servers:     []scenario.Server{{Name: "target", Target: base, Pid: o.pid, Insecure: o.insecure, AllowRemote: o.run.allowRemote}},
 		Requests:    []scenario.Request{req},
 		Load: scenario.Load{Mode: scenario.Closed, Levels: []int{DefaultLoadConcurrency}, Duration: DefaultLoadDuration,
 			Warmup: DefaultLoadWarmup, Trials: 1, KeepAlive: o.keepAlive, Timeout: o.timeout, Engine: load.EngineLean, Expect: o.expect},
@@ -205,6 +208,9 @@ func runLoad(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	if err != nil {
 		return err
 	}
+	if err := checkTargets(ctx, sc, o.run.allowRemote); err != nil {
+		return err
+	}
 	if err := runner.Reachable(sc.Servers[0].Target); err != nil {
 		return measurementError(fmt.Errorf("%w (nothing was measured)", err))
 	}
@@ -226,10 +232,11 @@ func saveScenario(path string, sc *scenario.Scenario, ts []threshold.Threshold) 
 		Body    string            `yaml:"body,omitempty"`
 	}
 	type server struct {
-		Name     string `yaml:"name"`
-		Target   string `yaml:"target"`
-		Pid      int    `yaml:"pid,omitempty"`
-		Insecure bool   `yaml:"insecure,omitempty"`
+		Name        string `yaml:"name"`
+		Target      string `yaml:"target"`
+		Pid         int    `yaml:"pid,omitempty"`
+		Insecure    bool   `yaml:"insecure,omitempty"`
+		AllowRemote bool   `yaml:"allow_remote,omitempty"`
 	}
 	l := sc.Load
 	ld := map[string]any{"duration": l.Duration.String(), "warmup": l.Warmup.String(), "trials": l.Trials,
@@ -256,9 +263,10 @@ func saveScenario(path string, sc *scenario.Scenario, ts []threshold.Threshold) 
 	doc := map[string]any{
 		"name":        sc.Name,
 		"description": sc.Description,
-		"servers":     []server{{Name: sc.Servers[0].Name, Target: sc.Servers[0].Target, Pid: sc.Servers[0].Pid, Insecure: sc.Servers[0].Insecure}},
-		"requests":    reqs,
-		"load":        ld,
+		"servers": []server{{Name: sc.Servers[0].Name, Target: sc.Servers[0].Target, Pid: sc.Servers[0].Pid, Insecure: sc.Servers[0].Insecure,
+			AllowRemote: sc.Servers[0].AllowRemote}},
+		"requests": reqs,
+		"load":     ld,
 	}
 	if len(ts) > 0 {
 		var exprs []string

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/clusterbench/clusterbench/bench/hlog"
 	"github.com/clusterbench/clusterbench/bench/progress"
 	"github.com/clusterbench/clusterbench/bench/report"
@@ -46,6 +48,7 @@ type runOptions struct {
 	shardFlags   shardFlags
 	shard        *results.ShardInfo // --shard: this shard of the run
 	startAt      time.Time          // --start-at: when the runner begins
+	allowRemote  bool               // --allow-remote: targets may be other hosts
 }
 
 var runHelp = cmdHelp{
@@ -56,9 +59,11 @@ warms it up, measures every level × trial, stops it; prints the tables and writ
 results/runs/<UTC time>-<scenario>/: report.md and report.html (charts: open it in a browser),
 summary.json, summary.csv, trials.csv, workers.csv, histograms.hlog (every trial's latency
 distribution), and calc.csv or timeline.csv when the scenario has calc batches or faults.
-Flags override the file; scenarios/example.yaml documents every field. The load generator
-and the servers are pinned to different CPUs when there are two or more. Ctrl-C stops at
-once and keeps what was measured, marked incomplete.`,
+Flags override the file; scenarios/example.yaml documents every field. A target: server
+must be on this machine (127.0.0.0/8, ::1, localhost) unless the server says allow_remote:
+true or --allow-remote is given. The load generator and the servers are pinned to different
+CPUs when there are two or more. Ctrl-C stops at once and keeps what was measured, marked
+incomplete.`,
 	Examples: []string{
 		"clusterbench run hello                        # scenarios/hello.yaml",
 		"clusterbench run hello -c 1,64 -d 3s --servers single,prefork",
@@ -89,6 +94,7 @@ func parseRun(stdout io.Writer, args []string) (runOptions, error) {
 	fs.StringVar(&o.scenariosDir, "scenarios", "", "directory searched for a scenario NAME after ./scenarios (default $"+EnvScenarios+"), before the built-in ones")
 	var failOn []string
 	fs.StringArrayVar(&failOn, "fail-on", nil, "threshold, e.g. 'p99<200ms', 'errors<0.1%', 'rps>5000', 'NAME:p50<1ms' (repeatable): exit 1 when broken")
+	addAllowRemoteFlag(fs, &o.allowRemote)
 	addShardFlags(fs, &o.shardFlags)
 	if err := parseFlags(fs, runHelp, stdout, args); err != nil {
 		return o, err
@@ -207,10 +213,46 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	if len(bad) > 0 {
 		return usageError("%s", strings.Join(bad, "\n"))
 	}
+	for _, sc := range scs {
+		if err := checkTargets(ctx, sc, o.allowRemote); err != nil {
+			return err
+		}
+	}
 	if err := o.applyShard(o.shardFlags, scs, time.Now(), os.Getenv); err != nil {
 		return err
 	}
 	return runScenarios(ctx, stdout, stderr, o, scs, append([]string{"clusterbench", "run"}, args...))
+}
+
+// addAllowRemoteFlag adds --allow-remote, the opt-in to load a target
+// that is not on this machine.
+func addAllowRemoteFlag(fs *pflag.FlagSet, allow *bool) {
+	fs.BoolVar(allow, "allow-remote", false, "let a target be another host (default: only "+runner.LoopbackAllowed+", so a mistyped address loads no one else's server)")
+}
+
+// checkTargets refuses, before anything is measured, each target: server
+// of sc whose host is not loopback, unless allowRemote or the server's
+// allow_remote: exit 2. A name that does not resolve is an unreachable
+// target: exit 3. The error names the scenario file and the server's line;
+// a scenario built from flags (load) names only the target.
+func checkTargets(ctx context.Context, sc *scenario.Scenario, allowRemote bool) error {
+	for _, sv := range sc.Servers {
+		if !sv.IsTarget() {
+			continue
+		}
+		err := runner.CheckTargetHost(ctx, sv.Target, allowRemote || sv.AllowRemote)
+		if err == nil {
+			continue
+		}
+		if sc.File != "" {
+			err = fmt.Errorf("%s:%d: server %s: %w", sc.File, sv.Line, sv.Name, err)
+		}
+		if errors.Is(err, runner.ErrRemoteTarget) {
+			return usageError("%v (nothing was measured)", err)
+		}
+		return measurementError(fmt.Errorf("%w (nothing was measured)", err))
+	}
+	return nil
 }
 
 // runScenarios measures each scenario in turn (run and load): it checks
