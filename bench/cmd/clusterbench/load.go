@@ -35,8 +35,8 @@ a per-worker table when responses carry X-Worker-Id; writes the same run directo
 CPU is measured when --pid names its process. The URL's host must be this machine
 (127.0.0.0/8, ::1, or a name that resolves only to them, such as localhost) unless
 --allow-remote; anything else is refused before a connection is made. A list in -c or -r
-is a sweep. --save-scenario writes the equivalent scenario file. --fail-on makes the run exit 1, after
-writing everything, when a figure breaks a limit (k6-style thresholds).`,
+is a sweep. --save-scenario writes the equivalent scenario file. --fail-on makes the run
+exit 1, after writing everything, when a figure breaks a limit (k6-style thresholds).`,
 	Examples: []string{
 		"clusterbench load http://127.0.0.1:8080/ -c 8 -d 3s",
 		"clusterbench load http://127.0.0.1:8080/api -c 1,8,64 --fail-on 'p99<200ms' --fail-on 'errors<1%'",
