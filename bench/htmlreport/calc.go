@@ -101,15 +101,12 @@ func calcRateFigure(t string, batches []results.CalcResult, pal Palette) (Figure
 	names, groups := byExecutor(batches)
 	spread := false
 	for _, e := range names {
-		var xys plotter.XYs
-		var errs plotter.YErrors
+		var ps points
 		for _, c := range groups[e] {
-			lo, hi, sp := interval(c.TasksPerS)
-			spread = spread || sp
-			xys = append(xys, plotter.XY{X: float64(calcWorkers(c)), Y: c.TasksPerS.Median})
-			errs = append(errs, struct{ Low, High float64 }{c.TasksPerS.Median - lo, hi - c.TasksPerS.Median})
+			ps.add(float64(calcWorkers(c)), c.TasksPerS)
 		}
-		if err := seriesPlot(p, &leg, e, xys, errs, pal); err != nil {
+		spread = spread || ps.spread
+		if err := seriesPlot(p, &leg, e, ps.xys, ps.errs, pal); err != nil {
 			return fig, fmt.Errorf("chart %q: %w", title, err)
 		}
 	}
@@ -122,12 +119,18 @@ func calcRateFigure(t string, batches []results.CalcResult, pal Palette) (Figure
 		return fig, err
 	}
 	fig.SVG = svg
-	bar := "the 95% confidence interval of the median"
-	if spread {
-		bar = "the range of the trials (min to max) where there were too few for a confidence interval, else " + bar
-	}
-	fig.Caption = "Tasks a master completed per second of wall time against the number of workers, by executor (inline: on the master itself; goroutine: a goroutine pool; process: a process pool over pipes, k = tasks in flight per worker; node: the Node.js reference, servers/node). Dots: median across trials; bars: " + bar + "."
+	fig.Caption = "Tasks a master completed per second of wall time against the number of workers, by executor (inline: on the master itself; goroutine: a goroutine pool; process: a process pool over pipes, k = tasks in flight per worker; node: the Node.js reference, servers/node). Dots: median across trials; bars: " + calcBars(spread) + "."
 	return fig, nil
+}
+
+// calcBars is what a calc chart's error bars are, for its caption; spread
+// is whether some are the trials' min..max (too few trials for a
+// confidence interval).
+func calcBars(spread bool) string {
+	if spread {
+		return "the range of the trials (min to max) where there were too few for a confidence interval, else the 95% confidence interval of the median"
+	}
+	return "the 95% confidence interval of the median"
 }
 
 // Efficiency is the parallel efficiency of one calc batch against the
@@ -152,24 +155,20 @@ func calcEfficiencyFigure(t string, batches []results.CalcResult, effs []Efficie
 	var without []string
 	drawn, spread := 0, false
 	for _, e := range names {
-		xys := plotter.XYs{{X: 1, Y: 1}}
-		errs := plotter.YErrors{{}}
+		ps := points{xys: plotter.XYs{{X: 1, Y: 1}}, errs: plotter.YErrors{{}}} // 1 at one worker, by definition
 		for _, c := range groups[e] {
 			i := slices.IndexFunc(effs, func(ef Efficiency) bool { return ef.Batch == c.Name })
 			if i < 0 {
 				continue
 			}
-			est := effs[i].Estimate
-			lo, hi, sp := interval(est)
-			spread = spread || sp
-			xys = append(xys, plotter.XY{X: float64(effs[i].Workers), Y: est.Median})
-			errs = append(errs, struct{ Low, High float64 }{est.Median - lo, hi - est.Median})
+			ps.add(float64(effs[i].Workers), effs[i].Estimate)
 		}
-		if len(xys) == 1 {
+		if len(ps.xys) == 1 {
 			without = append(without, e)
 			continue
 		}
-		if err := seriesPlot(p, &leg, e, xys, errs, pal); err != nil {
+		spread = spread || ps.spread
+		if err := seriesPlot(p, &leg, e, ps.xys, ps.errs, pal); err != nil {
 			return fig, fmt.Errorf("chart %q: %w", title, err)
 		}
 		drawn++
@@ -193,11 +192,7 @@ func calcEfficiencyFigure(t string, batches []results.CalcResult, effs []Efficie
 		return fig, err
 	}
 	fig.SVG = svg
-	bar := "the 95% confidence interval of the median"
-	if spread {
-		bar = "the range (min to max) where there were too few trials for a confidence interval, else " + bar
-	}
-	fig.Caption = "Parallel efficiency = tasks/s with N workers ÷ (N × tasks/s of the same model with one worker), computed trial by trial (the k-th trials of the two batches paired) and summarised across the trials: dots are the median, bars " + bar + ". " +
+	fig.Caption = "Parallel efficiency = tasks/s with N workers ÷ (N × tasks/s of the same model with one worker), computed trial by trial (the k-th trials of the two batches paired) and summarised across the trials: dots are the median, bars " + calcBars(spread) + ". " +
 		"1 means N workers did N times the work of one; below 1, the master, the hand-off or the machine's cores held them back. The point at one worker is 1 by definition."
 	if len(without) > 0 {
 		fig.Caption += " Not drawn (no one-worker batch of the same model, task and trial count to pair with): " + strings.Join(without, ", ") + "."

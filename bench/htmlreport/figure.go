@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 
+	"gonum.org/v1/plot/plotter"
+
 	"github.com/clusterbench/clusterbench/bench/results"
 )
 
@@ -70,6 +72,23 @@ func interval(e results.Estimate) (lo, hi float64, spread bool) {
 		return e.Min, e.Max, true
 	}
 	return e.Median, e.Median, false
+}
+
+// points are one series' dots (medians) with their error bars
+// (interval); spread reports whether any bar is the trials' min..max
+// rather than a confidence interval.
+type points struct {
+	xys    plotter.XYs
+	errs   plotter.YErrors
+	spread bool
+}
+
+// add puts the median of e at x, with e's interval as its error bar.
+func (ps *points) add(x float64, e results.Estimate) {
+	lo, hi, sp := interval(e)
+	ps.spread = ps.spread || sp
+	ps.xys = append(ps.xys, plotter.XY{X: x, Y: e.Median})
+	ps.errs = append(ps.errs, struct{ Low, High float64 }{e.Median - lo, hi - e.Median})
 }
 
 // levelAxis is the x-axis label of a run's levels.

@@ -36,27 +36,24 @@ func (ec estimateChart) draw(run *results.Run, pal Palette, caption string) (Fig
 	var skipped []string
 	spread, drawn := false, 0
 	for _, name := range serverNames(run) {
-		var xys plotter.XYs
-		var errs plotter.YErrors
+		var ps points
 		for _, s := range series(run, name) {
 			if ec.skip != nil && ec.skip(s) {
 				skipped = append(skipped, fmt.Sprintf("%s at %s", name, levelWord(run, s.Level)))
 				continue
 			}
 			e := ec.value(s)
-			lo, hi, sp := interval(e)
-			spread = spread || sp
-			xys = append(xys, plotter.XY{X: float64(s.Level), Y: e.Median})
-			errs = append(errs, struct{ Low, High float64 }{e.Median - lo, hi - e.Median})
+			ps.add(float64(s.Level), e)
 			if ec.mark != nil && ec.mark(s) {
 				marked = append(marked, plotter.XY{X: float64(s.Level), Y: e.Median})
 			}
 		}
-		if len(xys) == 0 {
+		if len(ps.xys) == 0 {
 			continue
 		}
 		drawn++
-		if err := seriesPlot(p, &leg, name, xys, errs, pal); err != nil {
+		spread = spread || ps.spread
+		if err := seriesPlot(p, &leg, name, ps.xys, ps.errs, pal); err != nil {
 			return fig, fmt.Errorf("chart %q: %w", ec.title, err)
 		}
 	}
