@@ -75,12 +75,10 @@ func withHistograms(run *results.Run) {
 
 // A page as the tests read it.
 type page struct {
-	doc      *html.Node
-	h2       []string // section titles, in order
-	figures  []figure
-	tables   int
-	tableH3  []string
-	captions []string
+	doc     *html.Node
+	h2      []string // section titles, in order
+	figures []figure
+	tables  int
 }
 
 // figure is one <figure>: its SVG's texts and drawing styles, or the
