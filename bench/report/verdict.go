@@ -215,6 +215,7 @@ func (v Verdict) Lines() []string {
 		}
 	}
 	once := ranked && allNone
+	width := len(levelName(v.Mode, maxLevel(v))) // the longest label: levels align
 	var out []string
 	for _, lv := range v.Levels {
 		label := levelName(v.Mode, lv.Level)
@@ -223,7 +224,7 @@ func (v Verdict) Lines() []string {
 			continue
 		}
 		for _, r := range lv.Rankings {
-			out = append(out, fmt.Sprintf("%-*s  %-10s  %s", len(levelName(v.Mode, maxLevel(v))), label, string(r.Metric), r.line(!once)))
+			out = append(out, fmt.Sprintf("%-*s  %-10s  %s", width, label, string(r.Metric), r.line(!once)))
 		}
 	}
 	if once {
