@@ -27,14 +27,7 @@ func WriteHTML(w io.Writer, rep Report, l Labels) error {
 		page.Meta = [][2]string{{htmlreport.BaseName, l.Base}, {htmlreport.HeadName, l.Head}}
 	}
 	page.Meta = append(page.Meta, l.Config...)
-	if warn := inconclusiveWarning(rep, l); warn != "" {
-		page.Warnings = append(page.Warnings, warn)
-		for _, r := range rep.Results {
-			if r.Verdict == Inconclusive {
-				page.Warnings = append(page.Warnings, fmt.Sprintf("%s inconclusive: %s", r.RowLabel(), r.toDecide()))
-			}
-		}
-	}
+	page.Warnings = inconclusiveWarnings(rep, l)
 	sec := htmlreport.Section{
 		Title: "Base against head, per metric",
 		Intro: fmt.Sprintf("Dots: each trial's value; squares: each arm's median, with its %s confidence interval (order statistics). "+
@@ -58,8 +51,7 @@ func WriteHTML(w io.Writer, rep Report, l Labels) error {
 	page.Sections = []htmlreport.Section{sec}
 	t := verdictTable(rep)
 	t.Title = "Verdict per metric"
-	t.Notes = []string{fmt.Sprintf("p: one-sided Mann-Whitney U in the direction the median moved, Holm-corrected over K=%d; "+
-		"CI: %s, median by order statistics, delta by bootstrap of the ratio of medians.", rep.K, formatPct(rep.Options.Confidence))}
+	t.Notes = []string{methodNote(rep) + "."}
 	tables, err := report.HTMLTables([]report.Table{t})
 	if err != nil {
 		return fmt.Errorf("gate.html: %w", err)

@@ -149,3 +149,20 @@ func inconclusiveWarning(rep Report, l Labels) string {
 	}
 	return s
 }
+
+// inconclusiveWarnings are the warnings of the text and HTML forms:
+// inconclusiveWarning, then per inconclusive metric what would decide it;
+// none when no metric is inconclusive.
+func inconclusiveWarnings(rep Report, l Labels) []string {
+	warn := inconclusiveWarning(rep, l)
+	if warn == "" {
+		return nil
+	}
+	ws := []string{warn}
+	for _, r := range rep.Results {
+		if r.Verdict == Inconclusive {
+			ws = append(ws, fmt.Sprintf("%s inconclusive: %s", r.RowLabel(), r.toDecide()))
+		}
+	}
+	return ws
+}

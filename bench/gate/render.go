@@ -94,13 +94,8 @@ func formatShownP(r Result) string {
 func WriteText(w io.Writer, rep Report, l Labels) error {
 	var b strings.Builder
 	b.WriteString(rep.Headline() + "\n")
-	if warn := inconclusiveWarning(rep, l); warn != "" {
+	for _, warn := range inconclusiveWarnings(rep, l) {
 		fmt.Fprintf(&b, "WARNING: %s\n", warn)
-		for _, r := range rep.Results {
-			if r.Verdict == Inconclusive {
-				fmt.Fprintf(&b, "WARNING: %s inconclusive: %s\n", r.RowLabel(), r.toDecide())
-			}
-		}
 	}
 	if l.Title != "" {
 		fmt.Fprintf(&b, "gate: %s\n", l.Title)
@@ -119,10 +114,16 @@ func WriteText(w io.Writer, rep Report, l Labels) error {
 	for _, r := range rep.Results {
 		fmt.Fprintf(&b, "%s: %s: %s\n", r.RowLabel(), r.Verdict, r.Reason)
 	}
-	fmt.Fprintf(&b, "(p: one-sided Mann-Whitney U in the direction the median moved, Holm-corrected over K=%d; "+
-		"CI: %s, median by order statistics, delta by bootstrap of the ratio of medians)\n", rep.K, formatPct(rep.Options.Confidence))
+	fmt.Fprintf(&b, "(%s)\n", methodNote(rep))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// methodNote says what p and CI in the verdict table are, for the text
+// and HTML forms.
+func methodNote(rep Report) string {
+	return fmt.Sprintf("p: one-sided Mann-Whitney U in the direction the median moved, Holm-corrected over K=%d; "+
+		"CI: %s, median by order statistics, delta by bootstrap of the ratio of medians", rep.K, formatPct(rep.Options.Confidence))
 }
 
 // verdictTable is the table of every metric's estimates, delta, p-value
