@@ -2,6 +2,7 @@ package gate
 
 import (
 	"bytes"
+	"html"
 	"io"
 	"regexp"
 	"slices"
@@ -242,7 +243,7 @@ func TestAdvisedTrialsDecide(t *testing.T) {
 // verdict is inconclusive (a regression decides the exit otherwise).
 func TestInconclusiveWarnedEverywhere(t *testing.T) {
 	renderers := map[string]func(io.Writer, Report, Labels) error{
-		"text": WriteText, "markdown": WriteMarkdown, "junit": WriteJUnit, "annotations": WriteAnnotations,
+		"text": WriteText, "markdown": WriteMarkdown, "junit": WriteJUnit, "annotations": WriteAnnotations, "html": WriteHTML,
 	}
 	const consequence = "CONSEQUENCE"
 	for _, c := range []struct {
@@ -258,6 +259,9 @@ func TestInconclusiveWarnedEverywhere(t *testing.T) {
 				t.Fatal(err)
 			}
 			out := buf.String()
+			if name == "html" {
+				out = html.UnescapeString(out) // html/template escapes more than html.EscapeString (+ among them)
+			}
 			for _, r := range rep.Results {
 				if r.Verdict == Inconclusive && !strings.Contains(out, xmlish(name, r.ToDecide)) {
 					t.Errorf("%s, %s: %s lacks what would decide %s", c.name, name, out, r.Label)
