@@ -158,15 +158,7 @@ func TestEvaluateVerdicts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ms := []Metric{tt.m}
-			for i := range tt.others {
-				ms = append(ms, Metric{Def: def(t, P99), Base: noisy(uint64(100+i), len(tt.m.Base), 10, 0.01), Head: noisy(uint64(200+i), len(tt.m.Base), 10, 0.01)})
-			}
-			rep, err := Evaluate(ms, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := rep.Results[0]
+			r := evaluateAmong(t, tt.m, tt.others)
 			if r.Verdict != tt.want {
 				t.Errorf("verdict %v, want %v (reason: %s; p=%g padj=%g ratio=%g [%g, %g])", r.Verdict, tt.want, r.Reason, r.P, r.PAdj, r.Ratio, r.RatioLo, r.RatioHi)
 			}
@@ -394,4 +386,19 @@ func TestDecideWorseMedianNeverPasses(t *testing.T) {
 	if v != Inconclusive || !strings.Contains(why, "p="+formatP(r.ShownP())) {
 		t.Errorf("verdict %v: %s (table p %s)", v, why, formatP(r.ShownP()))
 	}
+}
+
+// evaluateAmong evaluates m with others unchanged p99 metrics (same trial
+// count) in its Holm family, and returns m's result.
+func evaluateAmong(t *testing.T, m Metric, others int) Result {
+	t.Helper()
+	ms := []Metric{m}
+	for i := range others {
+		ms = append(ms, Metric{Def: def(t, P99), Base: noisy(uint64(100+i), len(m.Base), 10, 0.01), Head: noisy(uint64(200+i), len(m.Base), 10, 0.01)})
+	}
+	rep, err := Evaluate(ms, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep.Results[0]
 }

@@ -140,15 +140,7 @@ func TestToDecideByCause(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ms := []Metric{tt.m}
-			for i := range tt.others {
-				ms = append(ms, Metric{Def: def(t, P99), Base: noisy(uint64(100+i), len(tt.m.Base), 10, 0.01), Head: noisy(uint64(200+i), len(tt.m.Base), 10, 0.01)})
-			}
-			rep, err := Evaluate(ms, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := rep.Results[0]
+			r := evaluateAmong(t, tt.m, tt.others)
 			if r.Verdict != Inconclusive {
 				t.Fatalf("verdict %v (%s), want inconclusive", r.Verdict, r.Reason)
 			}
