@@ -113,6 +113,9 @@ func TestLibraryReads(t *testing.T) {
 }
 
 func TestTag(t *testing.T) {
+	if got, want := Tag("node cluster, rr/2%", 64, 1), "node%20cluster%2C%20rr%2F2%25/64/1"; got != want {
+		t.Errorf("Tag = %q, want %q", got, want)
+	}
 	for _, server := range []string{"single", "node cluster, rr/2%", "prefork-rr", "ü", ""} {
 		tag := Tag(server, 1000, 3)
 		if strings.ContainsAny(tag, ", \t\n") {
