@@ -32,8 +32,8 @@ func ParsePercentiles(s string) ([]float64, error) {
 	return qs, nil
 }
 
-// ErrNoHistograms: the run directory predates histograms.hlog, so only
-// the percentiles in its summary exist.
+// ErrNoHistograms is PercentileTable's error for a run directory that
+// predates histograms.hlog: only the percentiles in its summary exist.
 var ErrNoHistograms = errors.New("the run has no latency histograms (histograms.hlog): it was written before they were saved; its summary has p50, p90, p99, p99.9 and max only")
 
 // PercentileTable computes latency percentiles qs from the trials'
