@@ -177,6 +177,15 @@ func orDash(s string) string {
 	return s
 }
 
+// joinPids writes pids in decimal, joined by sep.
+func joinPids(pids []int, sep string) string {
+	parts := make([]string, len(pids))
+	for i, p := range pids {
+		parts[i] = strconv.Itoa(p)
+	}
+	return strings.Join(parts, sep)
+}
+
 // levelHeader names the level column for the load mode.
 func levelHeader(mode string) string {
 	if mode == "open" {
@@ -297,12 +306,8 @@ func workerTables(run *results.Run) []Table {
 			}
 			reported = true
 			for _, w := range s.Workers {
-				pids := make([]string, len(w.Pids))
-				for i, p := range w.Pids {
-					pids[i] = strconv.Itoa(p)
-				}
 				t.Rows = append(t.Rows, []string{
-					strconv.Itoa(s.Level), w.ID, orDash(strings.Join(pids, ",")),
+					strconv.Itoa(s.Level), w.ID, orDash(joinPids(w.Pids, ",")),
 					strconv.FormatInt(w.Requests, 10), strconv.FormatInt(w.Connections, 10),
 					fmtPct(100*w.Share) + "%", fmtMs(w.P50Ms), fmtMs(w.P99Ms), strconv.FormatInt(w.Errors, 10),
 				})

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 
 	"github.com/clusterbench/clusterbench/bench/metrics"
 	"github.com/clusterbench/clusterbench/bench/results"
@@ -102,12 +101,8 @@ func CalcTables(prefix string, cs []results.CalcResult) []Table {
 			fmtMs(c.ComputeUs), ipc, strconv.Itoa(len(c.Crashes)), strconv.FormatInt(c.Mismatches, 10),
 		})
 		for _, w := range c.WorkerShares {
-			pids := make([]string, len(w.Pids))
-			for i, p := range w.Pids {
-				pids[i] = strconv.Itoa(p)
-			}
 			workers.Rows = append(workers.Rows, []string{
-				c.Name, strconv.Itoa(w.Worker), orDash(strings.Join(pids, ",")), strconv.FormatInt(w.Tasks, 10),
+				c.Name, strconv.Itoa(w.Worker), orDash(joinPids(w.Pids, ",")), strconv.FormatInt(w.Tasks, 10),
 				fmtPct(100*w.Share) + "%", fmtMs(w.BusyMs), fmtPct(100*w.BusyRatio) + "%",
 			})
 		}

@@ -193,12 +193,8 @@ func WorkersTable(run *results.Run) Table {
 	t := Table{Title: WorkersFile, Header: WorkerColumns}
 	for _, s := range run.Summary {
 		for _, w := range s.Workers {
-			pids := make([]string, len(w.Pids))
-			for i, p := range w.Pids {
-				pids[i] = strconv.Itoa(p)
-			}
 			t.Rows = append(t.Rows, []string{
-				run.Scenario.Name, s.Server, run.Load.Mode, strconv.Itoa(s.Level), strconv.Itoa(s.Trials), w.ID, strings.Join(pids, " "),
+				run.Scenario.Name, s.Server, run.Load.Mode, strconv.Itoa(s.Level), strconv.Itoa(s.Trials), w.ID, joinPids(w.Pids, " "),
 				strconv.FormatInt(w.Requests, 10), strconv.FormatInt(w.Connections, 10), csvRatio(w.Share),
 				csvMs(w.P50Ms), csvMs(w.P99Ms), strconv.FormatInt(w.Errors, 10),
 			})

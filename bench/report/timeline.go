@@ -60,16 +60,12 @@ func TimelineTable(run *results.Run) Table {
 					applied = append(applied, ev.Name)
 				}
 			}
-			pids := make([]string, len(b.Pids))
-			for k, p := range b.Pids {
-				pids[k] = strconv.Itoa(p)
-			}
 			t.Rows = append(t.Rows, []string{
 				tr.Server, strconv.Itoa(tr.Level), strconv.Itoa(tr.Trial), csvMs(b.StartMs), csvMs(tl.BucketMs),
 				strconv.FormatInt(b.OK, 10), csvRate(b.OKPerS),
 				strconv.FormatInt(b.Refused, 10), strconv.FormatInt(b.Reset, 10), strconv.FormatInt(b.Closed, 10),
 				strconv.FormatInt(b.Timeout, 10), strconv.FormatInt(b.Status5xx, 10), strconv.FormatInt(b.Other, 10),
-				csvMs(b.P50Ms), csvMs(b.P99Ms), csvMs(b.MaxMs), strings.Join(pids, " "), strconv.FormatBool(b.MorePids),
+				csvMs(b.P50Ms), csvMs(b.P99Ms), csvMs(b.MaxMs), joinPids(b.Pids, " "), strconv.FormatBool(b.MorePids),
 				strings.Join(applied, "; "),
 			})
 		}
