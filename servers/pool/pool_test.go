@@ -375,3 +375,39 @@ func TestExpectedWaitAdmitsShortJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestExpectedWaitSkipsGivenUpJobs: a job whose caller gave up (the queue
+// timeout) still sits in the queue until a worker drops it; the expected
+// wait of the next job leaves it out. With one busy worker and a 15ms
+// average against a 20ms timeout, a queue holding only the given-up job
+// admits (counting it would make the wait 30ms and refuse).
+func TestExpectedWaitSkipsGivenUpJobs(t *testing.T) {
+	const timeout = 20 * time.Millisecond
+	p, err := New(1, 4, WithQueueTimeout(timeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	release := make(chan struct{})
+	running := make(chan struct{})
+	first := make(chan error, 1)
+	go func() { first <- p.Execute(context.Background(), func(int) { close(running); <-release }) }()
+	<-running
+	if err := p.Execute(context.Background(), func(int) { t.Error("a job refused for its queue timeout ran") }); !errors.Is(err, ErrQueueTimeout) {
+		close(release)
+		t.Fatalf("Execute behind a busy worker = %v, want ErrQueueTimeout", err)
+	}
+	// The busy job has not ended, so no worker updates the average now.
+	p.est.Store(int64(15 * time.Millisecond))
+	if got := len(p.queue); got != 1 {
+		close(release)
+		t.Fatalf("queue holds %d jobs, want the given-up one", got)
+	}
+	if p.wouldWait() {
+		t.Error("wouldWait counted the given-up job: want admit (one busy worker, 15ms average, 20ms timeout)")
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatalf("busy job = %v, want nil", err)
+	}
+}
