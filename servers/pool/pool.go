@@ -61,11 +61,16 @@ type Pool struct {
 	// exponentially weighted one, weight 1/estWeight for the newest
 	// job); zero until a job has run. Workers update it without a lock:
 	// an update lost to a concurrent one only delays the average.
-	est    atomic.Int64
-	wg     sync.WaitGroup
-	jobs   sync.Pool
-	mu     sync.RWMutex // held for reading while a job is queued; Close takes it to close queue
-	closed bool
+	est atomic.Int64
+	// givenUp counts the jobs in the queue whose callers gave up waiting
+	// (the queue timeout): wouldWait leaves them out, since a worker
+	// drops them without running them. It may dip below zero for an
+	// instant, when a worker drops a job before its caller counts it.
+	givenUp atomic.Int64
+	wg      sync.WaitGroup
+	jobs    sync.Pool
+	mu      sync.RWMutex // held for reading while a job is queued; Close takes it to close queue
+	closed  bool
 }
 
 // ErrClosed is returned by Execute after Close. It wraps
@@ -126,6 +131,7 @@ func (p *Pool) work(id int) {
 	defer p.wg.Done()
 	for j := range p.queue {
 		if !j.state.CompareAndSwap(jobQueued, jobTaken) {
+			p.givenUp.Add(-1)
 			continue // its caller stopped waiting for it: nobody reads it
 		}
 		if err := j.ctx.Err(); err != nil {
@@ -155,14 +161,14 @@ func (p *Pool) observe(d time.Duration) {
 // than the queue timeout: every worker is busy or spoken for, and the jobs
 // queued ahead of it, shared among the workers, plus the running ones,
 // take longer than the timeout at the average job duration. Jobs whose
-// callers gave up still sit in the queue until a worker drops them, which
-// makes the estimate err towards refusing; an idle worker always admits.
+// callers gave up are not counted: a worker drops them without running
+// them. An idle worker with no live job queued always admits.
 func (p *Pool) wouldWait() bool {
 	est := p.est.Load()
 	if p.timeout <= 0 || est == 0 {
 		return false
 	}
-	queued := int64(len(p.queue))
+	queued := max(int64(len(p.queue))-p.givenUp.Load(), 0)
 	if queued+p.busy.Load() < int64(p.workers) {
 		return false
 	}
@@ -206,6 +212,7 @@ func (p *Pool) Execute(ctx context.Context, fn func(worker int)) error {
 			j.timer.Stop()
 		case <-j.timer.C:
 			if j.state.CompareAndSwap(jobQueued, jobGivenUp) {
+				p.givenUp.Add(1)
 				// The queue still holds j: it is not reused, and the
 				// worker that dequeues it drops it.
 				return ErrQueueTimeout

@@ -227,11 +227,7 @@ func TestQueueTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	release := make(chan struct{})
-	running := make(chan struct{})
-	first := make(chan error, 1)
-	go func() { first <- p.Execute(context.Background(), func(int) { close(running); <-release }) }()
-	<-running
+	release, first := occupy(p)
 	var refusedRan atomic.Bool
 	err = p.Execute(context.Background(), func(int) { refusedRan.Store(true) })
 	select {
@@ -312,11 +308,7 @@ func TestExpectedWait(t *testing.T) {
 	if err := p.Execute(context.Background(), func(int) { time.Sleep(4 * timeout) }); err != nil {
 		t.Fatal(err)
 	}
-	release := make(chan struct{})
-	running := make(chan struct{})
-	first := make(chan error, 1)
-	go func() { first <- p.Execute(context.Background(), func(int) { close(running); <-release }) }()
-	<-running
+	release, first := occupy(p)
 	var refusedRan atomic.Bool
 	err = p.Execute(context.Background(), func(int) { refusedRan.Store(true) })
 	select {
@@ -350,11 +342,7 @@ func TestExpectedWaitAdmitsShortJobs(t *testing.T) {
 	if err := p.Execute(context.Background(), func(int) {}); err != nil {
 		t.Fatal(err)
 	}
-	release := make(chan struct{})
-	running := make(chan struct{})
-	first := make(chan error, 1)
-	go func() { first <- p.Execute(context.Background(), func(int) { close(running); <-release }) }()
-	<-running
+	release, first := occupy(p)
 	second := make(chan error, 1)
 	ran := make(chan struct{})
 	go func() { second <- p.Execute(context.Background(), func(int) { close(ran) }) }()
@@ -374,4 +362,47 @@ func TestExpectedWaitAdmitsShortJobs(t *testing.T) {
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestExpectedWaitSkipsGivenUpJobs: a job whose caller gave up (the queue
+// timeout) still sits in the queue until a worker drops it; the expected
+// wait of the next job leaves it out. With one busy worker and a 15ms
+// average against a 20ms timeout, a queue holding only the given-up job
+// admits (counting it would make the wait 30ms and refuse).
+func TestExpectedWaitSkipsGivenUpJobs(t *testing.T) {
+	const timeout = 20 * time.Millisecond
+	p, err := New(1, 4, WithQueueTimeout(timeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	release, first := occupy(p)
+	if err := p.Execute(context.Background(), func(int) { t.Error("a job refused for its queue timeout ran") }); !errors.Is(err, ErrQueueTimeout) {
+		close(release)
+		t.Fatalf("Execute behind a busy worker = %v, want ErrQueueTimeout", err)
+	}
+	// The busy job has not ended, so no worker updates the average now.
+	p.est.Store(int64(15 * time.Millisecond))
+	if got := len(p.queue); got != 1 {
+		close(release)
+		t.Fatalf("queue holds %d jobs, want the given-up one", got)
+	}
+	if p.wouldWait() {
+		t.Error("wouldWait counted the given-up job: want admit (one busy worker, 15ms average, 20ms timeout)")
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatalf("busy job = %v, want nil", err)
+	}
+}
+
+// occupy runs a job on a worker of p and returns once it runs: closing
+// release ends it, and first yields its Execute's error.
+func occupy(p *Pool) (release chan struct{}, first <-chan error) {
+	release = make(chan struct{})
+	running := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- p.Execute(context.Background(), func(int) { close(running); <-release }) }()
+	<-running
+	return release, done
 }

@@ -419,43 +419,11 @@ func TestDrainKeepAlive(t *testing.T) {
 			// refused; the children stop accepting while the stall holds
 			// the drain open. A connection accepted and left hanging would
 			// wait for the stall's end, 30s, longer than probeAnswer.
-			type probed struct {
-				p   servertest.Probes
-				at  time.Time
-				err error
-			}
-			probe := make(chan probed, 1)
 			sigterm := time.Now()
 			s.signal(syscall.SIGTERM)
-			go func() {
-				p, err := servertest.UntilRefused(s.addr, probeAnswer, eventTimeout)
-				probe <- probed{p, time.Now(), err}
-			}()
-
-			// Without Reconnect, each connection's loop ends at the answer
-			// that carries Connection: close, or at a failed request.
-			res := ld.Wait()
-			failed := res.Failed()
-			closes := 0
-			for _, r := range res.Replies {
-				if r.Close {
-					closes++
-				}
-			}
-			t.Logf("%s: %d requests on %d keep-alive connections across SIGTERM, %d failed, %d answered with Connection: close", b, len(res.Replies), loadConns, len(failed), closes)
-			if len(failed) > 0 {
-				t.Errorf("%d of %d requests failed across the drain, want 0; first: status %d, %v", len(failed), len(res.Replies), failed[0].Status, failed[0].Err)
-			}
-			if len(res.DialErrors) > 0 {
-				t.Errorf("%d load connections could not be opened before SIGTERM: %v", len(res.DialErrors), res.DialErrors[0])
-			}
-			if closes != loadConns {
-				t.Errorf("%d connections ended with Connection: close, want all %d", closes, loadConns)
-			}
-
-			pr := <-probe
-			if pr.err != nil {
-				t.Fatal(pr.err)
+			pr := servertest.CheckDrained(t, ld, loadConns, s.addr, probeAnswer, eventTimeout)
+			if pr.Err != nil {
+				t.Fatal(pr.Err)
 			}
 			select {
 			case <-s.exited:
@@ -464,7 +432,7 @@ func TestDrainKeepAlive(t *testing.T) {
 			}
 			// The time is logged, not asserted: on a loaded machine it
 			// depends on scheduling. The assertion is the refusal itself.
-			t.Logf("%s: SIGTERM → first refused connection: %s; before it %d were answered and %d reset as the listening sockets closed", b, pr.at.Sub(sigterm).Round(100*time.Microsecond), pr.p.Answered, pr.p.Reset)
+			t.Logf("%s: SIGTERM → first refused connection: %s; before it %d were answered and %d reset as the listening sockets closed", b, pr.At.Sub(sigterm).Round(100*time.Microsecond), pr.Answered, pr.Reset)
 			for _, l := range s.log.all(func(l logLine) bool { return l["msg"] == "queued connections passed on" }) {
 				if l["dropped"] != "0" {
 					t.Errorf("the master dropped queued connections at shutdown: %v", l)

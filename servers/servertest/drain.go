@@ -43,45 +43,13 @@ func Drain(t *testing.T, serve func(ctx context.Context, ln net.Listener) error)
 		time.Sleep(time.Millisecond)
 	}
 
-	type probed struct {
-		p   Probes
-		at  time.Time
-		err error
-	}
-	probe := make(chan probed, 1)
 	stop := time.Now()
 	cancel()
-	go func() {
-		p, err := UntilRefused(addr, timeout, timeout)
-		probe <- probed{p, time.Now(), err}
-	}()
-
-	// Without Reconnect, each connection's loop ends at the answer that
-	// carries Connection: close, or at a failed request.
-	res := ld.Wait()
-	failed := res.Failed()
-	closes := 0
-	for _, r := range res.Replies {
-		if r.Close {
-			closes++
-		}
-	}
-	t.Logf("%d requests on %d keep-alive connections across the drain, %d failed, %d answered with Connection: close", len(res.Replies), DrainConns, len(failed), closes)
-	if len(failed) > 0 {
-		t.Errorf("%d of %d requests failed across the drain, want 0; first: status %d, %v", len(failed), len(res.Replies), failed[0].Status, failed[0].Err)
-	}
-	if len(res.DialErrors) > 0 {
-		t.Errorf("%d load connections could not be opened: %v", len(res.DialErrors), res.DialErrors[0])
-	}
-	if closes != DrainConns {
-		t.Errorf("%d connections ended with Connection: close, want all %d", closes, DrainConns)
-	}
-
-	pr := <-probe
-	if pr.err != nil {
-		t.Errorf("a new connection during the drain: %v", pr.err)
+	pr := CheckDrained(t, ld, DrainConns, addr, timeout, timeout)
+	if pr.Err != nil {
+		t.Errorf("a new connection during the drain: %v", pr.Err)
 	} else {
-		t.Logf("end of ctx → first refused connection: %s; before it %d were answered and %d reset", pr.at.Sub(stop).Round(100*time.Microsecond), pr.p.Answered, pr.p.Reset)
+		t.Logf("end of ctx → first refused connection: %s; before it %d were answered and %d reset", pr.At.Sub(stop).Round(100*time.Microsecond), pr.Answered, pr.Reset)
 	}
 	select {
 	case err := <-done:
@@ -91,4 +59,47 @@ func Drain(t *testing.T, serve func(ctx context.Context, ln net.Listener) error)
 	case <-time.After(timeout):
 		t.Errorf("serve did not return within %s of its context's end", timeout)
 	}
+}
+
+// Refusal is what UntilRefused saw, when it returned, and its error.
+type Refusal struct {
+	Probes
+	At  time.Time
+	Err error
+}
+
+// CheckDrained is the shared half of a drain check, called as the drain
+// begins: it probes addr for a refused connection (UntilRefused with answer
+// and total) while it waits for ld's connection loops to end (a keep-alive
+// load without Reconnect ends each at the answer that carries
+// Connection: close, or at a failed request). It fails t when a request of
+// ld failed, when a load connection could not be opened, or when not all
+// conns connections ended with Connection: close, and returns the probe's
+// outcome for the caller to judge.
+func CheckDrained(t testing.TB, ld *Load, conns int, addr string, answer, total time.Duration) Refusal {
+	t.Helper()
+	probe := make(chan Refusal, 1)
+	go func() {
+		p, err := UntilRefused(addr, answer, total)
+		probe <- Refusal{p, time.Now(), err}
+	}()
+	res := ld.Wait()
+	failed := res.Failed()
+	closes := 0
+	for _, r := range res.Replies {
+		if r.Close {
+			closes++
+		}
+	}
+	t.Logf("%d requests on %d keep-alive connections across the drain, %d failed, %d answered with Connection: close", len(res.Replies), conns, len(failed), closes)
+	if len(failed) > 0 {
+		t.Errorf("%d of %d requests failed across the drain, want 0; first: status %d, %v", len(failed), len(res.Replies), failed[0].Status, failed[0].Err)
+	}
+	if len(res.DialErrors) > 0 {
+		t.Errorf("%d load connections could not be opened: %v", len(res.DialErrors), res.DialErrors[0])
+	}
+	if closes != conns {
+		t.Errorf("%d connections ended with Connection: close, want all %d", closes, conns)
+	}
+	return <-probe
 }

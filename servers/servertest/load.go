@@ -151,7 +151,7 @@ func (l *Load) runEach() {
 			l.dialFailed(err)
 			continue
 		}
-		l.add(l.roundTrip(c, bufio.NewReader(c)))
+		l.add(roundTrip(c, bufio.NewReader(c), l.req, l.opts.Timeout))
 		_ = c.Close()
 	}
 }
@@ -171,7 +171,7 @@ func (l *Load) run(c net.Conn) {
 			_ = c.Close()
 			return
 		}
-		r := l.roundTrip(c, br)
+		r := roundTrip(c, br, l.req, l.opts.Timeout)
 		l.add(r)
 		switch {
 		case r.Err != nil:
@@ -193,10 +193,11 @@ func (l *Load) run(c net.Conn) {
 	_ = c.Close()
 }
 
-// roundTrip writes one request and reads its answer whole.
-func (l *Load) roundTrip(c net.Conn, br *bufio.Reader) Reply {
-	_ = c.SetDeadline(time.Now().Add(l.opts.Timeout))
-	if _, err := c.Write(l.req); err != nil {
+// roundTrip writes req on c and reads its answer whole through br, all
+// within timeout.
+func roundTrip(c net.Conn, br *bufio.Reader, req []byte, timeout time.Duration) Reply {
+	_ = c.SetDeadline(time.Now().Add(timeout))
+	if _, err := c.Write(req); err != nil {
 		return Reply{At: time.Now(), Err: fmt.Errorf("write: %w", err)}
 	}
 	resp, err := http.ReadResponse(br, nil)

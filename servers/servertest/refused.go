@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"syscall"
@@ -61,22 +60,16 @@ func UntilRefused(addr string, answer, total time.Duration) (Probes, error) {
 	return p, fmt.Errorf("new connections to %s still accepted after %s, want ECONNREFUSED", addr, total)
 }
 
+// closeGET is the request of a probe: GET / on a connection of its own.
+var closeGET = []byte("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+
 // getOnce sends GET / on c and reads the whole answer within d, then
 // closes c.
 func getOnce(c net.Conn, d time.Duration) error {
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(d))
-	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); err != nil {
-		return err
+	r := roundTrip(c, bufio.NewReader(c), closeGET, d)
+	if r.Err == nil && r.Status != http.StatusOK {
+		return fmt.Errorf("status %d", r.Status)
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	_ = resp.Body.Close()
-	if err == nil && resp.StatusCode != http.StatusOK {
-		err = fmt.Errorf("status %d", resp.StatusCode)
-	}
-	return err
+	return r.Err
 }
