@@ -23,12 +23,11 @@ import (
 // gconn is one connection goroutine's state.
 type gconn struct {
 	conn
-	t     *leanTrial
-	nc    net.Conn
-	sh    *shard
-	reg   *registry
-	last  *atomic.Int64
-	local *metrics.Accumulator // nil: add to sh under its lock
+	t    *leanTrial
+	nc   net.Conn
+	sh   *shard
+	reg  *registry
+	last *atomic.Int64
 }
 
 // registry holds the open connections so that an interruption can close
