@@ -23,12 +23,11 @@ import (
 // gconn is one connection goroutine's state.
 type gconn struct {
 	conn
-	t     *leanTrial
-	nc    net.Conn
-	sh    *shard
-	reg   *registry
-	last  *atomic.Int64
-	local *metrics.Accumulator // nil: add to sh under its lock
+	t    *leanTrial
+	nc   net.Conn
+	sh   *shard
+	reg  *registry
+	last *atomic.Int64
 }
 
 // registry holds the open connections so that an interruption can close
@@ -174,7 +173,9 @@ func (t *leanTrial) dispatch(ctx context.Context, wg *sync.WaitGroup, conns int,
 			}()
 		}
 		// Every connection is busy: the request waits, its latency
-		// counting, until one frees or it is MaxScheduleLag late.
+		// counting, until one frees or it is MaxScheduleLag late. Reset
+		// discards a fire nobody received (Go 1.23 timers), so a timer
+		// left running here needs neither Stop nor a drain.
 		timer.Reset(max(ps.next+MaxScheduleLag-t.since(), 0))
 		select {
 		case work <- ps.next:
@@ -184,12 +185,6 @@ func (t *leanTrial) dispatch(ctx context.Context, wg *sync.WaitGroup, conns int,
 			ps.take()
 		case <-ctx.Done():
 			return
-		}
-		if !timer.Stop() {
-			select { // drain a fire that raced with the send
-			case <-timer.C:
-			default:
-			}
 		}
 	}
 }

@@ -72,9 +72,6 @@ func (p *respParser) reset(head bool) {
 	*p = respParser{head: head}
 }
 
-// started reports whether any part of the status line was parsed.
-func (p *respParser) started() bool { return p.state != stStatus || p.code != 0 }
-
 // done reports whether the response is complete.
 func (p *respParser) done() bool { return p.state == stDone }
 

@@ -152,21 +152,23 @@ func (a *Accumulator) Add(r *vegeta.Result) { a.AddDone(r, r.Timestamp.Add(r.Lat
 func (a *Accumulator) AddDone(r *vegeta.Result, done time.Time) {
 	_, fresh := r.Headers[HeaderNewConn]
 	pid := ParsePid(first(r.Headers[HeaderWorkerPid]))
-	a.add(r.Timestamp, r.Latency, int(r.Code), r.Error, fresh, pid)
+	ok := a.success(int(r.Code))
+	a.add(r.Timestamp, r.Latency, int(r.Code), ok, r.Error, fresh)
 	if a.tl != nil {
-		a.tl.add(done.Sub(a.tl.start), r.Latency, int(r.Code), r.Error, pid, a.success(int(r.Code)))
+		a.tl.add(done.Sub(a.tl.start), r.Latency, int(r.Code), r.Error, pid, ok)
 	}
 	if r.Code != 0 {
-		a.addWorker(a.worker(first(r.Headers[HeaderWorkerID])), a.success(int(r.Code)), fresh, r.Latency, pid)
+		a.addWorker(a.worker(first(r.Headers[HeaderWorkerID])), ok, fresh, r.Latency, pid)
 	}
 }
 
 // AddSample tallies one sample. It does not allocate once every worker ID
 // and error kind of the trial has been seen.
 func (a *Accumulator) AddSample(s *Sample) {
-	a.add(s.Sent, s.Latency, s.Code, s.Err, s.NewConn, s.Pid)
+	ok := a.success(s.Code)
+	a.add(s.Sent, s.Latency, s.Code, ok, s.Err, s.NewConn)
 	if a.tl != nil {
-		a.tl.add(s.At, s.Latency, s.Code, s.Err, s.Pid, a.success(s.Code))
+		a.tl.add(s.At, s.Latency, s.Code, s.Err, s.Pid, ok)
 	}
 	if s.Code == 0 {
 		return // no response: no worker answered
@@ -175,10 +177,12 @@ func (a *Accumulator) AddSample(s *Sample) {
 	if !ok {
 		w = a.worker(string(s.WorkerID))
 	}
-	a.addWorker(w, a.success(s.Code), s.NewConn, s.Latency, s.Pid)
+	a.addWorker(w, ok, s.NewConn, s.Latency, s.Pid)
 }
 
-func (a *Accumulator) add(sent time.Time, latency time.Duration, code int, errKind string, fresh bool, pid int) {
+// add tallies what every request has; ok is a.success(code), decided
+// once per request by the caller.
+func (a *Accumulator) add(sent time.Time, latency time.Duration, code int, ok bool, errKind string, fresh bool) {
 	a.requests++
 	_ = a.lat.RecordValue(clampLatency(latency)) // cannot fail: clamped into range
 	if a.earliest.IsZero() || sent.Before(a.earliest) {
@@ -187,7 +191,7 @@ func (a *Accumulator) add(sent time.Time, latency time.Duration, code int, errKi
 	if sent.After(a.latest) {
 		a.latest = sent
 	}
-	if a.success(code) {
+	if ok {
 		a.successes++
 	}
 	if code >= 0 && code < codeSlots-1 {

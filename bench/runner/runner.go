@@ -520,8 +520,8 @@ func TrialWarnings(trials []results.Trial) []string {
 	for _, k := range order {
 		tl := tallies[k]
 		if tl.dropped > 0 {
-			out = append(out, fmt.Sprintf("%s at rate %d/s: %d requests not sent: all connections were busy or the generator was behind until they were over a second late (counted as errors by thresholds)",
-				k.server, k.level, tl.dropped))
+			out = append(out, fmt.Sprintf("%s at rate %d/s: %d requests not sent: all connections were busy or the generator was behind until they were over %s late (counted as errors by thresholds)",
+				k.server, k.level, tl.dropped, load.MaxScheduleLag))
 		}
 		if tl.short > 0 {
 			out = append(out, fmt.Sprintf("%s at rate %d/s: achieved rate short of the asked one by more than %.0f%% in %d of %d trials (lowest %.0f/s)",

@@ -150,10 +150,13 @@ func TestTrialWarnings(t *testing.T) {
 		{Server: "single", Level: 8, Trial: 3, DurationS: 2, ClientCPUUtil: 0.20},
 		{Server: "pool", Level: 8, Trial: 1, DurationS: 2, ClientCPUUtil: 0.20},
 		{Server: "pool", Level: 500, Trial: 1, DurationS: 2, AchievedRate: 410, TargetRate: 500, RateShortfall: true},
+		{Server: "pool", Level: 900, Trial: 1, DurationS: 2, Dropped: 4},
+		{Server: "pool", Level: 900, Trial: 2, DurationS: 2, Dropped: 3},
 	}
 	got := TrialWarnings(trials)
 	want := []string{ // client-bound trials (single) get none: the report's verdict names them
 		"pool at rate 500/s: achieved rate short of the asked one by more than 5% in 1 of 1 trials (lowest 410/s)",
+		"pool at rate 900/s: 7 requests not sent: all connections were busy or the generator was behind until they were over 1s late (counted as errors by thresholds)",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("TrialWarnings =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
