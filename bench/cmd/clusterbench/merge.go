@@ -104,17 +104,11 @@ func runMerge(_ context.Context, stdout, stderr io.Writer, args []string) error 
 		_, err := fmt.Fprintln(stdout, dir)
 		return err
 	}
-	for _, f := range o.formats {
-		rep, err := report.For(f, run)
-		if err != nil {
-			return usageError("%v", err)
-		}
-		if err := rep(stdout); err != nil {
-			return err
-		}
-		if _, err := io.WriteString(stdout, "\n"); err != nil {
-			return err
-		}
+	if err := renderReport(stdout, run, o.formats); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(stdout, "\n"); err != nil {
+		return err
 	}
 	note := ""
 	if !run.Complete {
