@@ -16,7 +16,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/clusterbench/clusterbench/bench/k8s"
-	"github.com/clusterbench/clusterbench/bench/scenario"
 )
 
 // DefaultStartIn is how long after `k8s job` prints the manifest its
@@ -153,22 +152,14 @@ func probeRun(args []string) error {
 	if err != nil {
 		return err
 	}
-	var scs []*scenario.Scenario
-	for _, f := range o.files {
-		sc, err := loadScenario(f, o.scenariosDir)
-		if errors.Is(err, os.ErrNotExist) || errors.Is(err, errNoScenario) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if err := sc.Override(o.overrides); err != nil {
+	scs, errs := o.loadScenarios()
+	for _, err := range errs {
+		if !errors.Is(err, os.ErrNotExist) && !errors.Is(err, errNoScenario) {
 			return usageError("%v", err)
 		}
-		scs = append(scs, sc)
 	}
-	if len(scs) != len(o.files) {
-		return nil
+	if len(errs) > 0 {
+		return nil // a scenario not found here: how it shards is not known
 	}
 	return o.applyShard(o.shardFlags, scs, time.Now(), os.Getenv)
 }

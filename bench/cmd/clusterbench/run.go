@@ -185,26 +185,34 @@ func loadScenario(arg, dir string) (*scenario.Scenario, error) {
 // path that does not exist is os.ErrNotExist, from scenario.LoadFile.
 var errNoScenario = errors.New("no such file")
 
-func runRun(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	o, err := parseRun(stdout, args)
-	if err != nil {
-		return err
-	}
+// loadScenarios loads the scenarios of o.files (loadScenario) with the
+// flags' overrides applied: those that load, and an error for each that
+// does not, in the order given.
+func (o *runOptions) loadScenarios() ([]*scenario.Scenario, []error) {
 	scs := make([]*scenario.Scenario, 0, len(o.files))
-	var bad []string
+	var errs []error
 	for _, f := range o.files {
 		sc, err := loadScenario(f, o.scenariosDir)
 		if err == nil {
 			err = sc.Override(o.overrides)
 		}
 		if err != nil {
-			bad = append(bad, err.Error())
+			errs = append(errs, err)
 			continue
 		}
 		scs = append(scs, sc)
 	}
-	if len(bad) > 0 {
-		return usageError("%s", strings.Join(bad, "\n"))
+	return scs, errs
+}
+
+func runRun(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+	o, err := parseRun(stdout, args)
+	if err != nil {
+		return err
+	}
+	scs, errs := o.loadScenarios()
+	if len(errs) > 0 {
+		return usageError("%v", errors.Join(errs...))
 	}
 	for _, sc := range scs {
 		if err := checkTargets(ctx, sc, o.allowRemote); err != nil {
