@@ -28,6 +28,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/clusterbench/clusterbench/bench/shard"
 )
 
 // Defaults of a Job.
@@ -47,8 +49,9 @@ const (
 // nonroot user; bench/k8s/Containerfile sets it).
 const NonRootID = 65532
 
-// MaxShards bounds the Job's parallelism.
-const MaxShards = 1000
+// MaxShards bounds the Job's parallelism: the shard count --shard
+// accepts, so that every pod's --shard auto/N parses.
+const MaxShards = shard.MaxCount
 
 // Spec is what a Job needs. The zero value of an optional field takes
 // the default named beside it.
