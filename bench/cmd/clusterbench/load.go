@@ -111,6 +111,9 @@ func parseLoad(stdout io.Writer, args []string) (loadOptions, *scenario.Scenario
 		return o, nil, usageError("--trials %d out of range (allowed: 1..%d)", o.run.overrides.Trials, scenario.MaxTrials)
 	case o.saveScenario != "" && fs.Changed("requests"):
 		return o, nil, usageError("--save-scenario with --requests: a scenario file has no request count (allowed: --save-scenario with --duration)")
+	case o.saveScenario != "" && o.run.shardFlags.spec != "":
+		// the scenario is written after --shard has cut the load to this shard's share
+		return o, nil, usageError("--save-scenario with --shard: the file would hold this shard's share of the load, not the whole (allowed: --save-scenario without --shard)")
 	case o.warmup < 0:
 		return o, nil, usageError("--warmup %s out of range (allowed: ≥ 0)", o.warmup)
 	case o.pid < 0:
