@@ -99,6 +99,11 @@ func parseK8s(stdout io.Writer, args []string) (k8sOptions, error) {
 	if o.startIn <= 0 {
 		return o, usageError("--start-in %s out of range (allowed: > 0: the pods need time to start)", o.startIn)
 	}
+	if o.spec.Hold == 0 && o.spec.PVC == "" {
+		// a Spec's zero Hold means k8s.DefaultHold: refused rather than
+		// turned silently into it
+		return o, usageError("--hold 0 with an emptyDir: the pod would end, and its results with it, before 'k8s tar' could collect them (allowed: --hold > 0, or --pvc)")
+	}
 	o.spec.Args = cmd
 	return o, nil
 }
