@@ -85,7 +85,7 @@ func parseLoad(stdout io.Writer, args []string) (loadOptions, *scenario.Scenario
 	addFailOnFlag(fs, &failOn)
 	fs.StringVar(&o.saveScenario, "save-scenario", "", "write the equivalent scenario file (YAML) to `FILE`")
 	fs.StringVarP(&o.run.out, "out", "o", report.DefaultRunsDir, "directory the run directories are written under")
-	fs.StringVar(&format, "format", "table", "what to print: comma-separated "+strings.Join(report.Formats, ", "))
+	addFormatFlag(fs, &format)
 	fs.BoolVarP(&o.run.quiet, "quiet", "q", false, "print only the run directory (no tables; no progress without --progress)")
 	addProgressFlag(fs, &o.run.progress)
 	addAllowRemoteFlag(fs, &o.run.allowRemote)

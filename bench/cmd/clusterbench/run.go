@@ -87,7 +87,7 @@ func parseRun(stdout io.Writer, args []string) (runOptions, error) {
 	fs.IntVar(&o.overrides.Trials, "trials", 0, "trials per server × level")
 	fs.StringVar(&o.overrides.Engine, "engine", "", "load generator engine: lean (default: raw HTTP/1.1, never retries) or vegeta (net/http, a cross-check)")
 	fs.StringVarP(&o.out, "out", "o", report.DefaultRunsDir, "directory the run directories are written under")
-	fs.StringVar(&format, "format", "table", "what to print: comma-separated "+strings.Join(report.Formats, ", "))
+	addFormatFlag(fs, &format)
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print only the run directories (no tables; no progress without --progress)")
 	addProgressFlag(fs, &o.progress)
 	fs.DurationVar(&o.startTimeout, "start-timeout", runner.DefaultStartTimeout, "how long a server may take to answer /healthz")
@@ -223,6 +223,12 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		return err
 	}
 	return runScenarios(ctx, stdout, stderr, o, scs, append([]string{"clusterbench", "run"}, args...))
+}
+
+// addFormatFlag adds --format, what run, load and merge print (parsed by
+// report.ParseFormats).
+func addFormatFlag(fs *pflag.FlagSet, format *string) {
+	fs.StringVar(format, "format", "table", "what to print: comma-separated "+strings.Join(report.Formats, ", "))
 }
 
 // addFailOnFlag adds --fail-on, the thresholds of run and load besides a
