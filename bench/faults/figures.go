@@ -59,7 +59,7 @@ func Annotate(evs []results.FaultEvent, tl *results.Timeline, durationMs float64
 				rates = append(rates, tl.Buckets[k].OKPerS)
 			}
 			if len(rates) > 0 { // else the last baseline (0 before the first)
-				baseline = metrics.Estimate(rates).Median
+				baseline = metrics.Median(rates)
 			}
 		}
 		ev.BaselineOKPerS = baseline

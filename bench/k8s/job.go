@@ -15,6 +15,7 @@
 package k8s
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"slices"
@@ -27,6 +28,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/clusterbench/clusterbench/bench/shard"
 )
 
 // Defaults of a Job.
@@ -46,8 +49,9 @@ const (
 // nonroot user; bench/k8s/Containerfile sets it).
 const NonRootID = 65532
 
-// MaxShards bounds the Job's parallelism.
-const MaxShards = 1000
+// MaxShards bounds the Job's parallelism: the shard count --shard
+// accepts, so that every pod's --shard auto/N parses.
+const MaxShards = shard.MaxCount
 
 // Spec is what a Job needs. The zero value of an optional field takes
 // the default named beside it.
@@ -120,16 +124,9 @@ func (s *Spec) Check() error {
 
 var dnsSubdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
 
-func (s *Spec) name() string       { return cmpOr(s.Name, DefaultName) }
-func (s *Spec) binary() string     { return cmpOr(s.Binary, DefaultBinary) }
-func (s *Spec) resultsDir() string { return cmpOr(s.ResultsDir, DefaultResultsDir) }
-
-func cmpOr(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
-}
+func (s *Spec) name() string       { return cmp.Or(s.Name, DefaultName) }
+func (s *Spec) binary() string     { return cmp.Or(s.Binary, DefaultBinary) }
+func (s *Spec) resultsDir() string { return cmp.Or(s.ResultsDir, DefaultResultsDir) }
 
 // ShardArgs is the clusterbench command line a pod runs after the
 // binary: `k8s shard --dir D [--hold H] -- ARGS --allow-remote --shard
@@ -138,11 +135,7 @@ func cmpOr(v, def string) string {
 func (s *Spec) ShardArgs() []string {
 	args := []string{"k8s", "shard", "--dir", s.resultsDir()}
 	if s.PVC == "" {
-		hold := s.Hold
-		if hold == 0 {
-			hold = DefaultHold
-		}
-		args = append(args, "--hold", hold.String())
+		args = append(args, "--hold", cmp.Or(s.Hold, DefaultHold).String())
 	} else {
 		args = append(args, "--hold", "0s")
 	}

@@ -283,3 +283,15 @@ func TestReportShowsGenerators(t *testing.T) {
 		t.Errorf("the report of one shard's run has a generator table: %q", ts[0].Title)
 	}
 }
+
+// BenchmarkMerge merges 8 shards of a 4-level, 2-trial run (64 shard
+// trials, each with its latency histogram).
+func BenchmarkMerge(b *testing.B) {
+	shards := shardsOf(8, []int{800, 1600, 3200, 6400}, map[string][]int64{})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Merge(shards, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -145,7 +145,7 @@ func (p *parser) parse(data []byte) *Scenario {
 		return s
 	}
 	if !seen.servers {
-		p.errorf(root, "servers", "a list of servers, each with model: or command:", "missing")
+		p.errorf(root, "servers", serversAllowed, "missing")
 	}
 	if !seen.requests {
 		p.errorf(root, "requests", "a list of requests, each with path:", "missing")

@@ -138,7 +138,7 @@ func TestValidation(t *testing.T) {
 		{"unknown top-level key", doc(okServers, okRequests, okLoad, "color: red\n"), []string{"x.yaml:8: color: unknown field (allowed: name, description, servers, requests, load, pin, calc, thresholds, faults)"}},
 		{"duplicate key", doc(okServers, okRequests, okLoad, "name: u\n"), []string{"x.yaml:8: name: given again (first on line 1) (allowed: each key once)"}},
 		{"missing sections", "name: t\n", []string{
-			"x.yaml:1: servers: missing (allowed: a list of servers, each with model: or command:)",
+			"x.yaml:1: servers: missing (allowed: a list of servers, each with model:, command: or target:)",
 			"x.yaml:1: requests: missing (allowed: a list of requests, each with path:)",
 			"x.yaml:1: load: missing (allowed: a mapping with concurrency: or rate:, duration, warmup, trials, keepalive, timeout, engine, expect_status, connections)"}},
 		{"bad name", "name: Hello World\n" + doc(okServers, okRequests, okLoad, "")[8:], []string{
@@ -149,9 +149,9 @@ func TestValidation(t *testing.T) {
 
 		// servers
 		{"servers empty", doc(" []\n", okRequests, okLoad, "")[:0] + "name: t\nservers: []\nrequests:\n" + okRequests + "load:\n" + okLoad, []string{
-			"x.yaml:2: servers: the list is empty (allowed: a list of servers, each with model: or command:)"}},
+			"x.yaml:2: servers: the list is empty (allowed: a list of servers, each with model:, command: or target:)"}},
 		{"servers not a list", "servers: single\nrequests:\n" + okRequests + "load:\n" + okLoad, []string{
-			`x.yaml:1: servers: "single" is not a list (allowed: a list of servers, each with model: or command:)`}},
+			`x.yaml:1: servers: "single" is not a list (allowed: a list of servers, each with model:, command: or target:)`}},
 		{"server not a mapping", doc("  - single\n", okRequests, okLoad, ""), []string{
 			`x.yaml:3: servers[0]: "single" is not a mapping (allowed: name, model, workers, balance, gomaxprocs, burn, queue, command, env, health, ready_timeout, target, pid, insecure, allow_remote)`}},
 		{"server unknown field", doc("  - {model: single, threads: 2}\n", okRequests, okLoad, ""), []string{

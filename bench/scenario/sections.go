@@ -54,10 +54,13 @@ const (
 	MaxReadyTimeout = 10 * time.Minute
 )
 
+// serversAllowed is what the servers: section may hold.
+const serversAllowed = "a list of servers, each with model:, command: or target:"
+
 func (p *parser) servers(n *yaml.Node) []Server {
 	var out []Server
 	names := map[string]string{} // name → field of its first use
-	p.list(n, "servers", "a list of servers, each with model: or command:", func(i int, item *yaml.Node) {
+	p.list(n, "servers", serversAllowed, func(i int, item *yaml.Node) {
 		if i >= MaxServers {
 			if i == MaxServers {
 				p.errorf(item, "servers", fmt.Sprintf("at most %d servers", MaxServers), "too many servers")

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/clusterbench/clusterbench/bench/progress"
 )
 
 // cmdHelp is what `clusterbench CMD --help` prints, besides the flags.
@@ -26,10 +28,11 @@ const (
 	exitMeasurementLine = "3  the measurement failed: a server did not start, results could not be read or written"
 )
 
-// progressUsage is the --progress flag's text (run, load, ab).
-const progressUsage = "progress on stderr: auto (tty on a terminal, else plain), tty (a live line: server, level, trial, " +
+// progressUsage is the --progress flag's text (run, load, ab); the
+// interval comes from bench/progress, so that the text cannot drift from it.
+var progressUsage = "progress on stderr: auto (tty on a terminal, else plain), tty (a live line: server, level, trial, " +
 	"elapsed/total, ETA, req/s and errors so far, redrawn each second), plain (the progress lines, and a status " +
-	"line after 10s without output, for logs), none; -q without --progress means none"
+	"line after " + shortDuration(progress.PlainEvery) + " without output, for logs), none; -q without --progress means none"
 
 // newFlags returns a subcommand's flag set. pflag prints nothing itself:
 // parseFlags prints the help on stdout and turns errors into usage errors.

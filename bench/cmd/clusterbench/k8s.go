@@ -16,7 +16,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/clusterbench/clusterbench/bench/k8s"
-	"github.com/clusterbench/clusterbench/bench/scenario"
 )
 
 // DefaultStartIn is how long after `k8s job` prints the manifest its
@@ -100,6 +99,11 @@ func parseK8s(stdout io.Writer, args []string) (k8sOptions, error) {
 	if o.startIn <= 0 {
 		return o, usageError("--start-in %s out of range (allowed: > 0: the pods need time to start)", o.startIn)
 	}
+	if o.spec.Hold == 0 && o.spec.PVC == "" {
+		// a Spec's zero Hold means k8s.DefaultHold: refused rather than
+		// turned silently into it
+		return o, usageError("--hold 0 with an emptyDir: the pod would end, and its results with it, before 'k8s tar' could collect them (allowed: --hold > 0, or --pvc)")
+	}
 	o.spec.Args = cmd
 	return o, nil
 }
@@ -153,22 +157,14 @@ func probeRun(args []string) error {
 	if err != nil {
 		return err
 	}
-	var scs []*scenario.Scenario
-	for _, f := range o.files {
-		sc, err := loadScenario(f, o.scenariosDir)
-		if errors.Is(err, os.ErrNotExist) || errors.Is(err, errNoScenario) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if err := sc.Override(o.overrides); err != nil {
+	scs, errs := o.loadScenarios()
+	for _, err := range errs {
+		if !errors.Is(err, os.ErrNotExist) && !errors.Is(err, errNoScenario) {
 			return usageError("%v", err)
 		}
-		scs = append(scs, sc)
 	}
-	if len(scs) != len(o.files) {
-		return nil
+	if len(errs) > 0 {
+		return nil // a scenario not found here: how it shards is not known
 	}
 	return o.applyShard(o.shardFlags, scs, time.Now(), os.Getenv)
 }

@@ -72,6 +72,7 @@ func TestK8sBadInput(t *testing.T) {
 		{[]string{"job", "--shards", "4", "--image", "x", "--cpu", "lots", "--", "load", "http://h/"}, `cpu: "lots" is not a quantity`},
 		{[]string{"job", "--shards", "2", "--image", "x", "--", "run", "hello"}, "scenario hello starts server single itself"},
 		{[]string{"job", "--shards", "2", "--image", "x", "--", "load", "http://h/", "--bogus"}, "unknown flag: --bogus"},
+		{[]string{"job", "--shards", "2", "--image", "x", "--hold", "0", "--", "load", "http://h/"}, "--hold 0 with an emptyDir"},
 		{[]string{"deploy"}, `k8s takes one of job, shard, tar, got ["deploy"]`},
 	} {
 		_, stderr, code := mainIn(t, append([]string{"k8s"}, tc.args...)...)

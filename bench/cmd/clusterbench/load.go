@@ -82,10 +82,10 @@ func parseLoad(stdout io.Writer, args []string) (loadOptions, *scenario.Scenario
 	fs.IntSliceVar(&o.expect, "expect-status", nil, "status codes that count as successes, e.g. 200,204 (default: any 2xx)")
 	fs.BoolVarP(&o.insecure, "insecure", "k", false, "https: do not verify the server's certificate")
 	fs.IntVar(&o.pid, "pid", 0, "the server's process id, to measure its CPU (with its children)")
-	fs.StringArrayVar(&failOn, "fail-on", nil, "threshold, e.g. 'p99<200ms', 'errors<0.1%', 'rps>5000', 'NAME:p50<1ms' (repeatable): exit 1 when broken")
+	addFailOnFlag(fs, &failOn)
 	fs.StringVar(&o.saveScenario, "save-scenario", "", "write the equivalent scenario file (YAML) to `FILE`")
 	fs.StringVarP(&o.run.out, "out", "o", report.DefaultRunsDir, "directory the run directories are written under")
-	fs.StringVar(&format, "format", "table", "what to print: comma-separated "+strings.Join(report.Formats, ", "))
+	addFormatFlag(fs, &format)
 	fs.BoolVarP(&o.run.quiet, "quiet", "q", false, "print only the run directory (no tables; no progress without --progress)")
 	addProgressFlag(fs, &o.run.progress)
 	addAllowRemoteFlag(fs, &o.run.allowRemote)
@@ -96,13 +96,13 @@ func parseLoad(stdout io.Writer, args []string) (loadOptions, *scenario.Scenario
 	if err := o.run.progress.check(fs); err != nil {
 		return o, nil, err
 	}
-	switch {
-	case fs.NArg() != 1:
+	if fs.NArg() != 1 {
 		return o, nil, usageError("load takes one URL, got %d arguments (usage: %s)", fs.NArg(), loadHelp.Usage)
-	case fs.Changed("requests") && fs.Changed("duration"):
-		return o, nil, usageError("--requests and --duration together (allowed: one of them: a trial stops after N requests, or after a duration)")
-	case fs.Changed("requests") && o.run.overrides.Requests < 1:
-		return o, nil, usageError("--requests: %d is out of range (allowed: ≥ 1)", o.run.overrides.Requests)
+	}
+	if err := checkRequestsFlag(fs, o.run.overrides.Requests); err != nil {
+		return o, nil, err
+	}
+	switch {
 	case fs.Changed("rate") && fs.Changed("concurrency"):
 		return o, nil, usageError("--rate and --concurrency together (allowed: --concurrency for a closed loop or --rate for an open loop)")
 	case fs.Changed("duration") && o.run.overrides.Duration <= 0:
@@ -111,6 +111,9 @@ func parseLoad(stdout io.Writer, args []string) (loadOptions, *scenario.Scenario
 		return o, nil, usageError("--trials %d out of range (allowed: 1..%d)", o.run.overrides.Trials, scenario.MaxTrials)
 	case o.saveScenario != "" && fs.Changed("requests"):
 		return o, nil, usageError("--save-scenario with --requests: a scenario file has no request count (allowed: --save-scenario with --duration)")
+	case o.saveScenario != "" && o.run.shardFlags.spec != "":
+		// the scenario is written after --shard has cut the load to this shard's share
+		return o, nil, usageError("--save-scenario with --shard: the file would hold this shard's share of the load, not the whole (allowed: --save-scenario without --shard)")
 	case o.warmup < 0:
 		return o, nil, usageError("--warmup %s out of range (allowed: ≥ 0)", o.warmup)
 	case o.pid < 0:
@@ -129,12 +132,8 @@ func parseLoad(stdout io.Writer, args []string) (loadOptions, *scenario.Scenario
 	if o.run.formats, err = report.ParseFormats(format); err != nil {
 		return o, nil, usageError("%v", err)
 	}
-	for _, e := range failOn {
-		t, err := threshold.Parse(e)
-		if err != nil {
-			return o, nil, usageError("--fail-on: %v", err)
-		}
-		o.run.thresholds = append(o.run.thresholds, t)
+	if o.run.thresholds, err = parseFailOn(failOn); err != nil {
+		return o, nil, err
 	}
 	sc, err := o.scenario()
 	if err != nil {

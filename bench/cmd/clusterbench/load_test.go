@@ -148,6 +148,7 @@ func TestLoadBadInput(t *testing.T) {
 		{[]string{"http://127.0.0.1:1/", "-d", "0"}, ExitUsage, "--duration 0s out of range"},
 		{[]string{"http://127.0.0.1:1/", "--trials", "0"}, ExitUsage, "--trials 0 out of range"},
 		{[]string{"http://127.0.0.1:1/", "-n", "5", "--save-scenario", "x.yaml"}, ExitUsage, "a scenario file has no request count"},
+		{[]string{"http://127.0.0.1:1/", "-r", "100", "--shard", "0/2", "--run-id", "x", "--save-scenario", "x.yaml"}, ExitUsage, "--save-scenario with --shard"},
 		{[]string{refused, "-d", "200ms", "--warmup", "0"}, ExitMeasurement, "does not accept connections"},
 	} {
 		_, stderr, code := mainIn(t, append([]string{"load", "-o", out}, c.args...)...)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"strings"
 
 	"github.com/clusterbench/clusterbench/bench/hlog"
 	"github.com/clusterbench/clusterbench/bench/merge"
@@ -48,7 +47,7 @@ func parseMerge(stdout io.Writer, args []string) (mergeOptions, error) {
 	fs := newFlags("merge")
 	fs.StringVarP(&o.out, "out", "o", report.DefaultRunsDir, "directory the merged run directory is written under")
 	fs.BoolVar(&o.allowMissing, "allow-missing", false, "merge the shards given although some are missing; the merged run is marked incomplete and names them")
-	fs.StringVar(&format, "format", "table", "what to print: comma-separated "+strings.Join(report.Formats, ", "))
+	addFormatFlag(fs, &format)
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print only the merged run directory")
 	if err := parseFlags(fs, mergeHelp, stdout, args); err != nil {
 		return o, err
@@ -104,17 +103,11 @@ func runMerge(_ context.Context, stdout, stderr io.Writer, args []string) error 
 		_, err := fmt.Fprintln(stdout, dir)
 		return err
 	}
-	for _, f := range o.formats {
-		rep, err := report.For(f, run)
-		if err != nil {
-			return usageError("%v", err)
-		}
-		if err := rep(stdout); err != nil {
-			return err
-		}
-		if _, err := io.WriteString(stdout, "\n"); err != nil {
-			return err
-		}
+	if err := renderReport(stdout, run, o.formats); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(stdout, "\n"); err != nil {
+		return err
 	}
 	note := ""
 	if !run.Complete {

@@ -87,13 +87,13 @@ func parseRun(stdout io.Writer, args []string) (runOptions, error) {
 	fs.IntVar(&o.overrides.Trials, "trials", 0, "trials per server × level")
 	fs.StringVar(&o.overrides.Engine, "engine", "", "load generator engine: lean (default: raw HTTP/1.1, never retries) or vegeta (net/http, a cross-check)")
 	fs.StringVarP(&o.out, "out", "o", report.DefaultRunsDir, "directory the run directories are written under")
-	fs.StringVar(&format, "format", "table", "what to print: comma-separated "+strings.Join(report.Formats, ", "))
+	addFormatFlag(fs, &format)
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print only the run directories (no tables; no progress without --progress)")
 	addProgressFlag(fs, &o.progress)
 	fs.DurationVar(&o.startTimeout, "start-timeout", runner.DefaultStartTimeout, "how long a server may take to answer /healthz")
 	fs.StringVar(&o.scenariosDir, "scenarios", "", "directory searched for a scenario NAME after ./scenarios (default $"+EnvScenarios+"), before the built-in ones")
 	var failOn []string
-	fs.StringArrayVar(&failOn, "fail-on", nil, "threshold, e.g. 'p99<200ms', 'errors<0.1%', 'rps>5000', 'NAME:p50<1ms' (repeatable): exit 1 when broken")
+	addFailOnFlag(fs, &failOn)
 	addAllowRemoteFlag(fs, &o.allowRemote)
 	addShardFlags(fs, &o.shardFlags)
 	if err := parseFlags(fs, runHelp, stdout, args); err != nil {
@@ -102,18 +102,12 @@ func parseRun(stdout io.Writer, args []string) (runOptions, error) {
 	if err := o.progress.check(fs); err != nil {
 		return o, err
 	}
-	for _, e := range failOn {
-		t, err := threshold.Parse(e)
-		if err != nil {
-			return o, usageError("--fail-on: %v", err)
-		}
-		o.thresholds = append(o.thresholds, t)
+	var err error
+	if o.thresholds, err = parseFailOn(failOn); err != nil {
+		return o, err
 	}
-	if fs.Changed("requests") && fs.Changed("duration") {
-		return o, usageError("--requests and --duration together (allowed: one of them: a trial stops after N requests, or after a duration)")
-	}
-	if fs.Changed("requests") && o.overrides.Requests < 1 {
-		return o, usageError("--requests: %d is out of range (allowed: ≥ 1)", o.overrides.Requests)
+	if err := checkRequestsFlag(fs, o.overrides.Requests); err != nil {
+		return o, err
 	}
 	if fs.Changed("warmup") {
 		o.overrides.Warmup = &warmup
@@ -133,7 +127,6 @@ func parseRun(stdout io.Writer, args []string) (runOptions, error) {
 	if o.out == "" {
 		return o, usageError("--out: empty directory name")
 	}
-	var err error
 	if o.formats, err = report.ParseFormats(format); err != nil {
 		return o, usageError("%v", err)
 	}
@@ -192,26 +185,34 @@ func loadScenario(arg, dir string) (*scenario.Scenario, error) {
 // path that does not exist is os.ErrNotExist, from scenario.LoadFile.
 var errNoScenario = errors.New("no such file")
 
-func runRun(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	o, err := parseRun(stdout, args)
-	if err != nil {
-		return err
-	}
+// loadScenarios loads the scenarios of o.files (loadScenario) with the
+// flags' overrides applied: those that load, and an error for each that
+// does not, in the order given.
+func (o *runOptions) loadScenarios() ([]*scenario.Scenario, []error) {
 	scs := make([]*scenario.Scenario, 0, len(o.files))
-	var bad []string
+	var errs []error
 	for _, f := range o.files {
 		sc, err := loadScenario(f, o.scenariosDir)
 		if err == nil {
 			err = sc.Override(o.overrides)
 		}
 		if err != nil {
-			bad = append(bad, err.Error())
+			errs = append(errs, err)
 			continue
 		}
 		scs = append(scs, sc)
 	}
-	if len(bad) > 0 {
-		return usageError("%s", strings.Join(bad, "\n"))
+	return scs, errs
+}
+
+func runRun(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+	o, err := parseRun(stdout, args)
+	if err != nil {
+		return err
+	}
+	scs, errs := o.loadScenarios()
+	if len(errs) > 0 {
+		return usageError("%v", errors.Join(errs...))
 	}
 	for _, sc := range scs {
 		if err := checkTargets(ctx, sc, o.allowRemote); err != nil {
@@ -222,6 +223,44 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		return err
 	}
 	return runScenarios(ctx, stdout, stderr, o, scs, append([]string{"clusterbench", "run"}, args...))
+}
+
+// addFormatFlag adds --format, what run, load and merge print (parsed by
+// report.ParseFormats).
+func addFormatFlag(fs *pflag.FlagSet, format *string) {
+	fs.StringVar(format, "format", "table", "what to print: comma-separated "+strings.Join(report.Formats, ", "))
+}
+
+// addFailOnFlag adds --fail-on, the thresholds of run and load besides a
+// scenario's; parseFailOn reads them.
+func addFailOnFlag(fs *pflag.FlagSet, exprs *[]string) {
+	fs.StringArrayVar(exprs, "fail-on", nil, "threshold, e.g. 'p99<200ms', 'errors<0.1%', 'rps>5000', 'NAME:p50<1ms' (repeatable): exit 1 when broken")
+}
+
+// parseFailOn parses the --fail-on expressions: a usage error names the
+// first that is not a threshold.
+func parseFailOn(exprs []string) ([]threshold.Threshold, error) {
+	var ts []threshold.Threshold
+	for _, e := range exprs {
+		t, err := threshold.Parse(e)
+		if err != nil {
+			return nil, usageError("--fail-on: %v", err)
+		}
+		ts = append(ts, t)
+	}
+	return ts, nil
+}
+
+// checkRequestsFlag refuses --requests with --duration, or below 1 (run
+// and load).
+func checkRequestsFlag(fs *pflag.FlagSet, requests int64) error {
+	switch {
+	case fs.Changed("requests") && fs.Changed("duration"):
+		return usageError("--requests and --duration together (allowed: one of them: a trial stops after N requests, or after a duration)")
+	case fs.Changed("requests") && requests < 1:
+		return usageError("--requests: %d is out of range (allowed: ≥ 1)", requests)
+	}
+	return nil
 }
 
 // addAllowRemoteFlag adds --allow-remote, the opt-in to load a target

@@ -22,10 +22,14 @@ func summarise(samples []sample) report.Table {
 		bound                        int
 		trial                        bool
 	}
-	wrk := map[key]sample{} // server and round → wrk's sample
+	type serverRound struct {
+		server string
+		round  int
+	}
+	wrk := map[serverRound]sample{} // wrk's sample of each server and round
 	for _, s := range samples {
 		if s.gen == "wrk" {
-			wrk[key{s.server, strconv.Itoa(s.round)}] = s
+			wrk[serverRound{s.server, s.round}] = s
 		}
 	}
 	var order []key
@@ -42,7 +46,7 @@ func summarise(samples []sample) report.Table {
 		if s.clientBound {
 			v.bound++
 		}
-		if b, ok := wrk[key{s.server, strconv.Itoa(s.round)}]; ok {
+		if b, ok := wrk[serverRound{s.server, s.round}]; ok {
 			v.rpsRatio = append(v.rpsRatio, s.rps()/b.rps())
 			v.cpuRatio = append(v.cpuRatio, s.cpuPerReq()/b.cpuPerReq())
 		}
