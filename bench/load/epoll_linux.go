@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -48,6 +50,7 @@ type econn struct {
 type epollLoop struct {
 	t          *leanTrial
 	ep         int
+	pw         *parkedWait // waits of parkAbove or longer, on ep
 	sa         unix.Sockaddr
 	family     int
 	acc        *metrics.Accumulator
@@ -93,14 +96,14 @@ func (t *leanTrial) runEpoll() (*metrics.Accumulator, time.Duration, error) {
 	ls := make([]*epollLoop, n)
 	live := t.cfg.Live.begin(n)
 	for i := range ls {
-		ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		pw, err := newParkedWait()
 		if err != nil {
 			for _, l := range ls[:i] {
-				_ = unix.Close(l.ep)
+				l.pw.close()
 			}
 			return nil, 0, fmt.Errorf("load: epoll: %w", err)
 		}
-		l := &epollLoop{t: t, ep: ep, acc: t.newAcc(), live: slot(live, i)}
+		l := &epollLoop{t: t, ep: pw.ep, pw: pw, acc: t.newAcc(), live: slot(live, i)}
 		l.sa, l.family = sockaddr()
 		share := conns / n
 		if i < conns%n {
@@ -133,7 +136,7 @@ func (t *leanTrial) runEpoll() (*metrics.Accumulator, time.Duration, error) {
 		}
 		last = max(last, l.last)
 		errs = append(errs, l.err)
-		_ = unix.Close(l.ep)
+		l.pw.close()
 	}
 	return acc, last, errors.Join(errs...)
 }
@@ -189,7 +192,13 @@ func (l *epollLoop) run() {
 			// up late has its latency counted from the intended time.
 			wait = 0
 		}
-		n, err := epollWait(l.ep, l.events[:], wait)
+		var n int
+		var err error
+		if wait >= parkAbove {
+			n, err = l.pw.wait(l.events[:], wait-parkSlack)
+		} else {
+			n, err = epollWait(l.ep, l.events[:], wait)
+		}
 		if err != nil {
 			if err == unix.EINTR {
 				continue
@@ -592,6 +601,82 @@ func epollWait(ep int, events []unix.EpollEvent, timeout time.Duration) (int, er
 
 // noPwait2 is set once epoll_pwait2 answered ENOSYS.
 var noPwait2 atomic.Bool
+
+// parkedWait waits for an event loop's epoll instance in the Go
+// scheduler's own poller rather than in a blocking epoll_wait. A
+// goroutine blocked in a system call keeps its P until sysmon takes it
+// back, which takes up to 10–20 ms once sysmon has backed off; with every
+// P held by an event loop's wait (one loop per P), nothing else in the
+// process runs or even sees its network events in that time: the progress
+// display, the fault watcher, signal handling, and in tests the server
+// under measurement, whose replies then arrive late for a reason that is
+// the generator's. A parked goroutine holds no P. The Go poller's timers
+// have millisecond resolution, so only long waits park, and for parkSlack
+// less than asked: the rest of the wait, down to the due time, is an
+// epoll_pwait2 with nanosecond resolution.
+type parkedWait struct {
+	ep int
+	f  *os.File // ep, registered with the Go poller
+	rc syscall.RawConn
+}
+
+const (
+	// parkAbove: an event loop's wait this long or longer parks (the
+	// closed loop's waits for replies, which are checkEvery long; an open
+	// loop's waits between sends below 100 req/s per loop).
+	parkAbove = 2 * time.Millisecond
+	// parkSlack is how much earlier than due a parked wait ends: the Go
+	// poller's timer resolution.
+	parkSlack = time.Millisecond
+)
+
+func newParkedWait() (*parkedWait, error) {
+	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	// Non-blocking, so that os.NewFile registers it with the Go poller;
+	// epoll_wait itself ignores the flag.
+	if err := unix.SetNonblock(ep, true); err != nil {
+		_ = unix.Close(ep)
+		return nil, err
+	}
+	f := os.NewFile(uintptr(ep), "epoll")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return &parkedWait{ep: ep, f: f, rc: rc}, nil
+}
+
+// wait returns the ready events, parking until there are some or until
+// timeout has passed (then 0 events).
+func (p *parkedWait) wait(events []unix.EpollEvent, timeout time.Duration) (int, error) {
+	if err := p.f.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+		return 0, err
+	}
+	var n int
+	var errno syscall.Errno
+	err := p.rc.Read(func(fd uintptr) bool {
+		// Called once before the first park, and after each wake-up: the
+		// poller is edge-triggered and may wake without an event left.
+		r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, fd, uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+		n, errno = int(r), e
+		return e != 0 || r > 0
+	})
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	case errno != 0:
+		return 0, errno
+	}
+	return n, nil
+}
+
+func (p *parkedWait) close() { _ = p.f.Close() }
 
 // rawRead and rawWrite are read(2) and write(2) on a non-blocking socket:
 // they never block, so they are raw system calls, without the scheduler
