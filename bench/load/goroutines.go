@@ -182,6 +182,7 @@ func (t *leanTrial) dispatch(ctx context.Context, wg *sync.WaitGroup, conns int,
 			ps.take()
 		case <-timer.C:
 			t.dropped.Add(1)
+			t.unclaim() // never sent: not one of Config.Requests
 			ps.take()
 		case <-ctx.Done():
 			return

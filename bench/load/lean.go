@@ -75,6 +75,13 @@ func (t *leanTrial) claim() bool {
 	return t.cfg.Requests == 0 || t.issued.Add(1) <= t.cfg.Requests
 }
 
+// unclaim gives back a claimed request that was not sent after all.
+func (t *leanTrial) unclaim() {
+	if t.cfg.Requests != 0 {
+		t.issued.Add(-1)
+	}
+}
+
 // exhausted reports whether the request count is spent.
 func (t *leanTrial) exhausted() bool {
 	return t.cfg.Requests != 0 && t.issued.Load() >= t.cfg.Requests

@@ -346,3 +346,38 @@ func TestHTTPS(t *testing.T) {
 		t.Errorf("verified: successes %d, errors %v: want 3 failed dials (the test certificate is not trusted)", out.Acc.Successes(), out.Acc.Errors())
 	}
 }
+
+// TestDroppedAreNotRequests: in an open loop with a request count
+// (Config.Requests), a request dropped for being more than MaxScheduleLag
+// late was never sent and does not use up the count, in either engine:
+// with one connection, held 1.3 s by its first request, the requests due
+// in the first 0.3 s are dropped, and the trial still sends the count.
+func TestDroppedAreNotRequests(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[net.Conn]bool{}
+	url := rawServer(t, func(c net.Conn) bool {
+		mu.Lock()
+		first := !seen[c]
+		seen[c] = true
+		mu.Unlock()
+		if first {
+			time.Sleep(MaxScheduleLag + 300*time.Millisecond)
+		}
+		_, err := c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+		return err == nil
+	})
+	engines(t, func(t *testing.T, cfg Config) {
+		cfg.Targets = []Target{{URL: url, Weight: 1}}
+		cfg.Mode, cfg.Level, cfg.MaxConns, cfg.Requests, cfg.Duration = Open, 100, 1, 150, 20*time.Second
+		cfg.Timeout = 5 * time.Second
+		out, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := out.Acc
+		if out.Dropped == 0 || a.Requests() != 150 || a.Successes() != 150 {
+			t.Errorf("dropped %d, requests %d, successes %d, errors %v: want some dropped, and 150 requests sent and answered",
+				out.Dropped, a.Requests(), a.Successes(), a.Errors())
+		}
+	})
+}
