@@ -240,7 +240,7 @@ func summaryTable(run *results.Run) Table {
 		}
 		t.Rows = append(t.Rows, []string{
 			s.Server, strconv.Itoa(s.Level),
-			fmtRate(s.Throughput.Median) + spread(s.Throughput),
+			fmtFigure(s.Throughput.Median) + spread(s.Throughput),
 			fmtMs(s.P50Ms.Median), fmtMs(s.P90Ms.Median), fmtMs(s.P99Ms.Median), fmtMs(s.P999Ms.Median), fmtMs(s.MaxMs.Median),
 			fmtRatio(s.SuccessRatio.Min), cpuPerReq(s.ServerCPUPerReqUs), strings.Join(flags, ""),
 		})
@@ -436,17 +436,12 @@ func cpuPerReq(e results.Estimate) string {
 	if e.Median <= 0 {
 		return "-"
 	}
-	return fmtUs(e.Median)
+	return fmtFigure(e.Median)
 }
 
-func fmtRate(v float64) string {
-	if math.Abs(v) < 100 {
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 0, 64)
-}
-
-func fmtUs(v float64) string {
+// fmtFigure prints a rate (req/s, tasks/s) or a time in µs: one decimal
+// below 100, whole numbers from there.
+func fmtFigure(v float64) string {
 	if math.Abs(v) < 100 {
 		return strconv.FormatFloat(v, 'f', 1, 64)
 	}

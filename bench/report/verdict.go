@@ -286,11 +286,11 @@ func soloFigures(lv LevelVerdict) string {
 func (r Ranking) value(e results.Estimate) string {
 	switch r.Metric {
 	case MetricThroughput:
-		return fmtRate(e.Median)
+		return fmtFigure(e.Median)
 	case MetricP99:
 		return fmtMs(e.Median)
 	}
-	return fmtUs(e.Median)
+	return fmtFigure(e.Median)
 }
 
 // marks are the table's flags of an entry, in parentheses: " (C)",

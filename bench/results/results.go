@@ -377,3 +377,10 @@ type CalcCrash struct {
 	Restarted bool   `json:"restarted"`
 	NewPid    int    `json:"new_pid,omitempty"`
 }
+
+// MsText prints a time in ms (the unit of every *Ms field) as a duration
+// to the millisecond, as tables and progress lines show fault times:
+// 1500 → "1.5s", 12.4 → "12ms", 0.2 → "0s".
+func MsText(ms float64) string {
+	return time.Duration(ms * float64(time.Millisecond)).Round(time.Millisecond).String()
+}
