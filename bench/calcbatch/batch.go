@@ -160,6 +160,16 @@ func (b *Batch) Trial(ctx context.Context) error {
 	return nil
 }
 
+// Last is the figures of the latest trial, in O(1) (for progress after
+// each trial; Result summarises them all); false before the first trial
+// that completed.
+func (b *Batch) Last() (results.CalcTrial, bool) {
+	if len(b.acc.trials) == 0 {
+		return results.CalcTrial{}, false
+	}
+	return b.acc.trials[len(b.acc.trials)-1], true
+}
+
 // Result summarises the trials run so far.
 func (b *Batch) Result() results.CalcResult {
 	r := results.CalcResult{

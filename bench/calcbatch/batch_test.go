@@ -231,3 +231,25 @@ func TestInterleave(t *testing.T) {
 		t.Errorf("err %v after %q; want b's error, nothing after b2", err, strings.Join(log, " "))
 	}
 }
+
+// TestLast checks that Last is the latest trial as Result reports it.
+func TestLast(t *testing.T) {
+	b, err := New(testCtx(t), Config{Model: calc.ModelGoroutine, Workers: 2, Kind: "sum", N: 1000, Tasks: 20, Trials: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, ok := b.Last(); ok {
+		t.Error("Last before any trial: ok, want none")
+	}
+	for i := range 3 {
+		if err := b.Trial(testCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+		last, ok := b.Last()
+		tr := b.Result().TrialResults
+		if !ok || len(tr) != i+1 || last != tr[i] || last.Trial != i+1 {
+			t.Errorf("after trial %d: Last %+v (%v), Result's trials %+v", i+1, last, ok, tr)
+		}
+	}
+}
