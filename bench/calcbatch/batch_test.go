@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterbench/clusterbench/bench/results"
 	"github.com/clusterbench/clusterbench/servers/calc"
 )
 
@@ -33,7 +34,21 @@ func models() []string {
 	return ms
 }
 
-func TestRunExactEveryKindAndExecutor(t *testing.T) {
+// measure runs cfg's batch as `clusterbench calc` does: New, Interleave
+// over its trials, then Result and Err.
+func measure(ctx context.Context, cfg Config) (results.CalcResult, error) {
+	b, err := New(ctx, cfg)
+	if err != nil {
+		return results.CalcResult{}, err
+	}
+	defer b.Close()
+	if err := Interleave(ctx, b.cfg.Trials, b); err != nil {
+		return b.Result(), err
+	}
+	return b.Result(), b.Err()
+}
+
+func TestExactEveryKindAndExecutor(t *testing.T) {
 	cases := []struct {
 		kind  string
 		n     int64
@@ -57,7 +72,7 @@ func TestRunExactEveryKindAndExecutor(t *testing.T) {
 				if model == calc.ModelProcess {
 					cfg.Inflight = 2
 				}
-				r, err := Run(testCtx(t), cfg)
+				r, err := measure(testCtx(t), cfg)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -98,7 +113,7 @@ func TestRunExactEveryKindAndExecutor(t *testing.T) {
 // estimator's (metrics.Estimate): median of the trials, min and max, and
 // a confidence interval from 6 trials on.
 func TestResultEstimates(t *testing.T) {
-	r, err := Run(testCtx(t), Config{Model: calc.ModelGoroutine, Workers: 2, Kind: "sum", N: 1000, Tasks: 50, Trials: 6})
+	r, err := measure(testCtx(t), Config{Model: calc.ModelGoroutine, Workers: 2, Kind: "sum", N: 1000, Tasks: 50, Trials: 6})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,13 +133,13 @@ func TestResultEstimates(t *testing.T) {
 	}
 }
 
-func TestRunKillWorkerAfter(t *testing.T) {
+func TestKillWorkerAfter(t *testing.T) {
 	if err := calc.Unsupported(calc.ModelProcess); err != nil {
 		t.Skipf("the process model cannot run here: %v", err)
 	}
 	cfg := Config{Model: calc.ModelProcess, Workers: 2, Inflight: 8, Kind: "fibonacci", N: 15, Tasks: 300, Trials: 2,
 		KillWorkerAfter: 100, WorkerCommand: selfCommand()}
-	r, err := Run(testCtx(t), cfg)
+	r, err := measure(testCtx(t), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,17 +163,6 @@ func TestRunKillWorkerAfter(t *testing.T) {
 	}
 	if pids < 3 {
 		t.Errorf("worker rows name %d pids, want ≥ 3 (2 workers + a restart)", pids)
-	}
-}
-
-func TestRunInterleavedNeedsSameTrials(t *testing.T) {
-	_, err := RunInterleaved(testCtx(t), []Config{
-		{Model: calc.ModelInline, Kind: "sum", N: 1, Tasks: 1, Trials: 2},
-		{Model: calc.ModelGoroutine, Workers: 1, Kind: "sum", N: 1, Tasks: 1, Trials: 3},
-	})
-	var ce *ConfigError
-	if !errors.As(err, &ce) || ce.Field != "trials" {
-		t.Fatalf("err = %v, want a trials ConfigError", err)
 	}
 }
 

@@ -27,6 +27,11 @@ func CalcConfig(c scenario.Calc, binary string) calcbatch.Config {
 // machine's load touches them alike, and appends each to out.Run.Calc. A
 // batch that fails, or returns a wrong result, is a failure of the run
 // (out.Failed, named "calc NAME"); what it measured before is kept.
+//
+// It is its own loop, not calcbatch.Interleave (which `clusterbench calc`
+// uses), because a scenario's batches differ in their trial counts, a
+// failed batch must not stop the others, and every trial is a progress
+// phase with its own events.
 func (r *Runner) runCalc(ctx context.Context, sc *scenario.Scenario, out *Outcome) {
 	if len(sc.Calc) == 0 {
 		return
