@@ -75,13 +75,30 @@ func WriteMarkdown(w io.Writer, d Document) error {
 	return bw.Flush()
 }
 
-var mdEscaper = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "<", "&lt;", ">", "&gt;", "|", `\|`, "\n", " ")
+var (
+	mdEscaper     = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "<", "&lt;", ">", "&gt;", "|", `\|`, "\n", " ")
+	mdCodeEscaper = strings.NewReplacer("|", `\|`, "\n", " ")
+)
 
 // MarkdownText escapes what Markdown would otherwise format (emphasis,
-// code, HTML, table pipes) and folds newlines into spaces, so s stays
-// one line of text or one table cell. The gate's Markdown summary uses it
-// too.
-func MarkdownText(s string) string { return mdEscaper.Replace(s) }
+// HTML, table pipes) and folds newlines into spaces, so s stays one line
+// of text or one table cell. Paired backticks are kept as code spans,
+// their text as written (pipes escaped, as a table cell needs); a lone
+// backtick is escaped. The gate's Markdown summary uses it too.
+func MarkdownText(s string) string {
+	if n := strings.Count(s, "`"); n == 0 || n%2 == 1 {
+		return mdEscaper.Replace(s)
+	}
+	var b strings.Builder
+	for i, part := range strings.Split(s, "`") {
+		if i%2 == 0 {
+			b.WriteString(mdEscaper.Replace(part))
+		} else {
+			b.WriteString("`" + mdCodeEscaper.Replace(part) + "`")
+		}
+	}
+	return b.String()
+}
 
 // mdCell is MarkdownText for a table cell (pipes included).
 func mdCell(s string) string {
