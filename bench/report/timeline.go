@@ -112,7 +112,8 @@ func faultTable(run *results.Run) Table {
 		Title: fmt.Sprintf("%s: faults (median across trials)", run.Scenario.Name),
 		Header: []string{"server", levelHeader(run.Load.Mode), "fault", "at", "failed", "how",
 			"recovery", "worst", "respawn", "new worker", "exit"},
-		Align: []Align{Left, Right, Left, Right, Right, Left, Right, Right, Right, Right, Right},
+		Align:  []Align{Left, Right, Left, Right, Right, Left, Right, Right, Right, Right, Right},
+		Legend: levelLegend(run.Load.Mode),
 	}
 	var notes []string
 	drained, late := false, false
@@ -153,7 +154,7 @@ func faultTable(run *results.Run) Table {
 		})
 		if s.NotApplied > 0 {
 			notes = append(notes, fmt.Sprintf("%s at %s: %s not applied in %d of %d trials (the reasons are in summary.json)",
-				s.Server, levelName(run.Load.Mode, s.Level), s.Name, s.NotApplied, s.Trials))
+				s.Server, results.LevelName(run.Load.Mode, s.Level), s.Name, s.NotApplied, s.Trials))
 		}
 	}
 	t.Notes = append(notes,
@@ -238,7 +239,7 @@ func aroundTable(run *results.Run, s results.FaultSummary) (Table, bool) {
 		tl := tr.Timeline
 		fb := bucketOf(ev.AtMs, tl.BucketMs)
 		t := Table{
-			Title: fmt.Sprintf("%s at %s, trial %d: %s at %s (pid %d)", s.Server, levelName(run.Load.Mode, s.Level), tr.Trial,
+			Title: fmt.Sprintf("%s at %s, trial %d: %s at %s (pid %d)", s.Server, results.LevelName(run.Load.Mode, s.Level), tr.Trial,
 				ev.Name, results.MsText(ev.AtMs), ev.Pid),
 			Header: []string{"ms", "ok/s", "failed", "p50", "p99", "pids"},
 			Align:  []Align{Right, Right, Left, Right, Right, Left},
