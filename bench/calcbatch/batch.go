@@ -2,7 +2,6 @@ package calcbatch
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"time"
@@ -12,62 +11,6 @@ import (
 	"github.com/clusterbench/clusterbench/servers/calc"
 	"github.com/clusterbench/clusterbench/servers/workload"
 )
-
-// Run validates cfg, starts the executor, runs cfg.Trials trials of
-// cfg.Tasks tasks, checks every result and stops the executor. A
-// ConfigError means bad input; an error wrapping ErrMismatch comes with a
-// complete result; any other error is a failure of the run itself.
-func Run(ctx context.Context, cfg Config) (results.CalcResult, error) {
-	rs, err := RunInterleaved(ctx, []Config{cfg})
-	if len(rs) == 0 {
-		return results.CalcResult{}, err
-	}
-	return rs[0], err
-}
-
-// RunInterleaved runs several batches with their trials interleaved (A B A
-// B …), so that a drift of the machine's load affects them alike; every
-// executor is started before the first trial and stopped after the last.
-// The configs must agree on Trials. Errors are as for Run.
-func RunInterleaved(ctx context.Context, cfgs []Config) ([]results.CalcResult, error) {
-	var batches []*Batch
-	defer func() {
-		for _, b := range batches {
-			b.Close()
-		}
-	}()
-	for _, c := range cfgs {
-		b, err := New(ctx, c)
-		if err != nil {
-			return nil, err
-		}
-		if len(batches) > 0 && b.cfg.Trials != batches[0].cfg.Trials {
-			b.Close()
-			return nil, &ConfigError{"trials", fmt.Sprintf("interleaved batches need the same trial count (got %d and %d)", batches[0].cfg.Trials, b.cfg.Trials)}
-		}
-		batches = append(batches, b)
-	}
-	arms := make([]Trialer, len(batches))
-	for i, b := range batches {
-		arms[i] = b
-	}
-	var runErr error
-	if len(batches) > 0 {
-		runErr = Interleave(ctx, batches[0].cfg.Trials, arms...)
-	}
-	rs := make([]results.CalcResult, len(batches))
-	var mismatch []error
-	for i, b := range batches {
-		rs[i] = b.Result()
-		if err := b.Err(); err != nil {
-			mismatch = append(mismatch, err)
-		}
-	}
-	if runErr != nil {
-		return rs, runErr
-	}
-	return rs, errors.Join(mismatch...)
-}
 
 // Trialer is one arm of interleaved trials: a Batch, or an outside program
 // measured alongside (the Node.js original of `clusterbench calc`).
@@ -158,6 +101,16 @@ func (b *Batch) Trial(ctx context.Context) error {
 		b.ipc = append(b.ipc, float64(d.Nanoseconds())/1e3/float64(len(b.tasks)))
 	}
 	return nil
+}
+
+// Last is the figures of the latest trial, in O(1) (for progress after
+// each trial; Result summarises them all); false before the first trial
+// that completed.
+func (b *Batch) Last() (results.CalcTrial, bool) {
+	if len(b.acc.trials) == 0 {
+		return results.CalcTrial{}, false
+	}
+	return b.acc.trials[len(b.acc.trials)-1], true
 }
 
 // Result summarises the trials run so far.

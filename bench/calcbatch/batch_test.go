@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterbench/clusterbench/bench/results"
 	"github.com/clusterbench/clusterbench/servers/calc"
 )
 
@@ -33,7 +34,21 @@ func models() []string {
 	return ms
 }
 
-func TestRunExactEveryKindAndExecutor(t *testing.T) {
+// measure runs cfg's batch as `clusterbench calc` does: New, Interleave
+// over its trials, then Result and Err.
+func measure(ctx context.Context, cfg Config) (results.CalcResult, error) {
+	b, err := New(ctx, cfg)
+	if err != nil {
+		return results.CalcResult{}, err
+	}
+	defer b.Close()
+	if err := Interleave(ctx, b.cfg.Trials, b); err != nil {
+		return b.Result(), err
+	}
+	return b.Result(), b.Err()
+}
+
+func TestExactEveryKindAndExecutor(t *testing.T) {
 	cases := []struct {
 		kind  string
 		n     int64
@@ -57,7 +72,7 @@ func TestRunExactEveryKindAndExecutor(t *testing.T) {
 				if model == calc.ModelProcess {
 					cfg.Inflight = 2
 				}
-				r, err := Run(testCtx(t), cfg)
+				r, err := measure(testCtx(t), cfg)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -98,7 +113,7 @@ func TestRunExactEveryKindAndExecutor(t *testing.T) {
 // estimator's (metrics.Estimate): median of the trials, min and max, and
 // a confidence interval from 6 trials on.
 func TestResultEstimates(t *testing.T) {
-	r, err := Run(testCtx(t), Config{Model: calc.ModelGoroutine, Workers: 2, Kind: "sum", N: 1000, Tasks: 50, Trials: 6})
+	r, err := measure(testCtx(t), Config{Model: calc.ModelGoroutine, Workers: 2, Kind: "sum", N: 1000, Tasks: 50, Trials: 6})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,13 +133,13 @@ func TestResultEstimates(t *testing.T) {
 	}
 }
 
-func TestRunKillWorkerAfter(t *testing.T) {
+func TestKillWorkerAfter(t *testing.T) {
 	if err := calc.Unsupported(calc.ModelProcess); err != nil {
 		t.Skipf("the process model cannot run here: %v", err)
 	}
 	cfg := Config{Model: calc.ModelProcess, Workers: 2, Inflight: 8, Kind: "fibonacci", N: 15, Tasks: 300, Trials: 2,
 		KillWorkerAfter: 100, WorkerCommand: selfCommand()}
-	r, err := Run(testCtx(t), cfg)
+	r, err := measure(testCtx(t), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,17 +163,6 @@ func TestRunKillWorkerAfter(t *testing.T) {
 	}
 	if pids < 3 {
 		t.Errorf("worker rows name %d pids, want ≥ 3 (2 workers + a restart)", pids)
-	}
-}
-
-func TestRunInterleavedNeedsSameTrials(t *testing.T) {
-	_, err := RunInterleaved(testCtx(t), []Config{
-		{Model: calc.ModelInline, Kind: "sum", N: 1, Tasks: 1, Trials: 2},
-		{Model: calc.ModelGoroutine, Workers: 1, Kind: "sum", N: 1, Tasks: 1, Trials: 3},
-	})
-	var ce *ConfigError
-	if !errors.As(err, &ce) || ce.Field != "trials" {
-		t.Fatalf("err = %v, want a trials ConfigError", err)
 	}
 }
 
@@ -229,5 +233,27 @@ func TestInterleave(t *testing.T) {
 	err := Interleave(context.Background(), 3, &arm{name: "a", log: &log}, &arm{name: "b", log: &log, failAt: 2}, &arm{name: "c", log: &log})
 	if err == nil || err.Error() != "b failed" || strings.Join(log, " ") != "a1 b1 c1 a2 b2" {
 		t.Errorf("err %v after %q; want b's error, nothing after b2", err, strings.Join(log, " "))
+	}
+}
+
+// TestLast checks that Last is the latest trial as Result reports it.
+func TestLast(t *testing.T) {
+	b, err := New(testCtx(t), Config{Model: calc.ModelGoroutine, Workers: 2, Kind: "sum", N: 1000, Tasks: 20, Trials: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, ok := b.Last(); ok {
+		t.Error("Last before any trial: ok, want none")
+	}
+	for i := range 3 {
+		if err := b.Trial(testCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+		last, ok := b.Last()
+		tr := b.Result().TrialResults
+		if !ok || len(tr) != i+1 || last != tr[i] || last.Trial != i+1 {
+			t.Errorf("after trial %d: Last %+v (%v), Result's trials %+v", i+1, last, ok, tr)
+		}
 	}
 }

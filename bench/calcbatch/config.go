@@ -7,7 +7,7 @@
 //
 // Across trials a figure is a metrics.Estimate (median, its confidence
 // interval from enough trials, min and max), as for HTTP trials. Several
-// batches run interleaved, trial by trial (RunInterleaved), so that a
+// batches run interleaved, trial by trial (Interleave), so that a
 // drift of the machine's load touches them alike.
 //
 // Concurrency: a Batch is not safe for concurrent use; the package holds

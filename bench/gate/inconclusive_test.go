@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/clusterbench/clusterbench/bench/report"
 )
 
 // The wording of what would decide a noisy metric, from hand-set
@@ -285,6 +287,8 @@ func xmlish(renderer, s string) string {
 		return strings.NewReplacer(">", "&gt;", "<", "&lt;", "&", "&amp;", `"`, "&#34;").Replace(s)
 	case "annotations":
 		return annotationEscape(s)
+	case "markdown":
+		return report.MarkdownText(s)
 	}
 	return s
 }

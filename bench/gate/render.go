@@ -148,12 +148,6 @@ var verdictIcon = map[Verdict]string{
 	NoChange:     "➖",
 }
 
-// mdEscape keeps table cells intact.
-func mdEscape(s string) string {
-	s = strings.ReplaceAll(s, "|", `\|`)
-	return strings.ReplaceAll(s, "\n", " ")
-}
-
 // WriteMarkdown renders GitHub-flavoured Markdown for a step summary
 // ($GITHUB_STEP_SUMMARY): the verdict first, then a warning alert when
 // some metric is inconclusive (what would decide each), then the table,
@@ -161,39 +155,39 @@ func mdEscape(s string) string {
 func WriteMarkdown(w io.Writer, rep Report, l Labels) error {
 	var b strings.Builder
 	v := rep.Verdict()
-	fmt.Fprintf(&b, "### %s %s\n\n", verdictIcon[v], mdEscape(rep.Headline()))
+	fmt.Fprintf(&b, "### %s %s\n\n", verdictIcon[v], report.MarkdownText(rep.Headline()))
 	if warn := inconclusiveWarning(rep, l); warn != "" {
 		// A GitHub alert: rendered as a yellow "Warning" box.
-		fmt.Fprintf(&b, "> [!WARNING]\n> **%s** What would decide:\n>\n", mdEscape(strings.ToUpper(warn[:1])+warn[1:]+"."))
+		fmt.Fprintf(&b, "> [!WARNING]\n> **%s** What would decide:\n>\n", report.MarkdownText(strings.ToUpper(warn[:1])+warn[1:]+"."))
 		for _, r := range rep.Results {
 			if r.Verdict == Inconclusive {
-				fmt.Fprintf(&b, "> - **%s**: %s\n", mdEscape(r.RowLabel()), mdEscape(r.toDecide()))
+				fmt.Fprintf(&b, "> - **%s**: %s\n", report.MarkdownText(r.RowLabel()), report.MarkdownText(r.toDecide()))
 			}
 		}
 		b.WriteString("\n")
 	}
 	if l.Title != "" {
-		fmt.Fprintf(&b, "**gate:** %s  \n", mdEscape(l.Title))
+		fmt.Fprintf(&b, "**gate:** %s  \n", report.MarkdownText(l.Title))
 	}
 	if l.Base != "" || l.Head != "" {
 		fmt.Fprintf(&b, "**base:** `%s`  \n**head:** `%s`\n", strings.ReplaceAll(l.Base, "`", "'"), strings.ReplaceAll(l.Head, "`", "'"))
 	}
 	for _, n := range l.Notes {
-		fmt.Fprintf(&b, "\n> ⚠️ %s\n", mdEscape(n))
+		fmt.Fprintf(&b, "\n> ⚠️ %s\n", report.MarkdownText(n))
 	}
 	b.WriteString("\n| metric | base median ± CI | head median ± CI | delta [CI] | p | verdict |\n")
 	b.WriteString("| --- | ---: | ---: | ---: | ---: | --- |\n")
 	for _, r := range rep.Results {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s %s |\n", mdEscape(r.RowLabel()), formatEstimate(r.BaseEst, r.Unit),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s %s |\n", report.MarkdownText(r.RowLabel()), formatEstimate(r.BaseEst, r.Unit),
 			formatEstimate(r.HeadEst, r.Unit), formatDelta(r), formatShownP(r), verdictIcon[r.Verdict], r.Verdict)
 	}
 	b.WriteString("\n<details><summary>Reasons and method</summary>\n\n")
 	for _, r := range rep.Results {
-		fmt.Fprintf(&b, "- **%s** (%s): %s\n", mdEscape(r.RowLabel()), r.Verdict, mdEscape(r.Reason))
+		fmt.Fprintf(&b, "- **%s** (%s): %s\n", report.MarkdownText(r.RowLabel()), r.Verdict, report.MarkdownText(r.Reason))
 	}
 	fmt.Fprintf(&b, "\n%s. p: one-sided in the direction the median moved, Holm-corrected. "+
 		"CI at %s: medians by order statistics (x/perf benchmath), delta by a bootstrap of the ratio of medians.\n\n</details>\n",
-		mdEscape(rep.Method()), formatPct(rep.Options.Confidence))
+		report.MarkdownText(rep.Method()), formatPct(rep.Options.Confidence))
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -3,7 +3,6 @@ package htmlreport
 import (
 	"html/template"
 	"slices"
-	"strconv"
 
 	"gonum.org/v1/plot/plotter"
 
@@ -97,12 +96,4 @@ func levelAxis(run *results.Run) string {
 		return "requested rate (req/s)"
 	}
 	return "concurrency (connections)"
-}
-
-// levelWord names one level in a title: "concurrency 8", "rate 500/s".
-func levelWord(run *results.Run, level int) string {
-	if run.Load.Mode == "open" {
-		return "rate " + strconv.Itoa(level) + "/s"
-	}
-	return "concurrency " + strconv.Itoa(level)
 }

@@ -94,7 +94,7 @@ func latencySection(run *results.Run, pal Palette) (Section, error) {
 }
 
 func spectrumFigure(run *results.Run, level int, pal Palette) (Figure, error) {
-	title := "Latency by percentile at " + levelWord(run, level)
+	title := "Latency by percentile at " + results.LevelName(run.Load.Mode, level)
 	fig := Figure{Title: title}
 	p := newPlot(title, "percentile (%)", "latency (ms, log scale)")
 	leg := newLegend()
@@ -126,7 +126,7 @@ func spectrumFigure(run *results.Run, level int, pal Palette) (Figure, error) {
 		leg.Add(name, line)
 	}
 	if math.IsInf(lo, 0) {
-		fig.Missing = fmt.Sprintf("No latency histogram at %s: no trial of any server at this level has one.", levelWord(run, level))
+		fig.Missing = fmt.Sprintf("No latency histogram at %s: no trial of any server at this level has one.", results.LevelName(run.Load.Mode, level))
 		return fig, nil
 	}
 	p.X.Min, p.X.Max = 0, maxNines
@@ -140,7 +140,7 @@ func spectrumFigure(run *results.Run, level int, pal Palette) (Figure, error) {
 		return fig, err
 	}
 	fig.SVG = svg
-	fig.Caption = fmt.Sprintf("Latency at each percentile, %s, per server (merged measured trials).", levelWord(run, level))
+	fig.Caption = fmt.Sprintf("Latency at each percentile, %s, per server (merged measured trials).", results.LevelName(run.Load.Mode, level))
 	if len(partial) > 0 {
 		fig.Caption += " Merged from fewer trials (the others have no histogram): " + strings.Join(partial, ", ") + "."
 	}

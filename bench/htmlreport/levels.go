@@ -39,7 +39,7 @@ func (ec estimateChart) draw(run *results.Run, pal Palette, caption string) (Fig
 		var ps points
 		for _, s := range series(run, name) {
 			if ec.skip != nil && ec.skip(s) {
-				skipped = append(skipped, fmt.Sprintf("%s at %s", name, levelWord(run, s.Level)))
+				skipped = append(skipped, fmt.Sprintf("%s at %s", name, results.LevelName(run.Load.Mode, s.Level)))
 				continue
 			}
 			e := ec.value(s)

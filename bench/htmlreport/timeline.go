@@ -84,7 +84,7 @@ func bucketFailed(b results.TimelineBucket) int64 {
 
 func timelineFigure(run *results.Run, tr results.Trial, col color.RGBA) (Figure, error) {
 	tl := tr.Timeline
-	title := fmt.Sprintf("Faults over time: %s at %s (trial %d)", tr.Server, levelWord(run, tr.Level), tr.Trial)
+	title := fmt.Sprintf("Faults over time: %s at %s (trial %d)", tr.Server, results.LevelName(run.Load.Mode, tr.Level), tr.Trial)
 	fig := Figure{Title: title}
 	p := newPlot(title, "time from the trial's start (s)", "requests per second")
 	p.Y.Tick.Marker = compactTicks{}

@@ -68,7 +68,6 @@ func generatorTable(run *results.Run) (t Table, ok bool) {
 		Title:  fmt.Sprintf("%s: load generators of the %d shards of run %s", run.Scenario.Name, run.Shard.Count, run.Shard.RunID),
 		Header: []string{"shard", "host", "server", "level", "trial", "share", "requests", "gen cpu s", "gen cpu", "bound"},
 		Align:  []Align{Right, Left, Left, Right, Right, Right, Right, Right, Right, Left},
-		// Notes, not Legend: the HTML report shows a table's notes only.
 		Notes: []string{"share: the shard's part of the level; gen cpu s: the generator's CPU time in the trial; gen cpu: of the CPUs it could use;",
 			fmt.Sprintf("bound: the generator may have been the bottleneck (its CPU time and its wait for a CPU reached %.0f%% of its CPUs)", 100*metrics.ClientBoundUtil)},
 	}
@@ -186,7 +185,9 @@ func joinPids(pids []int, sep string) string {
 	return strings.Join(parts, sep)
 }
 
-// levelHeader names the level column for the load mode.
+// levelHeader names the level column for the load mode: "rate/s", or
+// "conc", short for concurrency to keep the tables narrow (levelLegend
+// spells it out). Prose names a level with results.LevelName.
 func levelHeader(mode string) string {
 	if mode == "open" {
 		return "rate/s"
@@ -194,12 +195,13 @@ func levelHeader(mode string) string {
 	return "conc"
 }
 
-// levelName names one level in prose: "conc 8" or "rate 500/s".
-func levelName(mode string, level int) string {
+// levelLegend is the legend line of levelHeader's column: nil for
+// "rate/s", which says what it is.
+func levelLegend(mode string) []string {
 	if mode == "open" {
-		return fmt.Sprintf("rate %d/s", level)
+		return nil
 	}
-	return fmt.Sprintf("conc %d", level)
+	return []string{"conc: concurrency, the closed loop's connections (each one request at a time)."}
 }
 
 // Flag letters of the summary table.
@@ -233,14 +235,14 @@ func summaryTable(run *results.Run) Table {
 			flags = append(flags, FlagCut)
 		} else if s.CutTrials > 0 {
 			cutNotes = append(cutNotes, fmt.Sprintf("%s at %s: %d trial(s) cut short by the interruption, left out of the figures",
-				s.Server, levelName(run.Load.Mode, s.Level), s.CutTrials))
+				s.Server, results.LevelName(run.Load.Mode, s.Level), s.CutTrials))
 		}
 		for _, f := range flags {
 			seen[f] = true
 		}
 		t.Rows = append(t.Rows, []string{
 			s.Server, strconv.Itoa(s.Level),
-			fmtRate(s.Throughput.Median) + spread(s.Throughput),
+			fmtFigure(s.Throughput.Median) + spread(s.Throughput),
 			fmtMs(s.P50Ms.Median), fmtMs(s.P90Ms.Median), fmtMs(s.P99Ms.Median), fmtMs(s.P999Ms.Median), fmtMs(s.MaxMs.Median),
 			fmtRatio(s.SuccessRatio.Min), cpuPerReq(s.ServerCPUPerReqUs), strings.Join(flags, ""),
 		})
@@ -249,7 +251,7 @@ func summaryTable(run *results.Run) Table {
 		t.Notes = append(t.Notes, "no measurements: the run recorded no trials.")
 	}
 	t.Notes = append(t.Notes, cutNotes...)
-	t.Legend = append(t.Legend,
+	t.Legend = append(levelLegend(run.Load.Mode),
 		"req/s: successful responses per second, median across trials, then its spread: ±x% = half-width of",
 		"  the 95% confidence interval of the median (6 or more trials), ~x% = half the min-max range (2 to 5).",
 		"latency columns: median across trials of each trial's percentile, in ms. ok: 2xx share, worst trial.",
@@ -298,6 +300,7 @@ func workerTables(run *results.Run) []Table {
 			Title:  fmt.Sprintf("%s / %s: requests per worker (all trials)", run.Scenario.Name, name),
 			Header: []string{levelHeader(run.Load.Mode), "worker", "pids", "requests", "conns", "share", "p50 ms", "p99 ms", "errors"},
 			Align:  []Align{Right, Right, Left, Right, Right, Right, Right, Right, Right},
+			Legend: append(levelLegend(run.Load.Mode), "conns: the new connections whose first response came from the worker."),
 		}
 		reported := false
 		for _, s := range byServer[name] {
@@ -314,7 +317,7 @@ func workerTables(run *results.Run) []Table {
 			}
 			f := s.Fairness
 			t.Notes = append(t.Notes, fmt.Sprintf("%s: workers answering %d, max/mean %.2f, Jain's index %.3f (1 = even)",
-				levelName(run.Load.Mode, s.Level), f.Workers, f.MaxOverMean, f.Jain))
+				results.LevelName(run.Load.Mode, s.Level), f.Workers, f.MaxOverMean, f.Jain))
 		}
 		if !reported {
 			t.Rows, t.Notes = nil, []string{"the server reports no worker ids (no X-Worker-Id header): no per-worker figures"}
@@ -385,7 +388,7 @@ func statusTable(run *results.Run) (Table, bool) {
 			strconv.FormatInt(class[5], 10), strconv.FormatInt(class[0], 10), strings.Join(parts, ", "),
 		})
 	}
-	t.Legend = []string{"failed: no response (refused, reset, closed, timed out, malformed); all trials of the row"}
+	t.Legend = append(levelLegend(run.Load.Mode), "failed: no response (refused, reset, closed, timed out, malformed); all trials of the row")
 	return t, len(t.Rows) > 0
 }
 
@@ -436,17 +439,12 @@ func cpuPerReq(e results.Estimate) string {
 	if e.Median <= 0 {
 		return "-"
 	}
-	return fmtUs(e.Median)
+	return fmtFigure(e.Median)
 }
 
-func fmtRate(v float64) string {
-	if math.Abs(v) < 100 {
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 0, 64)
-}
-
-func fmtUs(v float64) string {
+// fmtFigure prints a rate (req/s, tasks/s) or a time in µs: one decimal
+// below 100, whole numbers from there.
+func fmtFigure(v float64) string {
 	if math.Abs(v) < 100 {
 		return strconv.FormatFloat(v, 'f', 1, 64)
 	}

@@ -97,7 +97,7 @@ func CalcTables(prefix string, cs []results.CalcResult) []Table {
 			c.Name, model, strconv.Itoa(c.Workers), fmt.Sprintf("%s n=%d", c.Kind, c.N), strconv.Itoa(c.Tasks), strconv.Itoa(c.Trials),
 		})
 		sum.Rows = append(sum.Rows, []string{
-			c.Name, fmtRate(c.TasksPerS.Median) + spread(c.TasksPerS), fmtUs(1e3 * c.P50Ms.Median), fmtUs(1e3 * c.P99Ms.Median),
+			c.Name, fmtFigure(c.TasksPerS.Median) + spread(c.TasksPerS), fmtFigure(1e3 * c.P50Ms.Median), fmtFigure(1e3 * c.P99Ms.Median),
 			fmtMs(c.ComputeUs), ipc, strconv.Itoa(len(c.Crashes)), strconv.FormatInt(c.Mismatches, 10),
 		})
 		for _, w := range c.WorkerShares {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 
 	"github.com/clusterbench/clusterbench/bench/htmlreport"
 	"github.com/clusterbench/clusterbench/bench/results"
@@ -39,7 +40,8 @@ func HTML(run *results.Run) Reporter {
 }
 
 // HTMLTables renders tables as HTML: a heading, the table (right-aligned
-// columns marked with class "r") and its notes.
+// columns marked with class "r"), its notes and the lines of its legend
+// that no table before printed, as the text and Markdown forms do.
 func HTMLTables(ts []Table) (template.HTML, error) {
 	type cell struct {
 		Text  string
@@ -59,8 +61,10 @@ func HTMLTables(ts []Table) (template.HTML, error) {
 		return out
 	}
 	view := make([]table, len(ts))
+	printed := map[string]bool{}
 	for i, t := range ts {
-		view[i] = table{Title: t.Title, Header: cells(t, t.Header), Notes: t.Notes}
+		notes := append(slices.Clone(t.Notes), unprinted(printed, t.Legend)...)
+		view[i] = table{Title: t.Title, Header: cells(t, t.Header), Notes: notes}
 		for _, r := range t.Rows {
 			view[i].Rows = append(view[i].Rows, cells(t, r))
 		}

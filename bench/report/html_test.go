@@ -60,4 +60,12 @@ func TestWriteRunHTML(t *testing.T) {
 			t.Errorf("%s lacks the table %q", HTMLFile, tb.Title)
 		}
 	}
+	// a legend line shows once, under the first table that has it, as in
+	// the text and Markdown forms: the level column's "conc" is in four
+	// of the fixture's tables
+	for _, l := range append(levelLegend("closed"), "conns: the new connections whose first response came from the worker.") {
+		if n := strings.Count(page, html.EscapeString(l)); n != 1 {
+			t.Errorf("%s shows the legend line %q %d times, want once", HTMLFile, l, n)
+		}
+	}
 }

@@ -19,32 +19,32 @@ func Markdown(run *results.Run) Reporter {
 // WriteMarkdown renders d as GitHub-flavoured Markdown.
 func WriteMarkdown(w io.Writer, d Document) error {
 	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "# %s\n\n", mdText(d.Title))
+	fmt.Fprintf(bw, "# %s\n\n", MarkdownText(d.Title))
 	printed := map[string]bool{}
 	if len(d.Verdict) > 0 {
 		bw.WriteString("## Verdict\n\n")
 		for _, l := range d.Verdict {
-			fmt.Fprintf(bw, "- %s\n", mdText(l))
+			fmt.Fprintf(bw, "- %s\n", MarkdownText(l))
 		}
 		if lg := unprinted(printed, d.VerdictLegend); len(lg) > 0 {
 			bw.WriteString("\n")
 			for _, l := range lg {
-				fmt.Fprintf(bw, "%s  \n", mdText(l))
+				fmt.Fprintf(bw, "%s  \n", MarkdownText(l))
 			}
 		}
 		bw.WriteString("\n")
 	}
 	for _, m := range d.Meta {
-		fmt.Fprintf(bw, "- **%s**: %s\n", mdText(m[0]), mdText(m[1]))
+		fmt.Fprintf(bw, "- **%s**: %s\n", MarkdownText(m[0]), MarkdownText(m[1]))
 	}
 	if len(d.Warnings) > 0 {
 		bw.WriteString("\n")
 		for _, warn := range d.Warnings {
-			fmt.Fprintf(bw, "> **Warning:** %s\n>\n", mdText(warn))
+			fmt.Fprintf(bw, "> **Warning:** %s\n>\n", MarkdownText(warn))
 		}
 	}
 	for _, t := range d.Tables {
-		fmt.Fprintf(bw, "\n## %s\n\n", mdText(t.Title))
+		fmt.Fprintf(bw, "\n## %s\n\n", MarkdownText(t.Title))
 		row := func(cells []string) {
 			bw.WriteString("|")
 			for _, c := range cells {
@@ -68,22 +68,42 @@ func WriteMarkdown(w io.Writer, d Document) error {
 		if notes := append(slices.Clone(t.Notes), unprinted(printed, t.Legend)...); len(notes) > 0 {
 			bw.WriteString("\n")
 			for _, n := range notes {
-				fmt.Fprintf(bw, "%s  \n", mdText(n))
+				fmt.Fprintf(bw, "%s  \n", MarkdownText(n))
 			}
 		}
 	}
 	return bw.Flush()
 }
 
-var mdEscaper = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "<", "&lt;", ">", "&gt;", "|", `\|`, "\n", " ")
+var (
+	mdEscaper     = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "<", "&lt;", ">", "&gt;", "|", `\|`, "\n", " ")
+	mdCodeEscaper = strings.NewReplacer("|", `\|`, "\n", " ")
+)
 
-// mdText escapes what Markdown would otherwise format.
-func mdText(s string) string { return mdEscaper.Replace(s) }
+// MarkdownText escapes what Markdown would otherwise format (emphasis,
+// HTML, table pipes) and folds newlines into spaces, so s stays one line
+// of text or one table cell. Paired backticks are kept as code spans,
+// their text as written (pipes escaped, as a table cell needs); a lone
+// backtick is escaped. The gate's Markdown summary uses it too.
+func MarkdownText(s string) string {
+	if n := strings.Count(s, "`"); n == 0 || n%2 == 1 {
+		return mdEscaper.Replace(s)
+	}
+	var b strings.Builder
+	for i, part := range strings.Split(s, "`") {
+		if i%2 == 0 {
+			b.WriteString(mdEscaper.Replace(part))
+		} else {
+			b.WriteString("`" + mdCodeEscaper.Replace(part) + "`")
+		}
+	}
+	return b.String()
+}
 
-// mdCell is mdText for a table cell (pipes included).
+// mdCell is MarkdownText for a table cell (pipes included).
 func mdCell(s string) string {
 	if s == "" {
 		return " "
 	}
-	return mdText(s)
+	return MarkdownText(s)
 }

@@ -44,7 +44,8 @@ func PercentileTable(run *results.Run, qs []float64) (Table, error) {
 	if !HasHistograms(run) {
 		return Table{}, ErrNoHistograms
 	}
-	t := Table{Title: "Latency percentiles from histograms.hlog (ms)", Header: []string{"server", levelHeader(run.Load.Mode), "trial"}, Align: []Align{Left, Right, Right}}
+	t := Table{Title: "Latency percentiles from histograms.hlog (ms)", Header: []string{"server", levelHeader(run.Load.Mode), "trial"}, Align: []Align{Left, Right, Right},
+		Legend: levelLegend(run.Load.Mode)}
 	for _, q := range qs {
 		t.Header = append(t.Header, "p"+strconv.FormatFloat(q, 'f', -1, 64))
 		t.Align = append(t.Align, Right)

@@ -112,7 +112,8 @@ func faultTable(run *results.Run) Table {
 		Title: fmt.Sprintf("%s: faults (median across trials)", run.Scenario.Name),
 		Header: []string{"server", levelHeader(run.Load.Mode), "fault", "at", "failed", "how",
 			"recovery", "worst", "respawn", "new worker", "exit"},
-		Align: []Align{Left, Right, Left, Right, Right, Left, Right, Right, Right, Right, Right},
+		Align:  []Align{Left, Right, Left, Right, Right, Left, Right, Right, Right, Right, Right},
+		Legend: levelLegend(run.Load.Mode),
 	}
 	var notes []string
 	drained, late := false, false
@@ -148,12 +149,12 @@ func faultTable(run *results.Run) Table {
 			}
 		}
 		t.Rows = append(t.Rows, []string{
-			s.Server, strconv.Itoa(s.Level), s.Name, fmtAt(s.AtMs), failed, strings.Join(how, ", "),
+			s.Server, strconv.Itoa(s.Level), s.Name, results.MsText(s.AtMs), failed, strings.Join(how, ", "),
 			recovery, msEstimate(s.WorstMs, 0), msEstimate(s.RespawnMs, 0), msEstimate(s.ReplacementMs, 0), msEstimate(s.ExitMs, 0),
 		})
 		if s.NotApplied > 0 {
 			notes = append(notes, fmt.Sprintf("%s at %s: %s not applied in %d of %d trials (the reasons are in summary.json)",
-				s.Server, levelName(run.Load.Mode, s.Level), s.Name, s.NotApplied, s.Trials))
+				s.Server, results.LevelName(run.Load.Mode, s.Level), s.Name, s.NotApplied, s.Trials))
 		}
 	}
 	t.Notes = append(notes,
@@ -221,11 +222,6 @@ func msEstimate(e results.Estimate, missing int) string {
 // fmtCount prints a count, or a median of counts (which may end in .5).
 func fmtCount(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
-// fmtAt prints a time from the trial's start to the millisecond.
-func fmtAt(ms float64) string {
-	return time.Duration(ms * float64(time.Millisecond)).Round(time.Millisecond).String()
-}
-
 // aroundTable is the timeline of the first measured trial of s's server
 // and level around fault s: a few buckets before and after its bucket.
 func aroundTable(run *results.Run, s results.FaultSummary) (Table, bool) {
@@ -243,8 +239,8 @@ func aroundTable(run *results.Run, s results.FaultSummary) (Table, bool) {
 		tl := tr.Timeline
 		fb := bucketOf(ev.AtMs, tl.BucketMs)
 		t := Table{
-			Title: fmt.Sprintf("%s at %s, trial %d: %s at %s (pid %d)", s.Server, levelName(run.Load.Mode, s.Level), tr.Trial,
-				ev.Name, fmtAt(ev.AtMs), ev.Pid),
+			Title: fmt.Sprintf("%s at %s, trial %d: %s at %s (pid %d)", s.Server, results.LevelName(run.Load.Mode, s.Level), tr.Trial,
+				ev.Name, results.MsText(ev.AtMs), ev.Pid),
 			Header: []string{"ms", "ok/s", "failed", "p50", "p99", "pids"},
 			Align:  []Align{Right, Right, Left, Right, Right, Left},
 		}
@@ -252,7 +248,7 @@ func aroundTable(run *results.Run, s results.FaultSummary) (Table, bool) {
 			b := tl.Buckets[k]
 			rel := b.StartMs - ev.AtMs
 			t.Rows = append(t.Rows, []string{
-				strconv.FormatFloat(math.Round(rel), 'f', 0, 64), fmtRate(b.OKPerS), failedText(b),
+				strconv.FormatFloat(math.Round(rel), 'f', 0, 64), fmtFigure(b.OKPerS), failedText(b),
 				fmtMs(b.P50Ms), fmtMs(b.P99Ms), pidsText(b, ev.WorkersBefore),
 			})
 		}

@@ -215,10 +215,10 @@ func (v Verdict) Lines() []string {
 		}
 	}
 	once := ranked && allNone
-	width := len(levelName(v.Mode, maxLevel(v))) // the longest label: levels align
+	width := len(results.LevelName(v.Mode, maxLevel(v))) // the longest label: levels align
 	var out []string
 	for _, lv := range v.Levels {
-		label := levelName(v.Mode, lv.Level)
+		label := results.LevelName(v.Mode, lv.Level)
 		if only, ok := singleServer(lv); ok {
 			out = append(out, fmt.Sprintf("%s: %s alone: %s", label, only, soloFigures(lv)))
 			continue
@@ -234,7 +234,7 @@ func (v Verdict) Lines() []string {
 	if len(v.ClientBound) > 0 {
 		pts := make([]string, len(v.ClientBound))
 		for i, p := range v.ClientBound {
-			pts[i] = fmt.Sprintf("%s at %s (%d of %d trials)", p.Server, levelName(v.Mode, p.Level), p.Bound, p.Trials)
+			pts[i] = fmt.Sprintf("%s at %s (%d of %d trials)", p.Server, results.LevelName(v.Mode, p.Level), p.Bound, p.Trials)
 		}
 		out = append(out, "(C) client-bound, the server may be faster than shown: "+strings.Join(pts, ", "))
 	}
@@ -286,11 +286,11 @@ func soloFigures(lv LevelVerdict) string {
 func (r Ranking) value(e results.Estimate) string {
 	switch r.Metric {
 	case MetricThroughput:
-		return fmtRate(e.Median)
+		return fmtFigure(e.Median)
 	case MetricP99:
 		return fmtMs(e.Median)
 	}
-	return fmtUs(e.Median)
+	return fmtFigure(e.Median)
 }
 
 // marks are the table's flags of an entry, in parentheses: " (C)",

@@ -50,9 +50,9 @@ func TestVerdictLines(t *testing.T) {
 				row("pool", 8, est(1480, 1400, 1520, 6), est(3.0, 2.9, 3.1, 6), est(40, 39.5, 40.5, 6)),
 			),
 			want: []string{
-				"conc 8  req/s       prefork 1500, pool 0.99× noise, single 0.67× real",
-				"conc 8  p99 ms      prefork 1.50, single 1.33× noise, pool 2.00× real",
-				"conc 8  cpu/req µs  single 40.0, pool 1.00× noise, prefork 1.05× real",
+				"concurrency 8  req/s       prefork 1500, pool 0.99× noise, single 0.67× real",
+				"concurrency 8  p99 ms      prefork 1.50, single 1.33× noise, pool 2.00× real",
+				"concurrency 8  cpu/req µs  single 40.0, pool 1.00× noise, prefork 1.05× real",
 			},
 		},
 		{
@@ -63,9 +63,9 @@ func TestVerdictLines(t *testing.T) {
 				row("c", 1, est(500, 500, 500, 2), est(1, 1, 1, 2), est(10, 10, 10, 2)),
 			),
 			want: []string{
-				"conc 1  req/s       a 500, b 1.00× noise, c 1.00× tied",
-				"conc 1  p99 ms      a 1.00, b 1.00× noise, c 1.00× tied",
-				"conc 1  cpu/req µs  a 10.0, b 1.00× noise, c 1.00× tied",
+				"concurrency 1  req/s       a 500, b 1.00× noise, c 1.00× tied",
+				"concurrency 1  p99 ms      a 1.00, b 1.00× noise, c 1.00× tied",
+				"concurrency 1  cpu/req µs  a 10.0, b 1.00× noise, c 1.00× tied",
 			},
 		},
 		{
@@ -90,12 +90,12 @@ func TestVerdictLines(t *testing.T) {
 				row("b", 2, est(800, 0, 0, 2), est(109.3, 0, 0, 2), est(12, 0, 0, 2)),
 			),
 			want: []string{
-				"conc 1  req/s       a 900, b 0.89× real",
-				"conc 1  p99 ms      a 1.00, b 1.05× noise",
-				"conc 1  cpu/req µs  a 10.0, b 1.20× real",
-				"conc 2  req/s       a 900, b 0.89× (2 trials: too few for a 95% interval, 6 needed; the order may be noise)",
-				"conc 2  p99 ms      a 1.00, b 109× (2 trials: too few for a 95% interval, 6 needed; the order may be noise)",
-				"conc 2  cpu/req µs  a 10.0, b 1.20× (2 trials: too few for a 95% interval, 6 needed; the order may be noise)",
+				"concurrency 1  req/s       a 900, b 0.89× real",
+				"concurrency 1  p99 ms      a 1.00, b 1.05× noise",
+				"concurrency 1  cpu/req µs  a 10.0, b 1.20× real",
+				"concurrency 2  req/s       a 900, b 0.89× (2 trials: too few for a 95% interval, 6 needed; the order may be noise)",
+				"concurrency 2  p99 ms      a 1.00, b 109× (2 trials: too few for a 95% interval, 6 needed; the order may be noise)",
+				"concurrency 2  cpu/req µs  a 10.0, b 1.20× (2 trials: too few for a 95% interval, 6 needed; the order may be noise)",
 			},
 		},
 		{
@@ -105,9 +105,9 @@ func TestVerdictLines(t *testing.T) {
 				row("b", 4, est(800, 0, 0, 1), est(1.2, 0, 0, 1), est(12, 0, 0, 1)),
 			),
 			want: []string{
-				"conc 4  req/s       a 900, b 0.89× (no interval)",
-				"conc 4  p99 ms      a 1.00, b 1.20× (no interval)",
-				"conc 4  cpu/req µs  a 10.0, b 1.20× (no interval)",
+				"concurrency 4  req/s       a 900, b 0.89× (no interval)",
+				"concurrency 4  p99 ms      a 1.00, b 1.20× (no interval)",
+				"concurrency 4  cpu/req µs  a 10.0, b 1.20× (no interval)",
 			},
 		},
 		{
@@ -119,13 +119,13 @@ func TestVerdictLines(t *testing.T) {
 				bound(row("go", 8, est(800, 780, 820, 6), est(1, 0.9, 1.1, 6), none)),
 			),
 			want: []string{
-				"conc 8   req/s       go 800 (C), node 0.88× real (C)",
-				"conc 8   p99 ms      go 1.00 (C), node 2.00× real (C)",
-				"conc 8   cpu/req µs  not measured",
-				"conc 64  req/s       go 2000, node 0.45× real",
-				"conc 64  p99 ms      go 3.00, node 1.67× real",
-				"conc 64  cpu/req µs  go 30.0; not measured: node",
-				"(C) client-bound, the server may be faster than shown: node at conc 8 (1 of 6 trials), go at conc 8 (1 of 6 trials)",
+				"concurrency 8   req/s       go 800 (C), node 0.88× real (C)",
+				"concurrency 8   p99 ms      go 1.00 (C), node 2.00× real (C)",
+				"concurrency 8   cpu/req µs  not measured",
+				"concurrency 64  req/s       go 2000, node 0.45× real",
+				"concurrency 64  p99 ms      go 3.00, node 1.67× real",
+				"concurrency 64  cpu/req µs  go 30.0; not measured: node",
+				"(C) client-bound, the server may be faster than shown: node at concurrency 8 (1 of 6 trials), go at concurrency 8 (1 of 6 trials)",
 			},
 		},
 		{
@@ -147,9 +147,9 @@ func TestVerdictLines(t *testing.T) {
 				row("b", 1, est(0, 0, 0, 6), est(0, 0, 0, 6), none),
 			),
 			want: []string{
-				"conc 1  req/s       a 0.0, b - noise",
-				"conc 1  p99 ms      not measured",
-				"conc 1  cpu/req µs  not measured",
+				"concurrency 1  req/s       a 0.0, b - noise",
+				"concurrency 1  p99 ms      not measured",
+				"concurrency 1  cpu/req µs  not measured",
 			},
 		},
 		{
@@ -164,9 +164,9 @@ func TestVerdictLines(t *testing.T) {
 				return r
 			}(),
 			want: []string{
-				"conc 1  req/s       a 900, b 0.89× real (E)",
-				"conc 1  p99 ms      b 0.200 (E), a 5.00× real",
-				"conc 1  cpu/req µs  a 10.0, b 1.20× real (E)",
+				"concurrency 1  req/s       a 900, b 0.89× real (E)",
+				"concurrency 1  p99 ms      b 0.200 (E), a 5.00× real",
+				"concurrency 1  cpu/req µs  a 10.0, b 1.20× real (E)",
 			},
 		},
 		{name: "no measurements", run: verdictRun("closed"), want: nil},

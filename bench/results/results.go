@@ -10,6 +10,7 @@
 package results
 
 import (
+	"strconv"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -376,4 +377,21 @@ type CalcCrash struct {
 	Requeued  int    `json:"requeued"`
 	Restarted bool   `json:"restarted"`
 	NewPid    int    `json:"new_pid,omitempty"`
+}
+
+// LevelName names one level of a run's load in prose, as every report,
+// chart and progress line does: "concurrency 8" (closed loop, mode
+// "closed") or "rate 500/s" (open loop, mode "open").
+func LevelName(mode string, level int) string {
+	if mode == "open" {
+		return "rate " + strconv.Itoa(level) + "/s"
+	}
+	return "concurrency " + strconv.Itoa(level)
+}
+
+// MsText prints a time in ms (the unit of every *Ms field) as a duration
+// to the millisecond, as tables and progress lines show fault times:
+// 1500 → "1.5s", 12.4 → "12ms", 0.2 → "0s".
+func MsText(ms float64) string {
+	return time.Duration(ms * float64(time.Millisecond)).Round(time.Millisecond).String()
 }

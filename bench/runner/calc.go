@@ -27,6 +27,11 @@ func CalcConfig(c scenario.Calc, binary string) calcbatch.Config {
 // machine's load touches them alike, and appends each to out.Run.Calc. A
 // batch that fails, or returns a wrong result, is a failure of the run
 // (out.Failed, named "calc NAME"); what it measured before is kept.
+//
+// It is its own loop, not calcbatch.Interleave (which `clusterbench calc`
+// uses), because a scenario's batches differ in their trial counts, a
+// failed batch must not stop the others, and every trial is a progress
+// phase with its own events.
 func (r *Runner) runCalc(ctx context.Context, sc *scenario.Scenario, out *Outcome) {
 	if len(sc.Calc) == 0 {
 		return
@@ -63,10 +68,8 @@ func (r *Runner) runCalc(ctx context.Context, sc *scenario.Scenario, out *Outcom
 			r.event(progress.Event{Kind: progress.PhaseStarts, Calc: true, CalcN: i, Trial: t,
 				Label: fmt.Sprintf("calc %s trial %d/%d", x.c.Name, t, x.c.Trials)})
 			x.err = x.b.Trial(ctx)
-			tr := x.b.Result().TrialResults
 			end := progress.Event{Kind: progress.PhaseEnds, Calc: true, CalcN: i} // Rate 0: nothing measured
-			if x.err == nil && len(tr) > 0 {
-				last := tr[len(tr)-1]
+			if last, ok := x.b.Last(); x.err == nil && ok {
 				end.Rate = last.TasksPerS
 				r.progress("%s: calc %-24s trial %d/%d %12.0f tasks/s  p50 %9.1fµs  p99 %9.1fµs  crashes %d  wrong %d\n",
 					sc.Name, x.c.Name, t, x.c.Trials, last.TasksPerS, 1e3*last.P50Ms, 1e3*last.P99Ms, last.Crashes, last.Mismatches)

@@ -72,9 +72,9 @@ func TestEvents(t *testing.T) {
 	}
 	want := []string{"run runner-test", "server 0 exit", "server end 0", "server 1 server"}
 	for _, c := range sc.Load.Levels {
-		want = append(want, fmt.Sprintf("phase c %d warm-up warm-up true", c))
+		want = append(want, fmt.Sprintf("phase concurrency %d warm-up warm-up true", c))
 		for k := 1; k <= 2; k++ {
-			want = append(want, fmt.Sprintf("phase c %d trial %d/2 warm-up false", c, k), "end")
+			want = append(want, fmt.Sprintf("phase concurrency %d trial %d/2 warm-up false", c, k), "end")
 		}
 	}
 	want = append(want, "server end 1", "run end")

@@ -68,9 +68,9 @@ func (r *Runner) noteFaults(sc *scenario.Scenario, s scenario.Server, t *results
 // FaultLine describes what one fault did in one trial, in a line.
 func FaultLine(ev results.FaultEvent) string {
 	if !ev.Applied {
-		return fmt.Sprintf("%s at %s: not applied: %s", ev.Name, msText(ev.PlannedMs), ev.Reason)
+		return fmt.Sprintf("%s at %s: not applied: %s", ev.Name, results.MsText(ev.PlannedMs), ev.Reason)
 	}
-	parts := []string{fmt.Sprintf("%s at %s: pid %d", ev.Name, msText(ev.AtMs), ev.Pid)}
+	parts := []string{fmt.Sprintf("%s at %s: pid %d", ev.Name, results.MsText(ev.AtMs), ev.Pid)}
 	f := ev.Failed
 	fail := fmt.Sprintf("%d failed", f.Total())
 	var kinds []string
@@ -88,23 +88,19 @@ func FaultLine(ev results.FaultEvent) string {
 	parts = append(parts, fail)
 	switch {
 	case ev.RecoveryMs != nil:
-		parts = append(parts, "recovered in "+msText(*ev.RecoveryMs))
+		parts = append(parts, "recovered in "+results.MsText(*ev.RecoveryMs))
 	case ev.TooLate:
 		parts = append(parts, "too late in the trial to tell whether it recovered")
 	case ev.ExitMs == nil:
 		parts = append(parts, "not recovered")
 	}
 	if ev.ReplacementMs != nil {
-		parts = append(parts, "new worker answered after "+msText(*ev.ReplacementMs))
+		parts = append(parts, "new worker answered after "+results.MsText(*ev.ReplacementMs))
 	}
 	if ev.ExitMs != nil {
-		parts = append(parts, "server exited after "+msText(*ev.ExitMs))
+		parts = append(parts, "server exited after "+results.MsText(*ev.ExitMs))
 	}
 	return strings.Join(parts, ", ")
-}
-
-func msText(v float64) string {
-	return time.Duration(v * 1e6).Round(time.Millisecond).String()
 }
 
 // noteAnswers adds the pids each worker answered with to answered.
@@ -124,7 +120,7 @@ func exitWarning(server string, level, trial int, evs []results.FaultEvent) stri
 	var after []string
 	for _, ev := range evs {
 		if ev.Applied && ev.ExitMs != nil {
-			after = append(after, fmt.Sprintf("%s at %s, exited %s later", ev.Name, msText(ev.AtMs), msText(*ev.ExitMs)))
+			after = append(after, fmt.Sprintf("%s at %s, exited %s later", ev.Name, results.MsText(ev.AtMs), results.MsText(*ev.ExitMs)))
 		}
 	}
 	why := "after a fault"

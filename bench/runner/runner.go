@@ -408,7 +408,7 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 		if sc.Load.Warmup > 0 {
 			cfg.Duration, cfg.Name = sc.Load.Warmup, fmt.Sprintf("%s/%s/%d/warmup", sc.Name, s.Name, level)
 			cfg.Live = r.newLive()
-			r.event(progress.Event{Kind: progress.PhaseStarts, Label: fmt.Sprintf("%s %d warm-up", levelWord(sc.Load.Mode), level),
+			r.event(progress.Event{Kind: progress.PhaseStarts, Label: results.LevelName(sc.Load.Mode, level) + " warm-up",
 				Warmup: true, Live: cfg.Live})
 			w, err := load.Run(ctx, cfg)
 			if err != nil {
@@ -430,7 +430,7 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 			}
 			cfg.Live = r.newLive()
 			r.event(progress.Event{Kind: progress.PhaseStarts, Live: cfg.Live,
-				Label: fmt.Sprintf("%s %d trial %d/%d", levelWord(sc.Load.Mode), level, trial, sc.Load.Trials)})
+				Label: fmt.Sprintf("%s trial %d/%d", results.LevelName(sc.Load.Mode, level), trial, sc.Load.Trials)})
 			var o *load.Outcome
 			var evs []results.FaultEvent
 			cpu, err := metrics.CPUDuring(h.cpu, func() (err error) {
@@ -449,8 +449,8 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 				}
 			}
 			out.Run.Trials = append(out.Run.Trials, t)
-			r.progress("%s: %-14s %s %5d  trial %d/%d  %9.0f req/s  p50 %7.3fms  p99 %7.3fms  ok %5.1f%%\n",
-				sc.Name, s.Name, levelWord(sc.Load.Mode), level, trial, sc.Load.Trials,
+			r.progress("%s: %-14s %-16s  trial %d/%d  %9.0f req/s  p50 %7.3fms  p99 %7.3fms  ok %5.1f%%\n",
+				sc.Name, s.Name, results.LevelName(sc.Load.Mode, level), trial, sc.Load.Trials,
 				t.Throughput, t.Latency.P50Ms, t.Latency.P99Ms, 100*t.SuccessRatio)
 			if t.DurationS > 0 {
 				r.event(progress.Event{Kind: progress.PhaseEnds, Rate: float64(t.Requests) / t.DurationS})
@@ -475,13 +475,6 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 		}
 	}
 	return nil
-}
-
-func levelWord(mode string) string {
-	if mode == scenario.Open {
-		return "rate"
-	}
-	return "c"
 }
 
 // TrialWarnings summarises, per server and level, the trials in which an

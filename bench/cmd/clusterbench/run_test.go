@@ -143,7 +143,7 @@ func TestRunEndToEnd(t *testing.T) {
 			t.Errorf("run directory lacks %s: %v", f, err)
 		}
 	}
-	if !strings.Contains(stdout.String(), "e2e: throughput and latency") || !strings.Contains(stdout.String(), "verdict:\n  conc 1  req/s ") || !strings.Contains(stdout.String(), "report: "+filepath.Join(dirs[0], report.ReportFile)) {
+	if !strings.Contains(stdout.String(), "e2e: throughput and latency") || !strings.Contains(stdout.String(), "verdict:\n  concurrency 1  req/s ") || !strings.Contains(stdout.String(), "report: "+filepath.Join(dirs[0], report.ReportFile)) {
 		t.Errorf("stdout lacks the tables or the report path:\n%s", stdout)
 	}
 	run, err := report.ReadRun(dirs[0])
