@@ -100,11 +100,11 @@ func script(d *Display, clk *fakeClock) {
 	}
 	wait := func(d time.Duration) { clk.advance(d) }
 	trials := func(server string) {
-		d.Event(Event{Kind: PhaseStarts, Label: "c 64 warm-up", Warmup: true, Live: live})
+		d.Event(Event{Kind: PhaseStarts, Label: "concurrency 64 warm-up", Warmup: true, Live: live})
 		run(2, false)
 		for k := 1; k <= 2; k++ {
 			*live = fakeLive{}
-			d.Event(Event{Kind: PhaseStarts, Label: fmt.Sprintf("c 64 trial %d/2", k), Live: live})
+			d.Event(Event{Kind: PhaseStarts, Label: fmt.Sprintf("concurrency 64 trial %d/2", k), Live: live})
 			run(12, k == 2)
 			line(fmt.Sprintf("hello: %-8s c %3d  trial %d/2  %6.0f req/s", server, 64, k, float64(live.requests)/12))
 			d.Event(Event{Kind: PhaseEnds, Rate: float64(live.requests) / 12})
@@ -316,9 +316,9 @@ func invocation(d *Display, clk *fakeClock) {
 		line(name + ": starting single")
 		tick(1, false)
 		*live = fakeLive{}
-		d.Event(Event{Kind: PhaseStarts, Label: "c 64 trial 1/1", Live: live})
+		d.Event(Event{Kind: PhaseStarts, Label: "concurrency 64 trial 1/1", Live: live})
 		tick(12, true)
-		line(name + ": single c 64 trial 1/1 1000 req/s")
+		line(name + ": single concurrency 64 trial 1/1 1000 req/s")
 		d.Event(Event{Kind: PhaseEnds, Rate: 1000})
 		tick(1, false)
 		d.Event(Event{Kind: ServerEnds})
@@ -369,7 +369,7 @@ func TestInvocationFrames(t *testing.T) {
 		if c.mode == Plain {
 			// a status line 10s after the last permanent line in each
 			// 12s phase (the two load trials, the two long calc trials)
-			for _, want := range []string{"hello (1/2): single c 64 trial 1/1  0:10/", "calc-mix (2/2): single c 64 trial 1/1  0:25/",
+			for _, want := range []string{"hello (1/2): single concurrency 64 trial 1/1  0:10/", "calc-mix (2/2): single concurrency 64 trial 1/1  0:25/",
 				"calc-mix (2/2): calc b0 trial 1/2  0:39/", "calc-mix (2/2): calc b0 trial 2/2  0:54/"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("plain: no status line %q in:\n%s", want, out)

@@ -33,7 +33,7 @@ type Event struct {
 	Server  string // ServerStarts: its name
 	ServerN int    // ServerStarts, ServerEnds: its index in the plan
 
-	Label  string  // PhaseStarts: what the phase is, e.g. "c 64 trial 2/3"
+	Label  string  // PhaseStarts: what the phase is, e.g. "concurrency 64 trial 2/3"
 	Warmup bool    // PhaseStarts: a warm-up (its rate does not stand for a trial's)
 	Live   Counter // PhaseStarts: its running count; nil = not counted
 	Rate   float64 // PhaseEnds: the trial's requests/s (for the ETA of request-bounded trials), or a calc trial's tasks/s; 0 = none measured

@@ -423,7 +423,7 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 			cfg.Duration, cfg.Name = sc.Load.Duration, fmt.Sprintf("%s/%s/%d/%d", sc.Name, s.Name, level, trial)
 			if len(sc.Faults) > 0 && faults.Gone(h.pid, h.exited) {
 				// it died of the last trial's faults after that trial ended
-				out.Run.Warnings = append(out.Run.Warnings, fmt.Sprintf("%s at level %d: the server exited after trial %d had ended; started again for trial %d", s.Name, level, trial-1, trial))
+				out.Run.Warnings = append(out.Run.Warnings, fmt.Sprintf("%s at %s: the server exited after trial %d had ended; started again for trial %d", s.Name, results.LevelName(sc.Load.Mode, level), trial-1, trial))
 				if err := r.restart(ctx, sc, s, pin, h, &cfg, answered); err != nil {
 					return err
 				}

@@ -275,13 +275,9 @@ func runAB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 		cfg.Progress = func(msg string) { fmt.Fprintln(d, "ab:", msg) }
 		cfg.Events = d.Event
 	}
-	unit := "req/s"
-	if sc.Load.Mode == scenario.Closed {
-		unit = "concurrent"
-	}
 	labels := gate.Labels{
-		Title: fmt.Sprintf("ab %s @ %d %s (%s loop, %s trials in %d slices + %s warm-up, %d pairs, seed %d)",
-			sc.Name, level, unit, sc.Load.Mode, sc.Load.Duration, cfg.Rounds, sc.Load.Warmup, sc.Load.Trials, o.seed),
+		Title: fmt.Sprintf("ab %s at %s (%s loop, %s trials in %d slices + %s warm-up, %d pairs, seed %d)",
+			sc.Name, results.LevelName(sc.Load.Mode, level), sc.Load.Mode, sc.Load.Duration, cfg.Rounds, sc.Load.Warmup, sc.Load.Trials, o.seed),
 		Bench: fmt.Sprintf("AB/scenario=%s/%s=%d", sc.Name, map[string]string{scenario.Open: "rate", scenario.Closed: "conns"}[sc.Load.Mode], level),
 		Base:  o.base,
 		Head:  o.head,
