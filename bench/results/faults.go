@@ -2,13 +2,15 @@ package results
 
 // FaultSpec is one fault of the scenario as the run applied it.
 type FaultSpec struct {
-	AtMs   float64 `json:"at_ms"`            // from the trial's start
-	Action string  `json:"action"`           // kill | stall | signal
-	Signal string  `json:"signal,omitempty"` // signal: HUP, TERM, INT, USR1, USR2
-	Pick   string  `json:"pick,omitempty"`   // kill, stall: busiest | random | id
-	ID     int     `json:"id,omitempty"`     // pick id: the X-Worker-Id
-	ForMs  float64 `json:"for_ms,omitempty"` // stall: how long
-	Name   string  `json:"name"`             // as tables show it, e.g. "kill -9 worker (random)"
+	AtMs    float64 `json:"at_ms"`              // from the trial's start
+	Action  string  `json:"action"`             // kill | stall | crash_loop | signal
+	Signal  string  `json:"signal,omitempty"`   // signal: HUP, TERM, INT, USR1, USR2
+	Pick    string  `json:"pick,omitempty"`     // kill, stall, crash_loop: busiest | random | id
+	ID      int     `json:"id,omitempty"`       // pick id: the X-Worker-Id
+	ForMs   float64 `json:"for_ms,omitempty"`   // stall: how long
+	Times   int     `json:"times,omitempty"`    // crash_loop: kills in all
+	EveryMs float64 `json:"every_ms,omitempty"` // crash_loop: the least time between two kills
+	Name    string  `json:"name"`               // as tables show it, e.g. "kill -9 worker (random)"
 }
 
 // Timeline is one trial in buckets of BucketMs by completion time from
