@@ -65,12 +65,16 @@ func (r *Runner) noteFaults(sc *scenario.Scenario, s scenario.Server, t *results
 	}
 }
 
-// FaultLine describes what one fault did in one trial, in a line.
+// FaultLine describes what one fault did in one trial, in a line; a
+// crash loop's recovery, new worker and exit count from its last kill.
 func FaultLine(ev results.FaultEvent) string {
 	if !ev.Applied {
 		return fmt.Sprintf("%s at %s: not applied: %s", ev.Name, msText(ev.PlannedMs), ev.Reason)
 	}
 	parts := []string{fmt.Sprintf("%s at %s: pid %d", ev.Name, msText(ev.AtMs), ev.Pid)}
+	if ev.Kills > 0 {
+		parts = append(parts, crashLoopText(ev))
+	}
 	f := ev.Failed
 	fail := fmt.Sprintf("%d failed", f.Total())
 	var kinds []string
@@ -87,6 +91,8 @@ func FaultLine(ev results.FaultEvent) string {
 	}
 	parts = append(parts, fail)
 	switch {
+	case ev.RecoveryMs != nil && ev.Kills > 0:
+		parts = append(parts, "recovered "+msText(*ev.RecoveryMs)+" after the last kill")
 	case ev.RecoveryMs != nil:
 		parts = append(parts, "recovered in "+msText(*ev.RecoveryMs))
 	case ev.TooLate:
@@ -94,13 +100,39 @@ func FaultLine(ev results.FaultEvent) string {
 	case ev.ExitMs == nil:
 		parts = append(parts, "not recovered")
 	}
+	after := func(v float64) string {
+		if ev.Kills > 0 {
+			return msText(v) + " after the last kill"
+		}
+		return "after " + msText(v)
+	}
 	if ev.ReplacementMs != nil {
-		parts = append(parts, "new worker answered after "+msText(*ev.ReplacementMs))
+		parts = append(parts, "new worker answered "+after(*ev.ReplacementMs))
 	}
 	if ev.ExitMs != nil {
-		parts = append(parts, "server exited after "+msText(*ev.ExitMs))
+		parts = append(parts, "server exited "+after(*ev.ExitMs))
+	}
+	if ev.Reason != "" { // a crash loop stopped short
+		parts = append(parts, ev.Reason)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// crashLoopText is a crash loop's kills and restarts: "5 kills, restarts
+// 2ms 101ms 203ms 405ms 810ms", and "master gave up" when it did.
+func crashLoopText(ev results.FaultEvent) string {
+	out := fmt.Sprintf("%d kills", ev.Kills)
+	if len(ev.RestartMs) > 0 {
+		ds := make([]string, len(ev.RestartMs))
+		for i, d := range ev.RestartMs {
+			ds[i] = msText(d)
+		}
+		out += ", restarts " + strings.Join(ds, " ")
+	}
+	if ev.GaveUp {
+		out += ", master gave up"
+	}
+	return out
 }
 
 func msText(v float64) string {
