@@ -220,7 +220,7 @@ func crashLoopTable(run *results.Run) (Table, bool) {
 		"  (first: after the first kill; last: after the last kill followed by one; slowest: the longest of the trial).",
 		fmt.Sprintf("gave up: trials where the master started no new worker within %s of a kill, or exited instead;", fmtBucket(float64(faults.CrashLoopWait)/1e6)),
 		"  the loop stopped there (the reasons are in summary.json).",
-		"In the fault table a crash loop's recovery, new worker and exit count from its last kill.",
+		"In the fault table a crash loop's recovery, respawn, new worker and exit count from its last kill.",
 	}
 	return t, true
 }
