@@ -616,8 +616,8 @@ var noPwait2 atomic.Bool
 // epoll_pwait2 with nanosecond resolution.
 type parkedWait struct {
 	ep int
-	f  *os.File // ep, registered with the Go poller
-	rc syscall.RawConn
+	f  *os.File        // ep, registered with the Go poller
+	rc syscall.RawConn // nil: the poller did not take ep; waits block
 }
 
 const (
@@ -642,17 +642,24 @@ func newParkedWait() (*parkedWait, error) {
 		return nil, err
 	}
 	f := os.NewFile(uintptr(ep), "epoll")
-	rc, err := f.SyscallConn()
-	if err != nil {
-		_ = f.Close()
-		return nil, err
+	p := &parkedWait{ep: ep, f: f}
+	// Deadlines work only on a file the Go poller took; where it did not
+	// (a kernel that refuses a nested epoll), waits block in epoll_wait.
+	if f.SetReadDeadline(time.Time{}) == nil {
+		if p.rc, err = f.SyscallConn(); err != nil {
+			_ = f.Close()
+			return nil, err
+		}
 	}
-	return &parkedWait{ep: ep, f: f, rc: rc}, nil
+	return p, nil
 }
 
 // wait returns the ready events, parking until there are some or until
 // timeout has passed (then 0 events).
 func (p *parkedWait) wait(events []unix.EpollEvent, timeout time.Duration) (int, error) {
+	if p.rc == nil {
+		return epollWait(p.ep, events, timeout)
+	}
 	if err := p.f.SetReadDeadline(time.Now().Add(timeout)); err != nil {
 		return 0, err
 	}
