@@ -171,6 +171,16 @@ func endsServer(plan []scenario.Fault) bool {
 	return slices.ContainsFunc(plan, scenario.Fault.Ends)
 }
 
+// freshServer reports whether each trial of plan needs a server started
+// again (and warmed up) after the previous trial: one that a drain ended,
+// or one that a crash loop left in a state the next trial would inherit
+// (a master's backoff and crash budget remember recent exits: prefork's
+// for 30s, the Node.js reference's for 10s), so that every trial's loop
+// meets a master in the same state.
+func freshServer(plan []scenario.Fault) bool {
+	return endsServer(plan) || slices.ContainsFunc(plan, func(f scenario.Fault) bool { return f.Action == scenario.FaultCrashLoop })
+}
+
 // restart stops h (drained, or still draining) and starts server s again
 // in its place, warmed up, for the next trial; cfg is aimed at it.
 func (r *Runner) restart(ctx context.Context, sc *scenario.Scenario, s scenario.Server, pin Pinning, h *server, cfg *load.Config, answered map[string][]int) error {
@@ -183,7 +193,7 @@ func (r *Runner) restart(ctx context.Context, sc *scenario.Scenario, s scenario.
 		if ctx.Err() != nil {
 			return nil
 		}
-		return fmt.Errorf("start again after the drain: %w", err)
+		return fmt.Errorf("start again for the next trial: %w", err)
 	}
 	*h = *fresh
 	cfg.Targets = targetsOf(sc, h)
