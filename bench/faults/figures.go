@@ -80,7 +80,7 @@ func Annotate(evs []results.FaultEvent, tl *results.Timeline, durationMs float64
 		if rec >= 0 {
 			d := math.Max(0, float64(rec)*w-last)
 			ev.RecoveryMs = &d
-			worstTo = max(rec, lb+1)
+			worstTo = max(rec+1, lb+1) // the first bucket back holds the backlog's completions
 			from = max(rec, lb+1)
 		} else {
 			from = -1 // not recovered: the next fault is measured against the same baseline

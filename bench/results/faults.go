@@ -124,7 +124,8 @@ type FaultEvent struct {
 	// trial ended too soon after the fault to tell either way (fewer
 	// than the buckets a recovery must hold, or a recovery under way and
 	// cut by the end). WorstMs is the highest
-	// latency that completed from the fault until then. ReplacementMs is
+	// latency that completed from the fault until then, the first bucket
+	// back included (requests queued meanwhile complete in it). ReplacementMs is
 	// the time until a worker pid that did not exist before the fault
 	// answered its first request (nil: none did); for a crash loop, one
 	// that it did not kill, from its last kill.
