@@ -163,6 +163,9 @@ func (r *run) apply(f scenario.Fault, ev *results.FaultEvent) {
 		}
 		ev.Applied = true
 		r.watchRespawn(ev)
+	case scenario.FaultCrashLoop:
+		r.wg.Add(1)
+		go r.crashLoop(f, w, ev)
 	case scenario.FaultStall:
 		if err := send(w.Pid, "STOP"); err != nil {
 			ev.Reason = err.Error()

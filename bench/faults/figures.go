@@ -29,6 +29,8 @@ const (
 // holds the ramp-up) or from where the previous fault's recovery ended.
 // Failures are counted from fb up to the next applied fault's bucket.
 // A fault after which the server exited (a drain, ExitMs) has no recovery.
+// A crash loop's recovery, worst latency and replacement count from its
+// last kill (its failures and baseline from its first, AtMs).
 func Annotate(evs []results.FaultEvent, tl *results.Timeline, durationMs float64) {
 	if tl == nil || tl.BucketMs <= 0 {
 		return
@@ -63,21 +65,23 @@ func Annotate(evs []results.FaultEvent, tl *results.Timeline, durationMs float64
 			}
 		}
 		ev.BaselineOKPerS = baseline
+		last := lastAction(ev)
+		lb := max(fb, int(last/w))
 		rec := -1 // the bucket from which the rate held
 		ev.TooLate = false
 		if baseline > 0 && ev.ExitMs == nil { // a drained server does not recover
 			end := min(full, next)
-			rec = recovered(tl.Buckets, fb, end, RecoveryShare*baseline)
+			rec = recovered(tl.Buckets, lb, end, RecoveryShare*baseline)
 			// only the trial's end cuts short what a later bucket would tell;
 			// the next fault's does not (not recovered before it)
-			ev.TooLate = rec < 0 && end == full && undecided(tl.Buckets, fb, end, RecoveryShare*baseline)
+			ev.TooLate = rec < 0 && end == full && undecided(tl.Buckets, lb, end, RecoveryShare*baseline)
 		}
 		worstTo := next
 		if rec >= 0 {
-			d := math.Max(0, float64(rec)*w-ev.AtMs)
+			d := math.Max(0, float64(rec)*w-last)
 			ev.RecoveryMs = &d
-			worstTo = max(rec, fb+1)
-			from = max(rec, fb+1)
+			worstTo = max(rec+1, lb+1) // the first bucket back holds the backlog's completions
+			from = max(rec, lb+1)
 		} else {
 			from = -1 // not recovered: the next fault is measured against the same baseline
 		}
@@ -135,20 +139,31 @@ func undecided(bs []results.TimelineBucket, fb, end int, floor float64) bool {
 	return bs[end-1].OKPerS >= floor
 }
 
+// lastAction is when the fault's last action happened: a crash loop's
+// last kill, else AtMs.
+func lastAction(ev *results.FaultEvent) float64 {
+	if n := len(ev.KillsAtMs); n > 0 {
+		return ev.KillsAtMs[n-1]
+	}
+	return ev.AtMs
+}
+
 // replacement finds the worker pids that first answered after the fault
 // (and before the next one) and were not among the server's workers just
-// before it: the replacements of a killed worker or of a rolling restart.
+// before it: the replacements of a killed worker or of a rolling restart;
+// for a crash loop, those after its last kill that it did not kill.
 func replacement(ev *results.FaultEvent, tl *results.Timeline, until float64) {
 	ev.ReplacementMs, ev.NewPids = nil, nil
 	if len(ev.WorkersBefore) == 0 {
 		return // no workers to replace (a single-process server)
 	}
+	last := lastAction(ev)
 	for _, s := range tl.FirstSeen {
-		if s.AtMs < ev.AtMs || s.AtMs >= until || slices.Contains(ev.WorkersBefore, s.Pid) || s.Pid == ev.Pid {
+		if s.AtMs < last || s.AtMs >= until || slices.Contains(ev.WorkersBefore, s.Pid) || s.Pid == ev.Pid || slices.Contains(ev.KilledPids, s.Pid) {
 			continue
 		}
 		if ev.ReplacementMs == nil {
-			d := s.AtMs - ev.AtMs
+			d := s.AtMs - last
 			ev.ReplacementMs = &d
 		}
 		ev.NewPids = append(ev.NewPids, s.Pid)

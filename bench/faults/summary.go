@@ -1,6 +1,8 @@
 package faults
 
 import (
+	"slices"
+
 	"github.com/clusterbench/clusterbench/bench/metrics"
 	"github.com/clusterbench/clusterbench/bench/results"
 )
@@ -10,7 +12,9 @@ import (
 // and interval across the measured trials (metrics.Measured) of each
 // figure, over the trials where the fault was applied; recovery,
 // replacement, respawn and exit times over the trials where they
-// happened.
+// happened. A crash loop adds its kills, the first, last and slowest
+// restart of each trial (over the trials with one), and the trials where
+// the master gave up.
 func Summarize(trials []results.Trial) []results.FaultSummary {
 	type key struct {
 		server       string
@@ -32,6 +36,7 @@ func Summarize(trials []results.Trial) []results.FaultSummary {
 		ts := metrics.Measured(rows[k])
 		s := results.FaultSummary{Server: k.server, Level: k.level, Index: k.index, Trials: len(ts)}
 		var failed, refused, reset, closed, timeout, s5xx, other, recovery, worst, repl, respawn, exit []float64
+		var kills, first, last, slowest []float64
 		for _, t := range ts {
 			var ev results.FaultEvent
 			for _, e := range t.Faults {
@@ -72,11 +77,23 @@ func Summarize(trials []results.Trial) []results.FaultSummary {
 			if ev.ExitMs != nil {
 				exit = append(exit, *ev.ExitMs)
 			}
+			if ev.Kills > 0 {
+				kills = append(kills, float64(ev.Kills))
+			}
+			if n := len(ev.RestartMs); n > 0 {
+				first = append(first, ev.RestartMs[0])
+				last = append(last, ev.RestartMs[n-1])
+				slowest = append(slowest, slices.Max(ev.RestartMs))
+			}
+			if ev.GaveUp {
+				s.GaveUp++
+			}
 		}
 		s.Failed, s.Refused, s.Reset, s.Closed = metrics.Estimate(failed), metrics.Estimate(refused), metrics.Estimate(reset), metrics.Estimate(closed)
 		s.Timeout, s.Status5xx, s.Other = metrics.Estimate(timeout), metrics.Estimate(s5xx), metrics.Estimate(other)
 		s.RecoveryMs, s.WorstMs, s.ReplacementMs = metrics.Estimate(recovery), metrics.Estimate(worst), metrics.Estimate(repl)
 		s.RespawnMs, s.ExitMs = metrics.Estimate(respawn), metrics.Estimate(exit)
+		s.Kills, s.FirstRestartMs, s.LastRestartMs, s.MaxRestartMs = metrics.Estimate(kills), metrics.Estimate(first), metrics.Estimate(last), metrics.Estimate(slowest)
 		out = append(out, s)
 	}
 	return out

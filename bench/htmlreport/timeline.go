@@ -118,12 +118,19 @@ func timelineFigure(run *results.Run, tr results.Trial, col color.RGBA) (Figure,
 			continue
 		}
 		x := ev.AtMs / 1000
-		m, err := plotter.NewLine(plotter.XYs{{X: x, Y: 0}, {X: x, Y: top * 1.06}})
-		if err != nil {
-			return fig, fmt.Errorf("chart %q: %w", title, err)
+		at := []float64{ev.AtMs}
+		if len(ev.KillsAtMs) > 0 { // a crash loop: a line per kill, one label
+			at = ev.KillsAtMs
+			x = at[0] / 1000
 		}
-		m.Color, m.Width, m.Dashes = gray, vg.Points(1), []vg.Length{vg.Points(4), vg.Points(3)}
-		p.Add(m)
+		for _, ms := range at {
+			m, err := plotter.NewLine(plotter.XYs{{X: ms / 1000, Y: 0}, {X: ms / 1000, Y: top * 1.06}})
+			if err != nil {
+				return fig, fmt.Errorf("chart %q: %w", title, err)
+			}
+			m.Color, m.Width, m.Dashes = gray, vg.Points(1), []vg.Length{vg.Points(4), vg.Points(3)}
+			p.Add(m)
+		}
 		marks.XYs = append(marks.XYs, plotter.XY{X: x, Y: top * 1.08})
 		marks.Labels = append(marks.Labels, ev.Name)
 	}

@@ -56,7 +56,15 @@ func TimelineTable(run *results.Run) Table {
 		for i, b := range tl.Buckets {
 			var applied []string
 			for _, ev := range tr.Faults {
-				if ev.Applied && bucketOf(ev.AtMs, tl.BucketMs) == i {
+				switch {
+				case !ev.Applied:
+				case len(ev.KillsAtMs) > 0: // a crash loop: each kill
+					for k, at := range ev.KillsAtMs {
+						if bucketOf(at, tl.BucketMs) == i {
+							applied = append(applied, fmt.Sprintf("%s kill %d", ev.Name, k+1))
+						}
+					}
+				case bucketOf(ev.AtMs, tl.BucketMs) == i:
 					applied = append(applied, ev.Name)
 				}
 			}
@@ -99,6 +107,9 @@ func faultTables(run *results.Run) []Table {
 		return nil
 	}
 	ts := []Table{faultTable(run)}
+	if t, ok := crashLoopTable(run); ok {
+		ts = append(ts, t)
+	}
 	for _, s := range run.Faults {
 		if t, ok := aroundTable(run, s); ok {
 			ts = append(ts, t)
@@ -177,6 +188,44 @@ func faultTable(run *results.Run) Table {
 	return t
 }
 
+// crashLoopTable is the figures of the run's crash loops (median across
+// trials): kills, the restart delays of the first, the last and the
+// slowest kill, and the trials where the master gave up; false when the
+// run has none.
+func crashLoopTable(run *results.Run) (Table, bool) {
+	t := Table{
+		Title:  fmt.Sprintf("%s: crash loops (median across trials)", run.Scenario.Name),
+		Header: []string{"server", levelHeader(run.Load.Mode), "fault", "kills", "first restart", "last restart", "slowest restart", "gave up"},
+		Align:  []Align{Left, Right, Left, Right, Right, Right, Right, Right},
+	}
+	for _, s := range run.Faults {
+		if s.Kills.N == 0 {
+			continue
+		}
+		kills := fmtCount(s.Kills.Median)
+		if s.Kills.Max > s.Kills.Min {
+			kills += fmt.Sprintf(" [%s..%s]", fmtCount(s.Kills.Min), fmtCount(s.Kills.Max))
+		}
+		gave := "no"
+		if s.GaveUp > 0 {
+			gave = fmt.Sprintf("%d of %d trials", s.GaveUp, s.Trials-s.NotApplied)
+		}
+		t.Rows = append(t.Rows, []string{s.Server, strconv.Itoa(s.Level), s.Name, kills,
+			msEstimate(s.FirstRestartMs, 0), msEstimate(s.LastRestartMs, 0), msEstimate(s.MaxRestartMs, 0), gave})
+	}
+	if len(t.Rows) == 0 {
+		return Table{}, false
+	}
+	t.Notes = []string{
+		"kills: SIGKILLs sent, [min..max] across trials; a restart: from a kill until a new worker process appeared",
+		"  (first: after the first kill; last: after the last kill followed by one; slowest: the longest of the trial).",
+		fmt.Sprintf("gave up: trials where the master started no new worker within %s of a kill, or exited instead;", fmtBucket(float64(faults.CrashLoopWait)/1e6)),
+		"  the loop stopped there (the reasons are in summary.json).",
+		"In the fault table a crash loop's recovery, respawn, new worker and exit count from its last kill.",
+	}
+	return t, true
+}
+
 // bucketWidth names the width of the run's timeline buckets ("100ms"),
 // or the widths, "/"-joined, when trials differ (EnableTimeline widens
 // them for long trials).
@@ -223,7 +272,8 @@ func msEstimate(e results.Estimate, missing int) string {
 func fmtCount(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // aroundTable is the timeline of the first measured trial of s's server
-// and level around fault s: a few buckets before and after its bucket.
+// and level around fault s: a few buckets before and after its bucket
+// (a crash loop: before its first kill's, after its last kill's).
 func aroundTable(run *results.Run, s results.FaultSummary) (Table, bool) {
 	trials := metrics.RowTrials(run.Trials, s.Server, s.Level)
 	for _, tr := range trials {
@@ -238,13 +288,17 @@ func aroundTable(run *results.Run, s results.FaultSummary) (Table, bool) {
 		}
 		tl := tr.Timeline
 		fb := bucketOf(ev.AtMs, tl.BucketMs)
+		lb := fb // a crash loop: up to its last kill
+		if n := len(ev.KillsAtMs); n > 0 {
+			lb = max(fb, bucketOf(ev.KillsAtMs[n-1], tl.BucketMs))
+		}
 		t := Table{
 			Title: fmt.Sprintf("%s at %s, trial %d: %s at %s (pid %d)", s.Server, results.LevelName(run.Load.Mode, s.Level), tr.Trial,
 				ev.Name, results.MsText(ev.AtMs), ev.Pid),
 			Header: []string{"ms", "ok/s", "failed", "p50", "p99", "pids"},
 			Align:  []Align{Right, Right, Left, Right, Right, Left},
 		}
-		for k := max(fb-aroundBefore, 0); k <= min(fb+aroundAfter, len(tl.Buckets)-1); k++ {
+		for k := max(fb-aroundBefore, 0); k <= min(lb+aroundAfter, len(tl.Buckets)-1); k++ {
 			b := tl.Buckets[k]
 			rel := b.StartMs - ev.AtMs
 			t.Rows = append(t.Rows, []string{

@@ -137,3 +137,73 @@ func TestFaultTableTooLateWideBuckets(t *testing.T) {
 		t.Errorf("no note explains too late to tell:\n%s", strings.Join(ts[0].Notes, "\n"))
 	}
 }
+
+// crashLoopRun is a hand-made run with a crash loop of 3 kills at 1.05s,
+// 1.16s and 1.37s; every number is invented. Trial 2's master gives up
+// after its second kill.
+func crashLoopRun() *results.Run {
+	run := &results.Run{Schema: results.Schema, Scenario: results.ScenarioInfo{Name: "crash-loop"},
+		Started: fixtureStart, Finished: fixtureStart, Complete: true, Env: fixtureEnv(),
+		Load: results.LoadInfo{Mode: "open", Levels: []int{1000}, DurationS: 3, Trials: 2, Engine: "lean",
+			Faults: []results.FaultSpec{{AtMs: 1050, Action: "crash_loop", Pick: "random", Times: 3, Name: "crash loop 3× (random)"}}},
+		Servers: []results.Server{{Name: "prefork", Model: "prefork", Workers: 2}},
+	}
+	for trial := 1; trial <= 2; trial++ {
+		tl := &results.Timeline{BucketMs: 100}
+		for i := range 30 {
+			b := results.TimelineBucket{StartMs: float64(i * 100), OK: 100, OKPerS: 1000, P50Ms: 0.5, P99Ms: 2, MaxMs: 3, Pids: []int{11, 12}}
+			if i >= 10 && i < 15 {
+				b.OK, b.OKPerS, b.Reset, b.MaxMs, b.Pids = 60, 600, int64(trial), 40, []int{11}
+			}
+			if i >= 15 {
+				b.Pids = []int{11, 23}
+			}
+			tl.Buckets = append(tl.Buckets, b)
+		}
+		tl.FirstSeen = []results.PidSeen{{Pid: 11}, {Pid: 12}, {Pid: 23, AtMs: 1500}}
+		ev := results.FaultEvent{Index: 0, Name: "crash loop 3× (random)", PlannedMs: 1050, AtMs: 1050, Applied: true, Pid: 12, WorkersBefore: []int{11, 12},
+			Kills: 3, KillsAtMs: []float64{1050, 1160, 1370}, KilledPids: []int{12, 21, 22}, RestartMs: []float64{2, 105, 210}}
+		last := 210.0
+		ev.RespawnMs = &last
+		if trial == 2 {
+			ev.Kills, ev.KillsAtMs, ev.KilledPids, ev.RestartMs, ev.GaveUp = 2, ev.KillsAtMs[:2], ev.KilledPids[:2], ev.RestartMs[:1], true
+			ev.RespawnMs = nil
+			ev.Reason = "stopped after 2 of 3 kills: no new worker process within 10s of kill 2: the master gave up"
+		}
+		evs := []results.FaultEvent{ev}
+		faults.Annotate(evs, tl, 3000)
+		run.Trials = append(run.Trials, results.Trial{Server: "prefork", Level: 1000, Trial: trial, DurationS: 3, Timeline: tl, Faults: evs})
+	}
+	run.Faults = faults.Summarize(run.Trials)
+	return run
+}
+
+// TestCrashLoopTables: a crash loop has its own table of kills, restarts
+// and gave-up trials after the fault table; its timeline runs from before
+// its first kill to after its last, and timeline.csv marks each kill.
+func TestCrashLoopTables(t *testing.T) {
+	run := crashLoopRun()
+	ts := faultTables(run)
+	if len(ts) != 3 || !strings.Contains(ts[1].Title, "crash loops") {
+		t.Fatalf("%d tables (second %q), want the fault table, the crash loop table and the timeline", len(ts), ts[min(1, len(ts)-1)].Title)
+	}
+	var b bytes.Buffer
+	if err := WriteText(&b, Document{Title: "crash loop", Tables: ts}); err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, filepath.Join("testdata", "crashloop.text.golden"), b.Bytes())
+	csv := TimelineTable(run)
+	var marked []string
+	for _, r := range csv.Rows {
+		if f := r[len(r)-1]; f != "" && r[2] == "1" {
+			marked = append(marked, r[3]+": "+f)
+		}
+	}
+	want := "1000.0000: crash loop 3× (random) kill 1|1100.0000: crash loop 3× (random) kill 2|1300.0000: crash loop 3× (random) kill 3"
+	if got := strings.Join(marked, "|"); got != want {
+		t.Errorf("timeline.csv marks trial 1 as\n%s\nwant\n%s", got, want)
+	}
+	if _, ok := crashLoopTable(faultRun()); ok {
+		t.Error("a run without crash loops has a crash loop table")
+	}
+}

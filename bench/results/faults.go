@@ -2,13 +2,15 @@ package results
 
 // FaultSpec is one fault of the scenario as the run applied it.
 type FaultSpec struct {
-	AtMs   float64 `json:"at_ms"`            // from the trial's start
-	Action string  `json:"action"`           // kill | stall | signal
-	Signal string  `json:"signal,omitempty"` // signal: HUP, TERM, INT, USR1, USR2
-	Pick   string  `json:"pick,omitempty"`   // kill, stall: busiest | random | id
-	ID     int     `json:"id,omitempty"`     // pick id: the X-Worker-Id
-	ForMs  float64 `json:"for_ms,omitempty"` // stall: how long
-	Name   string  `json:"name"`             // as tables show it, e.g. "kill -9 worker (random)"
+	AtMs    float64 `json:"at_ms"`              // from the trial's start
+	Action  string  `json:"action"`             // kill | stall | crash_loop | signal
+	Signal  string  `json:"signal,omitempty"`   // signal: HUP, TERM, INT, USR1, USR2
+	Pick    string  `json:"pick,omitempty"`     // kill, stall, crash_loop: busiest | random | id
+	ID      int     `json:"id,omitempty"`       // pick id: the X-Worker-Id
+	ForMs   float64 `json:"for_ms,omitempty"`   // stall: how long
+	Times   int     `json:"times,omitempty"`    // crash_loop: kills in all
+	EveryMs float64 `json:"every_ms,omitempty"` // crash_loop: the least time between two kills
+	Name    string  `json:"name"`               // as tables show it, e.g. "kill -9 worker (random)"
 }
 
 // Timeline is one trial in buckets of BucketMs by completion time from
@@ -93,20 +95,40 @@ type FaultEvent struct {
 	// the server's process tree this long after the fault (kill, HUP;
 	// watched for up to 5 s).
 	RespawnMs *float64 `json:"respawn_ms,omitempty"`
-	// ExitMs: the server exited this long after the fault (TERM, INT).
+	// ExitMs: the server exited this long after the fault (TERM, INT;
+	// a crash loop: after its last kill).
 	ExitMs *float64 `json:"exit_ms,omitempty"`
+
+	// A crash loop (crash_loop: worker): Kills is the SIGKILLs sent, at
+	// KillsAtMs (from the trial's start; AtMs and Pid are the first's) to
+	// KilledPids, in order; RestartMs[i] the time from kill i until a
+	// worker process new since then appeared (one fewer than Kills when
+	// none followed the last kill before the trial ended); RespawnMs is
+	// the last of them when it followed the last kill. GaveUp: after a
+	// kill the master started no new worker process within
+	// faults.CrashLoopWait, or it exited instead (ExitMs). A loop stopped
+	// before Times kills says why in Reason, with Applied set when at
+	// least one kill was sent.
+	Kills      int       `json:"kills,omitempty"`
+	KillsAtMs  []float64 `json:"kills_at_ms,omitempty"`
+	KilledPids []int     `json:"killed_pids,omitempty"`
+	RestartMs  []float64 `json:"restart_ms,omitempty"`
+	GaveUp     bool      `json:"gave_up,omitempty"`
 
 	// Figures from the timeline. Failed counts the requests that failed
 	// from the fault's bucket up to the next fault's (or the trial's end).
 	// BaselineOKPerS is the median successful rate of the buckets before
 	// the fault; RecoveryMs is the time until the rate was back within
-	// 10% of it (nil: not recovered, or TooLate); TooLate is set when the
+	// 10% of it (nil: not recovered, or TooLate), for a crash loop from
+	// its last kill; TooLate is set when the
 	// trial ended too soon after the fault to tell either way (fewer
 	// than the buckets a recovery must hold, or a recovery under way and
 	// cut by the end). WorstMs is the highest
-	// latency that completed from the fault until then. ReplacementMs is
+	// latency that completed from the fault until then, the first bucket
+	// back included (requests queued meanwhile complete in it). ReplacementMs is
 	// the time until a worker pid that did not exist before the fault
-	// answered its first request (nil: none did).
+	// answered its first request (nil: none did); for a crash loop, one
+	// that it did not kill, from its last kill.
 	Failed         Failures `json:"failed"`
 	BaselineOKPerS float64  `json:"baseline_ok_per_s"`
 	RecoveryMs     *float64 `json:"recovery_ms,omitempty"`
@@ -145,4 +167,12 @@ type FaultSummary struct {
 	NotReplaced   int      `json:"not_replaced,omitempty"`
 	RespawnMs     Estimate `json:"respawn_ms"`
 	ExitMs        Estimate `json:"exit_ms"`
+	// Crash loops: the kills sent, the time from the first, the last and
+	// the slowest kill of a trial until its replacement appeared, and the
+	// trials where the master gave up (FaultEvent.GaveUp).
+	Kills          Estimate `json:"kills,omitzero"`
+	FirstRestartMs Estimate `json:"first_restart_ms,omitzero"`
+	LastRestartMs  Estimate `json:"last_restart_ms,omitzero"`
+	MaxRestartMs   Estimate `json:"max_restart_ms,omitzero"`
+	GaveUp         int      `json:"gave_up,omitempty"`
 }

@@ -22,6 +22,13 @@ func TestFaultLine(t *testing.T) {
 			"kill -9 worker (random) at 1s: pid 7, 0 failed, not recovered"},
 		{results.FaultEvent{Name: "SIGTERM", AtMs: 3000, Applied: true, Pid: 5, Failed: results.Failures{Refused: 11}, ExitMs: ms(35)},
 			"SIGTERM at 3s: pid 5, 11 failed (11 refused), server exited after 35ms"},
+		{results.FaultEvent{Name: "crash loop 3× (random)", AtMs: 1000, Applied: true, Pid: 7, Kills: 3, RestartMs: []float64{2, 101.4, 203},
+			Failed: results.Failures{Reset: 4}, RecoveryMs: ms(400), ReplacementMs: ms(250)},
+			"crash loop 3× (random) at 1s: pid 7, 3 kills, restarts 2ms 101ms 203ms, 4 failed (4 reset), recovered 400ms after the last kill, new worker answered 250ms after the last kill"},
+		{results.FaultEvent{Name: "crash loop 8× (random)", AtMs: 1000, Applied: true, Pid: 7, Kills: 4, RestartMs: []float64{2, 101, 203}, GaveUp: true, ExitMs: ms(5),
+			Reason: "stopped after 4 of 8 kills: the server exited 5ms after kill 4 instead of starting a new worker"},
+			"crash loop 8× (random) at 1s: pid 7, 4 kills, restarts 2ms 101ms 203ms, master gave up, 0 failed, server exited 5ms after the last kill, " +
+				"stopped after 4 of 8 kills: the server exited 5ms after kill 4 instead of starting a new worker"},
 	}
 	for _, tt := range tests {
 		if got := FaultLine(tt.ev); got != tt.want {

@@ -65,12 +65,16 @@ func (r *Runner) noteFaults(sc *scenario.Scenario, s scenario.Server, t *results
 	}
 }
 
-// FaultLine describes what one fault did in one trial, in a line.
+// FaultLine describes what one fault did in one trial, in a line; a
+// crash loop's recovery, new worker and exit count from its last kill.
 func FaultLine(ev results.FaultEvent) string {
 	if !ev.Applied {
 		return fmt.Sprintf("%s at %s: not applied: %s", ev.Name, results.MsText(ev.PlannedMs), ev.Reason)
 	}
 	parts := []string{fmt.Sprintf("%s at %s: pid %d", ev.Name, results.MsText(ev.AtMs), ev.Pid)}
+	if ev.Kills > 0 {
+		parts = append(parts, crashLoopText(ev))
+	}
 	f := ev.Failed
 	fail := fmt.Sprintf("%d failed", f.Total())
 	var kinds []string
@@ -87,6 +91,8 @@ func FaultLine(ev results.FaultEvent) string {
 	}
 	parts = append(parts, fail)
 	switch {
+	case ev.RecoveryMs != nil && ev.Kills > 0:
+		parts = append(parts, "recovered "+results.MsText(*ev.RecoveryMs)+" after the last kill")
 	case ev.RecoveryMs != nil:
 		parts = append(parts, "recovered in "+results.MsText(*ev.RecoveryMs))
 	case ev.TooLate:
@@ -94,13 +100,39 @@ func FaultLine(ev results.FaultEvent) string {
 	case ev.ExitMs == nil:
 		parts = append(parts, "not recovered")
 	}
+	after := func(v float64) string {
+		if ev.Kills > 0 {
+			return results.MsText(v) + " after the last kill"
+		}
+		return "after " + results.MsText(v)
+	}
 	if ev.ReplacementMs != nil {
-		parts = append(parts, "new worker answered after "+results.MsText(*ev.ReplacementMs))
+		parts = append(parts, "new worker answered "+after(*ev.ReplacementMs))
 	}
 	if ev.ExitMs != nil {
-		parts = append(parts, "server exited after "+results.MsText(*ev.ExitMs))
+		parts = append(parts, "server exited "+after(*ev.ExitMs))
+	}
+	if ev.Reason != "" { // a crash loop stopped short
+		parts = append(parts, ev.Reason)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// crashLoopText is a crash loop's kills and restarts: "5 kills, restarts
+// 2ms 101ms 203ms 405ms 810ms", and "master gave up" when it did.
+func crashLoopText(ev results.FaultEvent) string {
+	out := fmt.Sprintf("%d kills", ev.Kills)
+	if len(ev.RestartMs) > 0 {
+		ds := make([]string, len(ev.RestartMs))
+		for i, d := range ev.RestartMs {
+			ds[i] = results.MsText(d)
+		}
+		out += ", restarts " + strings.Join(ds, " ")
+	}
+	if ev.GaveUp {
+		out += ", master gave up"
+	}
+	return out
 }
 
 // noteAnswers adds the pids each worker answered with to answered.
@@ -135,6 +167,16 @@ func endsServer(plan []scenario.Fault) bool {
 	return slices.ContainsFunc(plan, scenario.Fault.Ends)
 }
 
+// freshServer reports whether each trial of plan needs a server started
+// again (and warmed up) after the previous trial: one that a drain ended,
+// or one that a crash loop left in a state the next trial would inherit
+// (a master's backoff and crash budget remember recent exits: prefork's
+// for 30s, the Node.js reference's for 10s), so that every trial's loop
+// meets a master in the same state.
+func freshServer(plan []scenario.Fault) bool {
+	return endsServer(plan) || slices.ContainsFunc(plan, func(f scenario.Fault) bool { return f.Action == scenario.FaultCrashLoop })
+}
+
 // restart stops h (drained, or still draining) and starts server s again
 // in its place, warmed up, for the next trial; cfg is aimed at it.
 func (r *Runner) restart(ctx context.Context, sc *scenario.Scenario, s scenario.Server, pin Pinning, h *server, cfg *load.Config, answered map[string][]int) error {
@@ -147,7 +189,7 @@ func (r *Runner) restart(ctx context.Context, sc *scenario.Scenario, s scenario.
 		if ctx.Err() != nil {
 			return nil
 		}
-		return fmt.Errorf("start again after the drain: %w", err)
+		return fmt.Errorf("start again for the next trial: %w", err)
 	}
 	*h = *fresh
 	cfg.Targets = targetsOf(sc, h)

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -315,5 +316,61 @@ func TestFaultsServerDiesOnSignal(t *testing.T) {
 	}
 	if len(run.Trials) != 2 || warned != 2 {
 		t.Errorf("%d trials, warnings %q; want 2 trials, each warned about", len(run.Trials), run.Warnings)
+	}
+}
+
+// TestFaultsCrashLoop: through the runner, a crash loop kills a worker
+// and then each replacement the master starts, 4 kills in all in every
+// trial, each of a pid new to the server; the summary and the progress
+// lines say so, and nothing is left at the end.
+func TestFaultsCrashLoop(t *testing.T) {
+	const times = 4
+	sc := faultScenario(t, map[string]string{},
+		scenario.Fault{At: 200 * time.Millisecond, Action: scenario.FaultCrashLoop, Pick: scenario.PickRandom, Times: times, Every: 50 * time.Millisecond})
+	var progress strings.Builder
+	out, err := (&Runner{Progress: &progress}).Run(context.Background(), sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Err() != nil {
+		t.Fatalf("run failed: %v\n%s", out.Err(), progress.String())
+	}
+	run := out.Run
+	if len(run.Trials) != 2 || len(run.Faults) != 1 {
+		t.Fatalf("%d trials, %d fault summaries; want 2, 1\n%s", len(run.Trials), len(run.Faults), progress.String())
+	}
+	var killed []int
+	for _, tr := range run.Trials {
+		ev := tr.Faults[0]
+		if !ev.Applied || ev.Reason != "" || ev.Kills != times || len(ev.KilledPids) != times || len(ev.RestartMs) != times || ev.GaveUp {
+			t.Errorf("trial %d: event %+v, want %d kills, each followed by a restart, no reason", tr.Trial, ev, times)
+		}
+		for i := 1; i < len(ev.KillsAtMs); i++ {
+			if gap := ev.KillsAtMs[i] - ev.KillsAtMs[i-1]; gap < 50 {
+				t.Errorf("trial %d: kills at %v ms, want at least 50ms (every:) apart", tr.Trial, ev.KillsAtMs)
+			}
+		}
+		for _, p := range ev.KilledPids {
+			if slices.Contains(killed, p) {
+				t.Errorf("trial %d: pid %d killed twice (killed: %v)", tr.Trial, p, killed)
+			}
+			killed = append(killed, p)
+		}
+		for _, p := range ev.KilledPids[1:] {
+			if slices.Contains(ev.WorkersBefore, p) {
+				t.Errorf("trial %d: killed %d, a worker from before the loop (%v), want a replacement", tr.Trial, p, ev.WorkersBefore)
+			}
+		}
+	}
+	if s := run.Faults[0]; s.Kills.Median != times || s.FirstRestartMs.N != 2 || s.GaveUp != 0 {
+		t.Errorf("summary kills %+v, first restart %+v, gave up %d; want %d, 2 trials, 0", s.Kills, s.FirstRestartMs, s.GaveUp, times)
+	}
+	for _, p := range killed {
+		if err := syscall.Kill(p, 0); err != syscall.ESRCH {
+			t.Errorf("killed worker %d still exists after the run (kill -0: %v)", p, err)
+		}
+	}
+	if !strings.Contains(progress.String(), "crash loop 4× every 50ms (random) at") || !strings.Contains(progress.String(), "4 kills, restarts") {
+		t.Errorf("progress has no crash loop line:\n%s", progress.String())
 	}
 }

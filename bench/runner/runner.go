@@ -462,8 +462,9 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 			if faulted && !endsServer(sc.Faults) {
 				out.Run.Warnings = append(out.Run.Warnings, exitWarning(s.Name, level, trial, t.Faults))
 			}
-			if (endsServer(sc.Faults) || faulted) && (trial < sc.Load.Trials || li < len(sc.Load.Levels)-1) {
-				// a fault ended the server: start it again for the next trial
+			if (freshServer(sc.Faults) || faulted) && (trial < sc.Load.Trials || li < len(sc.Load.Levels)-1) {
+				// a fault ended the server (or a crash loop left it with a
+				// backoff to remember): start it again for the next trial
 				if err := r.restart(ctx, sc, s, pin, h, &cfg, answered); err != nil {
 					return err
 				}

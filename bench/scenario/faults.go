@@ -18,9 +18,13 @@ const (
 	FaultKill   = "kill"   // SIGKILL one worker process
 	FaultStall  = "stall"  // SIGSTOP one worker process, SIGCONT after For
 	FaultSignal = "signal" // a signal to the server's master (its leader process)
+	// FaultCrashLoop SIGKILLs one worker process, then each replacement the
+	// master starts for it as soon as it appears (at least Every apart),
+	// Times kills in all.
+	FaultCrashLoop = "crash_loop"
 )
 
-// Ways a kill: or stall: fault picks its worker.
+// Ways a kill:, stall: or crash_loop: fault picks its (first) worker.
 const (
 	PickRandom  = "random"  // any live worker process (the default)
 	PickBusiest = "busiest" // the worker that used the most CPU since the trial began
@@ -52,6 +56,11 @@ func SignalApplies(sig string, sv Server) (ok bool, allowed string) {
 const (
 	MaxFaults = 32
 	MaxStall  = time.Minute
+	// MaxCrashLoop bounds times: of a crash_loop: fault (at least 1);
+	// MaxCrashEvery bounds its every: (at least 0, the default: each
+	// replacement is killed as soon as it appears).
+	MaxCrashLoop  = 100
+	MaxCrashEvery = time.Minute
 )
 
 // Fault is one timed event of the faults: section, applied to each server
@@ -64,6 +73,8 @@ type Fault struct {
 	Pick   string        // kill and stall: PickRandom, PickBusiest or PickID
 	ID     int           // PickID: the X-Worker-Id of the worker
 	For    time.Duration // stall: how long the worker stays stopped
+	Times  int           // crash_loop: kills in all (the first worker and Times-1 replacements)
+	Every  time.Duration // crash_loop: the least time between two kills
 	Line   int           // where the fault is declared
 }
 
@@ -75,10 +86,22 @@ func (f Fault) Ends() bool {
 
 // OnWorker reports whether the fault acts on one worker process (rather
 // than on the master).
-func (f Fault) OnWorker() bool { return f.Action == FaultKill || f.Action == FaultStall }
+func (f Fault) OnWorker() bool {
+	return f.Action == FaultKill || f.Action == FaultStall || f.Action == FaultCrashLoop
+}
+
+// Span is how long after At a fault's last action is due at the earliest:
+// (Times-1)·Every for a crash loop, 0 for the others.
+func (f Fault) Span() time.Duration {
+	if f.Action != FaultCrashLoop || f.Times < 1 {
+		return 0
+	}
+	return time.Duration(f.Times-1) * f.Every
+}
 
 // String names the fault as tables show it: "kill -9 worker (random)",
-// "stall worker 500ms (busiest)", "SIGHUP".
+// "stall worker 500ms (busiest)", "crash loop 5× (random)", "crash loop
+// 5× every 200ms (busiest)", "SIGHUP".
 func (f Fault) String() string {
 	pick := f.Pick
 	if f.Pick == PickID {
@@ -89,12 +112,18 @@ func (f Fault) String() string {
 		return "kill -9 worker (" + pick + ")"
 	case FaultStall:
 		return "stall worker " + fmtDur(f.For) + " (" + pick + ")"
+	case FaultCrashLoop:
+		every := ""
+		if f.Every > 0 {
+			every = " every " + fmtDur(f.Every)
+		}
+		return "crash loop " + strconv.Itoa(f.Times) + "×" + every + " (" + pick + ")"
 	}
 	return "SIG" + f.Signal
 }
 
-const faultsAllowed = "a list of faults, each with at: and one of kill: worker, stall: worker (with for:), signal: " +
-	"HUP|TERM|INT|USR1|USR2"
+const faultsAllowed = "a list of faults, each with at: and one of kill: worker, stall: worker (with for:), " +
+	"crash_loop: worker (with times:), signal: HUP|TERM|INT|USR1|USR2"
 
 // faults reads the faults: section. Checks that need the other sections
 // (the trial's duration, the servers' models) are in checkFaults.
@@ -107,7 +136,7 @@ func (p *parser) faults(n *yaml.Node) []Fault {
 	p.list(n, "faults", faultsAllowed, func(i int, item *yaml.Node) {
 		path := fmt.Sprintf("faults[%d]", i)
 		f := Fault{Line: item.Line}
-		var atNode, forNode, pickNode *yaml.Node
+		var atNode, forNode, pickNode, timesNode, everyNode *yaml.Node
 		var actions []string
 		worker := func(v *yaml.Node, action string) {
 			actions = append(actions, action)
@@ -120,6 +149,7 @@ func (p *parser) faults(n *yaml.Node) []Fault {
 			{"at", func(v *yaml.Node) { atNode = v; f.At, _ = p.durIn(v, path+".at", 0, MaxDuration) }},
 			{"kill", func(v *yaml.Node) { worker(v, FaultKill) }},
 			{"stall", func(v *yaml.Node) { worker(v, FaultStall) }},
+			{"crash_loop", func(v *yaml.Node) { worker(v, FaultCrashLoop) }},
 			{"signal", func(v *yaml.Node) {
 				actions = append(actions, FaultSignal)
 				f.Action = FaultSignal
@@ -131,6 +161,8 @@ func (p *parser) faults(n *yaml.Node) []Fault {
 				f.Signal = s
 			}},
 			{"for", func(v *yaml.Node) { forNode = v; f.For, _ = p.durIn(v, path+".for", time.Millisecond, MaxStall) }},
+			{"times", func(v *yaml.Node) { timesNode = v; f.Times, _ = p.intIn(v, path+".times", 1, MaxCrashLoop) }},
+			{"every", func(v *yaml.Node) { everyNode = v; f.Every, _ = p.durIn(v, path+".every", 0, MaxCrashEvery) }},
 			{"pick", func(v *yaml.Node) {
 				pickNode = v
 				f.Pick, f.ID = p.pick(v, path+".pick")
@@ -144,9 +176,9 @@ func (p *parser) faults(n *yaml.Node) []Fault {
 		}
 		switch {
 		case len(actions) == 0:
-			p.errorf(item, path, "one of kill: worker, stall: worker, signal: NAME", "missing what the fault does")
+			p.errorf(item, path, "one of kill: worker, stall: worker, crash_loop: worker, signal: NAME", "missing what the fault does")
 		case len(actions) > 1:
-			p.errorf(item, path, "one of kill:, stall:, signal: per fault", "has %s", strings.Join(actions, " and "))
+			p.errorf(item, path, "one of kill:, stall:, crash_loop:, signal: per fault", "has %s", strings.Join(actions, " and "))
 		}
 		if f.Action == FaultStall && forNode == nil {
 			p.errorf(item, path+".for", "how long the worker stays stopped, such as 500ms", "missing")
@@ -154,8 +186,17 @@ func (p *parser) faults(n *yaml.Node) []Fault {
 		if forNode != nil && f.Action != FaultStall && len(actions) == 1 {
 			p.errorf(forNode, path+".for", "for: with stall: worker", "only for stall:")
 		}
+		if f.Action == FaultCrashLoop && timesNode == nil {
+			p.errorf(item, path+".times", fmt.Sprintf("how many kills in all, 1..%d", MaxCrashLoop), "missing")
+		}
+		if timesNode != nil && f.Action != FaultCrashLoop && len(actions) == 1 {
+			p.errorf(timesNode, path+".times", "times: with crash_loop: worker", "only for crash_loop:")
+		}
+		if everyNode != nil && f.Action != FaultCrashLoop && len(actions) == 1 {
+			p.errorf(everyNode, path+".every", "every: with crash_loop: worker", "only for crash_loop:")
+		}
 		if pickNode != nil && !f.OnWorker() && len(actions) == 1 {
-			p.errorf(pickNode, path+".pick", "pick: with kill: worker or stall: worker", "only for a fault on a worker")
+			p.errorf(pickNode, path+".pick", "pick: with kill: worker, stall: worker or crash_loop: worker", "only for a fault on a worker")
 		}
 		if f.OnWorker() && f.Pick == "" {
 			f.Pick = PickRandom
@@ -224,10 +265,14 @@ func faultErrors(s *Scenario, engineLine int) Errors {
 		}
 	}
 	for i, f := range s.Faults {
-		if f.At >= s.Load.Duration {
+		switch {
+		case f.At >= s.Load.Duration:
 			add(f, i, "at", "less than the trial's duration ("+fmtDur(s.Load.Duration)+")", "%s is beyond the trial's duration", fmtDur(f.At))
+		case f.At+f.Span() >= s.Load.Duration:
+			add(f, i, "every", "at + every × (times - 1) less than the trial's duration ("+fmtDur(s.Load.Duration)+")",
+				"the last of %d kills %s apart from %s is due at %s, beyond the trial's duration", f.Times, fmtDur(f.Every), fmtDur(f.At), fmtDur(f.At+f.Span()))
 		}
-		if e := ender; e >= 0 && i != e && f.At >= s.Faults[e].At {
+		if e := ender; e >= 0 && i != e && f.At+f.Span() >= s.Faults[e].At {
 			add(f, i, "at", "faults before the one that ends the server", "comes after the SIG%s at %s (line %d), which ends the server",
 				s.Faults[e].Signal, fmtDur(s.Faults[e].At), s.Faults[e].Line)
 		}
@@ -280,7 +325,7 @@ func (s *Scenario) overrideFaultErrors(o Overrides) Errors {
 		case strings.HasSuffix(e.Field, ".pick") && o.Warmup != nil:
 			e.Problem = fmt.Sprintf("%s: %s (line %d)", e.Field, e.Problem, e.Line)
 			e.Field, e.Line = "--warmup", 0
-		case strings.HasSuffix(e.Field, ".at") && (o.Duration != 0 || o.Requests > 0):
+		case (strings.HasSuffix(e.Field, ".at") || strings.HasSuffix(e.Field, ".every")) && (o.Duration != 0 || o.Requests > 0):
 			e.Problem = fmt.Sprintf("%s: %s (line %d)", e.Field, e.Problem, e.Line)
 			e.Field, e.Line = "--duration", 0
 		default:
@@ -296,7 +341,7 @@ func (s *Scenario) faultSpecs() []results.FaultSpec {
 	var out []results.FaultSpec
 	for _, f := range s.Faults {
 		out = append(out, results.FaultSpec{AtMs: float64(f.At) / 1e6, Action: f.Action, Signal: f.Signal,
-			Pick: f.Pick, ID: f.ID, ForMs: float64(f.For) / 1e6, Name: f.String()})
+			Pick: f.Pick, ID: f.ID, ForMs: float64(f.For) / 1e6, Times: f.Times, EveryMs: float64(f.Every) / 1e6, Name: f.String()})
 	}
 	return out
 }

@@ -24,6 +24,14 @@ func TestParseFaults(t *testing.T) {
     pick: busiest
   - at: 6s
     signal: hup
+  - at: 7s
+    crash_loop: worker
+    times: 5
+    every: 100ms
+    pick: busiest
+  - at: 7500ms
+    crash_loop: worker
+    times: 1
   - at: 8s
     signal: SIGTERM
 `)
@@ -36,15 +44,21 @@ func TestParseFaults(t *testing.T) {
 		{At: 4 * time.Second, Action: FaultKill, Pick: PickID, ID: 1, Line: 13},
 		{At: 5 * time.Second, Action: FaultStall, Pick: PickBusiest, For: 500 * time.Millisecond, Line: 16},
 		{At: 6 * time.Second, Action: FaultSignal, Signal: "HUP", Line: 20},
-		{At: 8 * time.Second, Action: FaultSignal, Signal: "TERM", Line: 22},
+		{At: 7 * time.Second, Action: FaultCrashLoop, Pick: PickBusiest, Times: 5, Every: 100 * time.Millisecond, Line: 22},
+		{At: 7500 * time.Millisecond, Action: FaultCrashLoop, Pick: PickRandom, Times: 1, Line: 27},
+		{At: 8 * time.Second, Action: FaultSignal, Signal: "TERM", Line: 30},
 	}
 	if !reflect.DeepEqual(s.Faults, want) {
 		t.Errorf("Faults =\n%#v\nwant\n%#v", s.Faults, want)
 	}
-	if !s.Faults[4].Ends() || s.Faults[3].Ends() {
-		t.Errorf("Ends: TERM %v, HUP %v; want true, false", s.Faults[4].Ends(), s.Faults[3].Ends())
+	if !s.Faults[6].Ends() || s.Faults[3].Ends() || s.Faults[4].Ends() {
+		t.Errorf("Ends: TERM %v, HUP %v, crash loop %v; want true, false, false", s.Faults[6].Ends(), s.Faults[3].Ends(), s.Faults[4].Ends())
 	}
-	names := []string{"kill -9 worker (random)", "kill -9 worker (id 1)", "stall worker 500ms (busiest)", "SIGHUP", "SIGTERM"}
+	if !s.Faults[4].OnWorker() || s.Faults[4].Span() != 400*time.Millisecond || s.Faults[5].Span() != 0 {
+		t.Errorf("crash loops: OnWorker %v, Span %s and %s; want true, 400ms, 0s", s.Faults[4].OnWorker(), s.Faults[4].Span(), s.Faults[5].Span())
+	}
+	names := []string{"kill -9 worker (random)", "kill -9 worker (id 1)", "stall worker 500ms (busiest)", "SIGHUP",
+		"crash loop 5× every 100ms (busiest)", "crash loop 1× (random)", "SIGTERM"}
 	for i, f := range s.Faults {
 		if f.String() != names[i] {
 			t.Errorf("fault %d prints %q, want %q", i, f.String(), names[i])
@@ -83,9 +97,26 @@ func TestFaultErrors(t *testing.T) {
 		{"after TERM", faultServers, okLoad, "  - {at: 2s, kill: worker}\n  - {at: 1s, signal: TERM}\n",
 			[]string{"f.yaml:10: faults[0].at: comes after the SIGTERM at 1s (line 11), which ends the server (allowed: faults before the one that ends the server)"}},
 		{"two actions", faultServers, okLoad, "  - {at: 1s, kill: worker, signal: HUP}\n",
-			[]string{"f.yaml:10: faults[0]: has kill and signal (allowed: one of kill:, stall:, signal: per fault)"}},
+			[]string{"f.yaml:10: faults[0]: has kill and signal (allowed: one of kill:, stall:, crash_loop:, signal: per fault)"}},
 		{"stall without for", faultServers, okLoad, "  - {at: 1s, stall: worker}\n",
 			[]string{"f.yaml:10: faults[0].for: missing (allowed: how long the worker stays stopped, such as 500ms)"}},
+		{"crash loop without times", faultServers, okLoad, "  - {at: 1s, crash_loop: worker}\n",
+			[]string{"f.yaml:10: faults[0].times: missing (allowed: how many kills in all, 1..100)"}},
+		{"crash loop times 0", faultServers, okLoad, "  - {at: 1s, crash_loop: worker, times: 0}\n",
+			[]string{"f.yaml:10: faults[0].times: 0 is out of range (allowed: 1..100)"}},
+		{"crash loop times 101", faultServers, okLoad, "  - at: 1s\n    crash_loop: worker\n    times: 101\n",
+			[]string{"f.yaml:12: faults[0].times: 101 is out of range (allowed: 1..100)"}},
+		{"crash loop negative every", faultServers, okLoad, "  - {at: 1s, crash_loop: worker, times: 3, every: -1s}\n",
+			[]string{"f.yaml:10: faults[0].every: -1s is out of range (allowed: 0s..1m, written like 500ms, 5s, 1m)"}},
+		{"crash loop beyond the trial", faultServers, "  rate: 100\n  duration: 3s\n", "  - {at: 1s, crash_loop: worker, times: 5, every: 500ms}\n",
+			[]string{"f.yaml:11: faults[0].every: the last of 5 kills 500ms apart from 1s is due at 3s, beyond the trial's duration (allowed: at + every × (times - 1) less than the trial's duration (3s))"}},
+		{"crash loop on single", "  - model: single\n", okLoad, "  - {at: 1s, crash_loop: worker, times: 2}\n",
+			[]string{"f.yaml:9: faults[0].crash_loop: server single (model single) has no worker processes (allowed: servers with worker processes: model prefork or a command:)"}},
+		{"times off crash_loop", faultServers, okLoad, "  - {at: 1s, kill: worker, times: 2, every: 1s}\n",
+			[]string{"f.yaml:10: faults[0].times: only for crash_loop: (allowed: times: with crash_loop: worker)",
+				"f.yaml:10: faults[0].every: only for crash_loop: (allowed: every: with crash_loop: worker)"}},
+		{"crash loop into TERM", faultServers, okLoad, "  - {at: 1s, crash_loop: worker, times: 3, every: 200ms}\n  - {at: 1300ms, signal: TERM}\n",
+			[]string{"f.yaml:10: faults[0].at: comes after the SIGTERM at 1.3s (line 11), which ends the server (allowed: faults before the one that ends the server)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

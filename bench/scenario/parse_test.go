@@ -430,6 +430,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(doc(okServers, okRequests, okLoad, "pin: {server: '0', client: '1'}\n")))
 	f.Add([]byte(doc(faultServers, okRequests, "  rate: 10\n  duration: 2s\n",
 		"faults:\n  - {at: 1s, stall: worker, for: 1ms, pick: id 0}\n  - {at: 1500ms, signal: SIGTERM}\n")))
+	f.Add([]byte(doc(faultServers, okRequests, "  rate: 10\n  duration: 2s\n",
+		"faults:\n  - {at: 1s, crash_loop: worker, times: 3, every: 100ms, pick: busiest}\n  - {at: 1500ms, signal: SIGTERM}\n")))
 	f.Add([]byte("a: &x [*x]\n"))
 	f.Add([]byte("servers: [{<<: {model: single}}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -457,7 +459,8 @@ func FuzzParse(f *testing.F) {
 		}
 		for _, f := range s.Faults {
 			if f.At < 0 || f.At >= s.Load.Duration || (f.Action == FaultStall) != (f.For > 0) ||
-				(f.Action == FaultSignal) != (f.Signal != "") || f.OnWorker() == (f.Pick == "") {
+				(f.Action == FaultSignal) != (f.Signal != "") || f.OnWorker() == (f.Pick == "") ||
+				(f.Action == FaultCrashLoop) != (f.Times > 0) || f.Times > MaxCrashLoop || f.Every < 0 || f.At+f.Span() >= s.Load.Duration {
 				t.Fatalf("accepted an invalid fault: %+v", f)
 			}
 		}
