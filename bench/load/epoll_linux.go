@@ -618,6 +618,13 @@ type parkedWait struct {
 	ep int
 	f  *os.File        // ep, registered with the Go poller
 	rc syscall.RawConn // nil: the poller did not take ep; waits block
+	// look, bound once, and the wait's state it writes: a function made
+	// for each wait would escape into RawConn.Read and be allocated on
+	// every wait.
+	look   func(fd uintptr) bool
+	events []unix.EpollEvent
+	n      int
+	errno  syscall.Errno
 }
 
 const (
@@ -643,6 +650,7 @@ func newParkedWait() (*parkedWait, error) {
 	}
 	f := os.NewFile(uintptr(ep), "epoll")
 	p := &parkedWait{ep: ep, f: f}
+	p.look = p.poll
 	// Deadlines work only on a file the Go poller took; where it did not
 	// (a kernel that refuses a nested epoll), waits block in epoll_wait.
 	if f.SetReadDeadline(time.Time{}) == nil {
@@ -663,24 +671,27 @@ func (p *parkedWait) wait(events []unix.EpollEvent, timeout time.Duration) (int,
 	if err := p.f.SetReadDeadline(time.Now().Add(timeout)); err != nil {
 		return 0, err
 	}
-	var n int
-	var errno syscall.Errno
-	err := p.rc.Read(func(fd uintptr) bool {
-		// Called once before the first park, and after each wake-up: the
-		// poller is edge-triggered and may wake without an event left.
-		r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, fd, uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
-		n, errno = int(r), e
-		return e != 0 || r > 0
-	})
+	p.events = events
+	// look is called once before the first park, and after each wake-up:
+	// the poller is edge-triggered and may wake without an event left.
+	err := p.rc.Read(p.look)
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return 0, nil
 	case err != nil:
 		return 0, err
-	case errno != 0:
-		return 0, errno
+	case p.errno != 0:
+		return 0, p.errno
 	}
-	return n, nil
+	return p.n, nil
+}
+
+// poll is one non-blocking epoll_wait on fd into p.events; it reports
+// whether it found events or failed.
+func (p *parkedWait) poll(fd uintptr) bool {
+	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, fd, uintptr(unsafe.Pointer(&p.events[0])), uintptr(len(p.events)), 0, 0, 0)
+	p.n, p.errno = int(r), e
+	return e != 0 || r > 0
 }
 
 func (p *parkedWait) close() { _ = p.f.Close() }

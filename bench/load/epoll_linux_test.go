@@ -58,3 +58,53 @@ func TestParkedWait(t *testing.T) {
 		t.Fatalf("unread pipe: %d events, err %v; want 1", n, err)
 	}
 }
+
+// readyPipe returns a parked wait whose epoll set holds the read end of a
+// pipe that has a byte unread (level-triggered: it stays ready).
+func readyPipe(t *testing.T) (*parkedWait, int) {
+	t.Helper()
+	pw, err := newParkedWait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pw.close)
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(p[0]); unix.Close(p[1]) })
+	if err := unix.EpollCtl(pw.ep, unix.EPOLL_CTL_ADD, p[0], &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(p[0])}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unix.Write(p[1], []byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	return pw, p[0]
+}
+
+// TestParkedWaitDoesNotAllocate: an event loop waits once per round, so a
+// wait that allocated would allocate on the hot path (the closed loop's
+// every wait for replies parks).
+func TestParkedWaitDoesNotAllocate(t *testing.T) {
+	pw, _ := readyPipe(t)
+	events := make([]unix.EpollEvent, 4)
+	if a := testing.AllocsPerRun(100, func() {
+		if n, err := pw.wait(events, time.Minute); err != nil || n != 1 {
+			t.Fatalf("a pipe ready: %d events, err %v; want 1", n, err)
+		}
+	}); a != 0 {
+		t.Errorf("a wait with an event ready allocates %v times, want 0", a)
+	}
+	idle, err := newParkedWait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.close()
+	if a := testing.AllocsPerRun(5, func() {
+		if n, err := idle.wait(events, time.Millisecond); err != nil || n != 0 {
+			t.Fatalf("nothing ready: %d events, err %v; want 0", n, err)
+		}
+	}); a != 0 {
+		t.Errorf("a wait that times out allocates %v times, want 0", a)
+	}
+}
