@@ -663,24 +663,31 @@ func newParkedWait() (*parkedWait, error) {
 }
 
 // wait returns the ready events, parking until there are some or until
-// timeout has passed (then 0 events).
+// timeout has passed; it returns 0 events only after a look found none.
 func (p *parkedWait) wait(events []unix.EpollEvent, timeout time.Duration) (int, error) {
 	if p.rc == nil {
 		return epollWait(p.ep, events, timeout)
 	}
-	if err := p.f.SetReadDeadline(time.Now().Add(timeout)); err != nil {
-		return 0, err
-	}
 	p.events = events
-	// look is called once before the first park, and after each wake-up:
-	// the poller is edge-triggered and may wake without an event left.
-	err := p.rc.Read(p.look)
-	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return 0, nil
-	case err != nil:
-		return 0, err
-	case p.errno != 0:
+	// First without arming the deadline (a timer): under load events are
+	// usually waiting.
+	if !p.poll(uintptr(p.ep)) {
+		if err := p.f.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+			return 0, err
+		}
+		// look is called once before the first park (Read clears a
+		// wake-up left from before), and after each wake-up: the poller
+		// is edge-triggered and may wake without an event left.
+		err := p.rc.Read(p.look)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// Read returns at an expired deadline without looking, and an
+			// event may have come with the timer: look once more.
+			p.poll(uintptr(p.ep))
+		} else if err != nil {
+			return 0, err
+		}
+	}
+	if p.errno != 0 {
 		return 0, p.errno
 	}
 	return p.n, nil

@@ -82,6 +82,21 @@ func readyPipe(t *testing.T) (*parkedWait, int) {
 	return pw, p[0]
 }
 
+// TestParkedWaitLooks: a parked wait reports no events only after it
+// looked and found none, even when its deadline has passed before it
+// could look (the event loop's goroutine descheduled for longer than
+// parkSlack, or the poller's timer firing together with the event). An
+// event loop takes a wait with no events for a drained epoll set.
+func TestParkedWaitLooks(t *testing.T) {
+	pw, fd := readyPipe(t)
+	events := make([]unix.EpollEvent, 4)
+	for _, timeout := range []time.Duration{0, -time.Millisecond} {
+		if n, err := pw.wait(events, timeout); err != nil || n != 1 || int(events[0].Fd) != fd {
+			t.Errorf("timeout %v, a pipe ready: %d events (%+v), err %v; want the pipe's EPOLLIN", timeout, n, events[:n], err)
+		}
+	}
+}
+
 // TestParkedWaitDoesNotAllocate: an event loop waits once per round, so a
 // wait that allocated would allocate on the hot path (the closed loop's
 // every wait for replies parks).
