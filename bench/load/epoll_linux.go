@@ -183,7 +183,11 @@ func (l *epollLoop) run() {
 		if l.pace == nil && sending {
 			wait = min(wait, t.end-now)
 		}
-		if l.pace != nil && !l.pace.ended && l.canSend() {
+		// send: the loop has a send to make at l.pace.next, and the wait
+		// must not end after it; the other waits (for the next timeout
+		// check, for the end of sending) may end a millisecond late.
+		send := l.pace != nil && !l.pace.ended && l.canSend()
+		if send {
 			wait = min(wait, l.pace.next-now)
 		}
 		if !l.drained || wait < spinBelow {
@@ -194,9 +198,12 @@ func (l *epollLoop) run() {
 		}
 		var n int
 		var err error
-		if wait >= parkAbove {
+		switch {
+		case wait > 0 && !send:
+			n, err = l.pw.wait(l.events[:], wait)
+		case wait >= parkAbove:
 			n, err = l.pw.wait(l.events[:], wait-parkSlack)
-		} else {
+		default:
 			n, err = epollWait(l.ep, l.events[:], wait)
 		}
 		if err != nil {
@@ -611,9 +618,10 @@ var noPwait2 atomic.Bool
 // display, the fault watcher, signal handling, and in tests the server
 // under measurement, whose replies then arrive late for a reason that is
 // the generator's. A parked goroutine holds no P. The Go poller's timers
-// have millisecond resolution, so only long waits park, and for parkSlack
-// less than asked: the rest of the wait, down to the due time, is an
-// epoll_pwait2 with nanosecond resolution.
+// have millisecond resolution: a wait that may end a little late (for a
+// timeout check) parks whole; a wait until a send is due parks only when
+// it is long, and for parkSlack less than asked: the rest of the wait,
+// down to the due time, is an epoll_pwait2 with nanosecond resolution.
 type parkedWait struct {
 	ep int
 	f  *os.File        // ep, registered with the Go poller
@@ -628,12 +636,12 @@ type parkedWait struct {
 }
 
 const (
-	// parkAbove: an event loop's wait this long or longer parks (the
-	// closed loop's waits for replies, which are checkEvery long; an open
-	// loop's waits between sends below 100 req/s per loop).
+	// parkAbove: an event loop's wait until a send is due parks when
+	// this long or longer (an open loop's waits between sends below
+	// 500 req/s per loop).
 	parkAbove = 2 * time.Millisecond
-	// parkSlack is how much earlier than due a parked wait ends: the Go
-	// poller's timer resolution.
+	// parkSlack is how much earlier than the due send a parked wait
+	// ends: the Go poller's timer resolution.
 	parkSlack = time.Millisecond
 )
 

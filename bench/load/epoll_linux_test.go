@@ -1,7 +1,11 @@
 package load
 
 import (
+	"bytes"
+	"context"
+	"net"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,7 +65,7 @@ func TestParkedWait(t *testing.T) {
 
 // readyPipe returns a parked wait whose epoll set holds the read end of a
 // pipe that has a byte unread (level-triggered: it stays ready).
-func readyPipe(t *testing.T) (*parkedWait, int) {
+func readyPipe(t testing.TB) (*parkedWait, int) {
 	t.Helper()
 	pw, err := newParkedWait()
 	if err != nil {
@@ -121,5 +125,92 @@ func TestParkedWaitDoesNotAllocate(t *testing.T) {
 		}
 	}); a != 0 {
 		t.Errorf("a wait that times out allocates %v times, want 0", a)
+	}
+}
+
+// TestEventLoopParks: an event loop waiting for a reply parks in the Go
+// poller ("IO wait" in a goroutine dump), where it holds no P, and never
+// blocks in a system call ("syscall"), where it would keep its P until
+// sysmon took it back: its waits for timeout checks need no precision.
+// Blocking in epoll_wait, it was in a system call at every look.
+func TestEventLoopParks(t *testing.T) {
+	got, release := make(chan struct{}), make(chan struct{})
+	arrived := sync.OnceFunc(func() { close(got) })
+	answer := sync.OnceFunc(func() { close(release) })
+	defer answer() // before rawServer's clean-up, which waits for its handler
+	url := rawServer(t, func(c net.Conn) bool {
+		arrived()
+		<-release
+		_, err := c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+		return err == nil
+	})
+	type result struct {
+		out *Outcome
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := Run(context.Background(), Config{Targets: []Target{{URL: url, Weight: 1}}, Mode: Closed, Level: 1,
+			Requests: 1, Duration: time.Minute, Timeout: time.Minute, KeepAlive: true})
+		done <- result{out, err}
+	}()
+	// Once the request has arrived, the loop only waits (and checks for
+	// timeouts): 200 looks a millisecond apart span 20 or more checks.
+	select {
+	case <-got:
+	case r := <-done:
+		t.Fatalf("the trial ended before its request arrived: err %v", r.err)
+	}
+	const looks = 200
+	buf := make([]byte, 1<<20)
+	parked, inSyscall := 0, 0
+	for range looks {
+		state := goroutineState(buf, "load.(*epollLoop).run(")
+		if bytes.HasPrefix(state, []byte("IO wait")) {
+			parked++
+		} else if bytes.HasPrefix(state, []byte("syscall")) {
+			inSyscall++
+		}
+		time.Sleep(time.Millisecond)
+	}
+	answer()
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if a := r.out.Acc; a.Successes() != 1 {
+		t.Fatalf("successes %d, errors %v; want the one request answered", a.Successes(), a.Errors())
+	}
+	if parked == 0 || inSyscall > 0 {
+		t.Errorf("of %d looks at the event loop, %d found it parked and %d in a system call; want some parked, none in a system call",
+			looks, parked, inSyscall)
+	}
+}
+
+// goroutineState returns the state ("IO wait", "syscall", "runnable"...)
+// of the goroutine whose stack has frame, nil when there is none.
+func goroutineState(buf []byte, frame string) []byte {
+	for _, g := range bytes.Split(buf[:runtime.Stack(buf, true)], []byte("\n\n")) {
+		if !bytes.Contains(g, []byte(frame)) {
+			continue
+		}
+		if i, j := bytes.IndexByte(g, '['), bytes.IndexByte(g, ']'); i >= 0 && j > i {
+			return g[i+1 : j]
+		}
+	}
+	return nil
+}
+
+// BenchmarkParkedWaitReady is an event loop's wait when events are
+// already waiting (a loaded closed loop's usual round): one non-blocking
+// epoll_wait, no deadline armed; 0 allocs/op.
+func BenchmarkParkedWaitReady(b *testing.B) {
+	pw, _ := readyPipe(b)
+	events := make([]unix.EpollEvent, 4)
+	b.ReportAllocs()
+	for b.Loop() {
+		if n, err := pw.wait(events, checkEvery); err != nil || n != 1 {
+			b.Fatalf("a pipe ready: %d events, err %v; want 1", n, err)
+		}
 	}
 }
