@@ -15,11 +15,13 @@ import (
 // TestParkedWait: a parked wait returns none once its timeout has passed
 // (never before), returns the ready events when a file in the epoll set
 // becomes readable (here written by a goroutine of the same process, with
-// one P), and returns at once while one stays ready. What parking is for
-// (the rest of the process keeps a P while event loops wait) is a matter
-// of timing: TestEnginesAgree's in-process server shows it. When the loops
-// waited in epoll_wait, its replies to the first requests of a trial came
-// 6–20 ms late in 10 of 24 lean trials run alternately with vegeta.
+// one P; a wait blocked in epoll_wait would pass too, once sysmon handed
+// its P on), and returns at once while one stays ready. That an event
+// loop's wait parks, which is what it is for (the rest of the process
+// keeps a P while event loops wait), TestEventLoopParks checks. When the
+// loops waited in epoll_wait, TestEnginesAgree's in-process server got the
+// first requests of a trial 6–20 ms late in 10 of 24 lean trials run
+// alternately with vegeta.
 func TestParkedWait(t *testing.T) {
 	pw, err := newParkedWait()
 	if err != nil {
