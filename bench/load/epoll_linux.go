@@ -183,7 +183,11 @@ func (l *epollLoop) run() {
 		if l.pace == nil && sending {
 			wait = min(wait, t.end-now)
 		}
-		if l.pace != nil && !l.pace.ended && l.canSend() {
+		// send: the loop has a send to make at l.pace.next, and the wait
+		// must not end after it; the other waits (for the next timeout
+		// check, for the end of sending) may end a millisecond late.
+		send := l.pace != nil && !l.pace.ended && l.canSend()
+		if send {
 			wait = min(wait, l.pace.next-now)
 		}
 		if !l.drained || wait < spinBelow {
@@ -194,9 +198,12 @@ func (l *epollLoop) run() {
 		}
 		var n int
 		var err error
-		if wait >= parkAbove {
+		switch {
+		case wait > 0 && !send:
+			n, err = l.pw.wait(l.events[:], wait)
+		case wait >= parkAbove:
 			n, err = l.pw.wait(l.events[:], wait-parkSlack)
-		} else {
+		default:
 			n, err = epollWait(l.ep, l.events[:], wait)
 		}
 		if err != nil {
@@ -611,22 +618,30 @@ var noPwait2 atomic.Bool
 // display, the fault watcher, signal handling, and in tests the server
 // under measurement, whose replies then arrive late for a reason that is
 // the generator's. A parked goroutine holds no P. The Go poller's timers
-// have millisecond resolution, so only long waits park, and for parkSlack
-// less than asked: the rest of the wait, down to the due time, is an
-// epoll_pwait2 with nanosecond resolution.
+// have millisecond resolution: a wait that may end a little late (for a
+// timeout check) parks whole; a wait until a send is due parks only when
+// it is long, and for parkSlack less than asked: the rest of the wait,
+// down to the due time, is an epoll_pwait2 with nanosecond resolution.
 type parkedWait struct {
 	ep int
 	f  *os.File        // ep, registered with the Go poller
 	rc syscall.RawConn // nil: the poller did not take ep; waits block
+	// look, bound once, and the wait's state it writes: a function made
+	// for each wait would escape into RawConn.Read and be allocated on
+	// every wait.
+	look   func(fd uintptr) bool
+	events []unix.EpollEvent
+	n      int
+	errno  syscall.Errno
 }
 
 const (
-	// parkAbove: an event loop's wait this long or longer parks (the
-	// closed loop's waits for replies, which are checkEvery long; an open
-	// loop's waits between sends below 100 req/s per loop).
+	// parkAbove: an event loop's wait until a send is due parks when
+	// this long or longer (an open loop's waits between sends below
+	// 500 req/s per loop).
 	parkAbove = 2 * time.Millisecond
-	// parkSlack is how much earlier than due a parked wait ends: the Go
-	// poller's timer resolution.
+	// parkSlack is how much earlier than the due send a parked wait
+	// ends: the Go poller's timer resolution.
 	parkSlack = time.Millisecond
 )
 
@@ -643,6 +658,7 @@ func newParkedWait() (*parkedWait, error) {
 	}
 	f := os.NewFile(uintptr(ep), "epoll")
 	p := &parkedWait{ep: ep, f: f}
+	p.look = p.poll
 	// Deadlines work only on a file the Go poller took; where it did not
 	// (a kernel that refuses a nested epoll), waits block in epoll_wait.
 	if f.SetReadDeadline(time.Time{}) == nil {
@@ -655,32 +671,42 @@ func newParkedWait() (*parkedWait, error) {
 }
 
 // wait returns the ready events, parking until there are some or until
-// timeout has passed (then 0 events).
+// timeout has passed; it returns 0 events only after a look found none.
 func (p *parkedWait) wait(events []unix.EpollEvent, timeout time.Duration) (int, error) {
 	if p.rc == nil {
 		return epollWait(p.ep, events, timeout)
 	}
-	if err := p.f.SetReadDeadline(time.Now().Add(timeout)); err != nil {
-		return 0, err
+	p.events = events
+	// First without arming the deadline (a timer): under load events are
+	// usually waiting.
+	if !p.poll(uintptr(p.ep)) {
+		if err := p.f.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+			return 0, err
+		}
+		// look is called once before the first park (Read clears a
+		// wake-up left from before), and after each wake-up: the poller
+		// is edge-triggered and may wake without an event left.
+		err := p.rc.Read(p.look)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// Read returns at an expired deadline without looking, and an
+			// event may have come with the timer: look once more.
+			p.poll(uintptr(p.ep))
+		} else if err != nil {
+			return 0, err
+		}
 	}
-	var n int
-	var errno syscall.Errno
-	err := p.rc.Read(func(fd uintptr) bool {
-		// Called once before the first park, and after each wake-up: the
-		// poller is edge-triggered and may wake without an event left.
-		r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, fd, uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
-		n, errno = int(r), e
-		return e != 0 || r > 0
-	})
-	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return 0, nil
-	case err != nil:
-		return 0, err
-	case errno != 0:
-		return 0, errno
+	if p.errno != 0 {
+		return 0, p.errno
 	}
-	return n, nil
+	return p.n, nil
+}
+
+// poll is one non-blocking epoll_wait on fd into p.events; it reports
+// whether it found events or failed.
+func (p *parkedWait) poll(fd uintptr) bool {
+	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, fd, uintptr(unsafe.Pointer(&p.events[0])), uintptr(len(p.events)), 0, 0, 0)
+	p.n, p.errno = int(r), e
+	return e != 0 || r > 0
 }
 
 func (p *parkedWait) close() { _ = p.f.Close() }
