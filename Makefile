@@ -59,10 +59,12 @@ bench-node: build
 # Faults under load (scenarios/faults.yaml): kill -9 of a worker, then
 # SIGHUP, on prefork in each balance mode and the Node.js cluster (needs
 # node), keep-alive off; then drain.yaml and drain-node.yaml: SIGHUP and
-# SIGTERM over keep-alive connections (Node: SIGTERM only). About two
-# minutes. Prints the fault tables; timeline.csv in each run.
+# SIGTERM over keep-alive connections (Node: SIGTERM only); then
+# crash-loop.yaml: a worker and each replacement killed as it appears, 5
+# kills, to show each master's restart backoff. About four minutes. Prints
+# the fault tables; timeline.csv in each run.
 bench-faults: build
-	$(BIN) run faults drain drain-node
+	$(BIN) run faults drain drain-node crash-loop
 
 # The regression gate as a project's CI runs it (README: The performance
 # regression gate): bin/clusterbench check, whose --help says more.

@@ -2,7 +2,6 @@ package load
 
 import (
 	"context"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -15,16 +14,25 @@ import (
 
 // TestEnginesAgree: against a server with a fixed service time, the lean
 // engine and vegeta's attacker measure the same throughput (within 3%) and
-// latency (p50 and p99 within 5%). Trials are long against the service
-// time: vegeta starts a request its pacer released before the end even
-// when the connection frees after it, which lengthens its trial by up to a
-// service time (1.3% here). The two run back to back, in turn first, and rounds are compared by the median of their ratios, so that
-// one round a busy machine bent does not decide while a bias of either
-// engine shows in every round. Only rounds in which the machine let
-// the server keep its service time count (its own p99 of time.Sleep(40ms)
-// within 10%): on a saturated machine the tail is the scheduler's, and the
-// client with the larger CPU cost per request (vegeta) loses throughput to
-// the starvation, not to a measuring error. Up to 5 rounds until 3 count;
+// median latency (within 5%), and the lean engine's p99 is true to the
+// server: never below the server's own p99 for the same requests (each
+// request's latency at the client contains its time in the handler, so
+// no quantile can be lower; 0.5% is left for the histogram's resolution),
+// and not more than 5% above vegeta's (a client that adds its own delays,
+// as the event loops did while they held every P in epoll_wait, fails
+// here). Vegeta's p99 is the reference only from above: its goroutine per
+// connection adds 1.5–3.5 ms here where the lean engine adds about 0.5.
+// Trials are long against the service time: vegeta starts a request its
+// pacer released before the end even when the connection frees after it,
+// which lengthens its trial by up to a service time (1.3% here). The two
+// run back to back, in turn first, and rounds are compared by the median
+// of their ratios, so that one round a busy machine bent does not decide
+// while a bias of either engine shows in every round. Only rounds in which
+// the machine let the server keep its service time count (its own p99 of
+// time.Sleep(40ms) within 10%, for both engines' requests): on a
+// saturated machine the tail is the scheduler's, and the client with the
+// larger CPU cost per request (vegeta) loses throughput to the
+// starvation, not to a measuring error. Up to 5 rounds until 3 count;
 // with fewer than 2 the test is skipped and says why.
 func TestEnginesAgree(t *testing.T) {
 	skipUnderRace(t)
@@ -41,22 +49,48 @@ func TestEnginesAgree(t *testing.T) {
 		_, _ = w.Write([]byte("ok\n"))
 	}))
 	defer s.Close()
-	var rps, p50, p99 []float64
-	var busy []string
-	for round := 1; round <= 5 && len(rps) < 3; round++ {
+	// measure runs one engine and returns its trial and the server's own
+	// p99 for the requests of that trial.
+	measure := func(engine string) (results.Trial, time.Duration) {
 		mu.Lock()
 		slept = slept[:0]
 		mu.Unlock()
-		l, v := sideBySide(t, s.URL+"/", round%2 == 1)
+		out, err := Run(context.Background(), Config{
+			Targets: []Target{{URL: s.URL + "/", Weight: 1}}, Mode: Closed, Level: 32,
+			Duration: 3 * time.Second, KeepAlive: true, Engine: engine,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := out.Trial(engine, 1, 0)
+		if tr.SuccessRatio != 1 {
+			t.Fatalf("%s: success ratio %v, errors %v: want all answered", engine, tr.SuccessRatio, tr.Errors)
+		}
 		mu.Lock()
+		defer mu.Unlock()
 		slices.Sort(slept)
-		own := slept[len(slept)*99/100]
-		mu.Unlock()
-		t.Logf("round %d: lean %.1f req/s (%d in %.3fs) p50 %.3f p99 %.3f; vegeta %.1f req/s (%d in %.3fs) p50 %.3f p99 %.3f; server's own p99 %v", round,
-			l.Throughput, l.Requests, l.DurationS, l.Latency.P50Ms, l.Latency.P99Ms, v.Throughput, v.Requests, v.DurationS, v.Latency.P50Ms, v.Latency.P99Ms, own)
-		if own > service+service/10 {
+		return tr, slept[len(slept)*99/100]
+	}
+	var rps, p50, p99 []float64
+	var busy []string
+	for round := 1; round <= 5 && len(rps) < 3; round++ {
+		var l, v results.Trial
+		var lOwn, vOwn time.Duration
+		if round%2 == 1 { // neither competes with the other's goroutines for the test's CPUs
+			l, lOwn = measure(EngineLean)
+			v, vOwn = measure(EngineVegeta)
+		} else {
+			v, vOwn = measure(EngineVegeta)
+			l, lOwn = measure(EngineLean)
+		}
+		t.Logf("round %d: lean %.1f req/s (%d in %.3fs) p50 %.3f p99 %.3f (server's own p99 %v); vegeta %.1f req/s (%d in %.3fs) p50 %.3f p99 %.3f (server's own p99 %v)", round,
+			l.Throughput, l.Requests, l.DurationS, l.Latency.P50Ms, l.Latency.P99Ms, lOwn, v.Throughput, v.Requests, v.DurationS, v.Latency.P50Ms, v.Latency.P99Ms, vOwn)
+		if own := max(lOwn, vOwn); own > service+service/10 {
 			busy = append(busy, own.Round(time.Millisecond).String())
 			continue
+		}
+		if ownMs := float64(lOwn) / float64(time.Millisecond); l.Latency.P99Ms < 0.995*ownMs {
+			t.Errorf("round %d: lean p99 %.3f ms, below the server's own p99 %.3f ms for the same requests: the client cannot see less", round, l.Latency.P99Ms, ownMs)
 		}
 		rps = append(rps, l.Throughput/v.Throughput)
 		p50 = append(p50, l.Latency.P50Ms/v.Latency.P50Ms)
@@ -67,43 +101,15 @@ func TestEnginesAgree(t *testing.T) {
 			len(busy), len(busy)+len(rps), busy)
 	}
 	for _, c := range []struct {
-		name      string
-		ratios    []float64
-		tolerance float64
-	}{{"req/s", rps, 0.03}, {"p50", p50, 0.05}, {"p99", p99, 0.05}} {
+		name   string
+		ratios []float64
+		lo, hi float64
+	}{{"req/s", rps, 0.97, 1.03}, {"p50", p50, 0.95, 1.05}, {"p99", p99, 0, 1.05}} {
 		slices.Sort(c.ratios)
-		if m := c.ratios[len(c.ratios)/2]; math.Abs(m-1) > c.tolerance {
-			t.Errorf("%s: lean/vegeta median ratio %.3f (rounds %.3f): differ by more than %.0f%%", c.name, m, c.ratios, 100*c.tolerance)
+		if m := c.ratios[len(c.ratios)/2]; m < c.lo || m > c.hi {
+			t.Errorf("%s: lean/vegeta median ratio %.3f (rounds %.3f): want %.2f to %.2f", c.name, m, c.ratios, c.lo, c.hi)
 		}
 	}
-}
-
-// sideBySide runs the lean engine and vegeta against url one after the
-// other, in the given order (so that neither competes with the other's
-// goroutines for the test process's CPUs, which the lean engine's single
-// event loop feels as waiting for a P).
-func sideBySide(t *testing.T, url string, leanFirst bool) (lean, veg results.Trial) {
-	t.Helper()
-	engines := []string{EngineLean, EngineVegeta}
-	if !leanFirst {
-		engines = []string{EngineVegeta, EngineLean}
-	}
-	got := map[string]results.Trial{}
-	for _, engine := range engines {
-		out, err := Run(context.Background(), Config{
-			Targets: []Target{{URL: url, Weight: 1}}, Mode: Closed, Level: 32,
-			Duration: 3 * time.Second, KeepAlive: true, Engine: engine,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr := out.Trial(engine, 1, 0)
-		if tr.SuccessRatio != 1 {
-			t.Fatalf("%s: success ratio %v, errors %v: want all answered", engine, tr.SuccessRatio, tr.Errors)
-		}
-		got[engine] = tr
-	}
-	return got[EngineLean], got[EngineVegeta]
 }
 
 // TestCoordinatedOmission: a server that holds every request arriving in
