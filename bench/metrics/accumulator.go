@@ -173,8 +173,8 @@ func (a *Accumulator) AddSample(s *Sample) {
 	if s.Code == 0 {
 		return // no response: no worker answered
 	}
-	w, ok := a.workers[string(s.WorkerID)] // no allocation: a lookup by converted bytes
-	if !ok {
+	w, seen := a.workers[string(s.WorkerID)] // no allocation: a lookup by converted bytes
+	if !seen {
 		w = a.worker(string(s.WorkerID))
 	}
 	a.addWorker(w, ok, s.NewConn, s.Latency, s.Pid)

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"maps"
 	"net/http"
 	"reflect"
 	"testing"
@@ -227,5 +228,31 @@ func TestPooledLatency(t *testing.T) {
 	}
 	if got, want := PooledLatency(a), a.Latency(); got != want {
 		t.Errorf("pooled one = %+v, want its own %+v", got, want)
+	}
+}
+
+// TestWorkerErrors: a worker's errors are its responses that are not
+// successes, whichever way the sample came (AddSample, the lean engine's;
+// Add, vegeta's), the first response of each worker included.
+func TestWorkerErrors(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	lean, veg := New(), New()
+	for i, c := range []struct {
+		id   string
+		code int
+	}{{"0", 200}, {"1", 200}, {"0", 200}, {"1", 503}, {"1", 200}, {"0", 204}} {
+		sent := t0.Add(time.Duration(i) * time.Millisecond)
+		lean.AddSample(&Sample{Sent: sent, Latency: time.Millisecond, Code: c.code, WorkerID: []byte(c.id), Pid: 100, At: time.Duration(i) * time.Millisecond})
+		veg.Add(&vegeta.Result{Timestamp: sent, Latency: time.Millisecond, Code: uint16(c.code),
+			Headers: http.Header{HeaderWorkerID: {c.id}}})
+	}
+	for name, a := range map[string]*Accumulator{"AddSample": lean, "Add": veg} {
+		got := map[string][2]int64{}
+		for _, w := range a.Workers() {
+			got[w.ID] = [2]int64{w.Requests, w.Errors}
+		}
+		if want := map[string][2]int64{"0": {3, 0}, "1": {3, 1}}; !maps.Equal(got, want) {
+			t.Errorf("%s: workers {requests, errors} %v, want %v", name, got, want)
+		}
 	}
 }
