@@ -61,7 +61,7 @@ bench-node: build
 # node), keep-alive off; then drain.yaml and drain-node.yaml: SIGHUP and
 # SIGTERM over keep-alive connections (Node: SIGTERM only); then
 # crash-loop.yaml: a worker and each replacement killed as it appears, 5
-# kills, to show each master's restart backoff. About four minutes. Prints
+# kills, to show each master's restart backoff. About three minutes. Prints
 # the fault tables; timeline.csv in each run.
 bench-faults: build
 	$(BIN) run faults drain drain-node crash-loop

@@ -188,8 +188,8 @@ func Merge(shards []Shard, o Options) (*results.Run, error) {
 		}
 		for _, p := range ps {
 			if p.t.ClientBound {
-				run.Warnings = append(run.Warnings, fmt.Sprintf("%s at level %d trial %d: the load generator of shard %d (%s) may have been the bottleneck (it used %.0f%% of its CPUs and waited %.2fs for a CPU in %.1fs)",
-					k.server, k.level, k.trial, p.shard, p.host, 100*p.t.ClientCPUUtil, p.t.ClientWaitS, p.t.DurationS))
+				run.Warnings = append(run.Warnings, fmt.Sprintf("%s at %s trial %d: the load generator of shard %d (%s) may have been the bottleneck (it used %.0f%% of its CPUs and waited %.2fs for a CPU in %.1fs)",
+					k.server, results.LevelName(run.Load.Mode, k.level), k.trial, p.shard, p.host, 100*p.t.ClientCPUUtil, p.t.ClientWaitS, p.t.DurationS))
 			}
 		}
 	}

@@ -191,7 +191,7 @@ func TestMergeClientBoundNamesTheShard(t *testing.T) {
 	if run.Trials[0].ClientBound || !run.Trials[1].ClientBound || !run.Summary[0].ClientBound {
 		t.Errorf("client-bound trials %v %v, summary %v; want trial 2 only", run.Trials[0].ClientBound, run.Trials[1].ClientBound, run.Summary[0].ClientBound)
 	}
-	want := "target at level 400 trial 2: the load generator of shard 1 (pod-b) may have been the bottleneck"
+	want := "target at rate 400/s trial 2: the load generator of shard 1 (pod-b) may have been the bottleneck"
 	if !slices.ContainsFunc(run.Warnings, func(w string) bool { return strings.Contains(w, want) }) {
 		t.Errorf("warnings %q lack %q", run.Warnings, want)
 	}

@@ -148,7 +148,7 @@ func noteAnswers(answered map[string][]int, ws []results.Worker) {
 
 // exitWarning says that a server exited after a fault that was not meant
 // to end it (a signal it does not handle, a crash of its master).
-func exitWarning(server string, level, trial int, evs []results.FaultEvent) string {
+func exitWarning(server, level string, trial int, evs []results.FaultEvent) string {
 	var after []string
 	for _, ev := range evs {
 		if ev.Applied && ev.ExitMs != nil {
@@ -159,7 +159,7 @@ func exitWarning(server string, level, trial int, evs []results.FaultEvent) stri
 	if len(after) > 0 {
 		why = "after " + strings.Join(after, "; ")
 	}
-	return fmt.Sprintf("%s at level %d trial %d: the server exited %s; the trial ended there and the server was started again for the next", server, level, trial, why)
+	return fmt.Sprintf("%s at %s trial %d: the server exited %s; the trial ended there and the server was started again for the next", server, level, trial, why)
 }
 
 // endsServer reports whether a trial of plan ends the server (a drain).

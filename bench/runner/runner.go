@@ -460,7 +460,7 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 			}
 			faulted := len(sc.Faults) > 0 && faults.Gone(h.pid, h.exited)
 			if faulted && !endsServer(sc.Faults) {
-				out.Run.Warnings = append(out.Run.Warnings, exitWarning(s.Name, level, trial, t.Faults))
+				out.Run.Warnings = append(out.Run.Warnings, exitWarning(s.Name, results.LevelName(sc.Load.Mode, level), trial, t.Faults))
 			}
 			if (freshServer(sc.Faults) || faulted) && (trial < sc.Load.Trials || li < len(sc.Load.Levels)-1) {
 				// a fault ended the server (or a crash loop left it with a

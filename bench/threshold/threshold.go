@@ -76,12 +76,13 @@ func Parse(expr string) (Threshold, error) {
 type Violation struct {
 	Threshold Threshold
 	Server    string
+	Mode      string // the run's load mode, "closed" or "open"
 	Level     int
 	Measured  float64 // in the threshold's unit
 }
 
 func (v Violation) String() string {
-	return fmt.Sprintf("threshold %s failed: %s at level %d measured %s", v.Threshold.Expr, v.Server, v.Level, format(v.Threshold.Metric, v.Measured))
+	return fmt.Sprintf("threshold %s failed: %s at %s measured %s", v.Threshold.Expr, v.Server, results.LevelName(v.Mode, v.Level), format(v.Threshold.Metric, v.Measured))
 }
 
 func format(metric string, v float64) string {
@@ -107,7 +108,7 @@ func Check(ts []Threshold, run *results.Run) (violations []Violation, unknown []
 			matched = true
 			v := measure(t.Metric, s, run.Trials)
 			if !holds(t.Op, v, t.Value) {
-				violations = append(violations, Violation{Threshold: t, Server: s.Server, Level: s.Level, Measured: v})
+				violations = append(violations, Violation{Threshold: t, Server: s.Server, Mode: run.Load.Mode, Level: s.Level, Measured: v})
 			}
 		}
 		if !matched && t.Server != "" {

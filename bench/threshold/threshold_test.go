@@ -67,8 +67,8 @@ func TestCheck(t *testing.T) {
 		got = append(got, x.String())
 	}
 	want := []string{
-		"threshold p99<10ms failed: b at level 8 measured 30ms",
-		"threshold rps>950 failed: b at level 8 measured 900 req/s",
+		"threshold p99<10ms failed: b at concurrency 8 measured 30ms",
+		"threshold rps>950 failed: b at concurrency 8 measured 900 req/s",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("violations:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
