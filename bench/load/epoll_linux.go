@@ -50,7 +50,7 @@ type econn struct {
 type epollLoop struct {
 	t          *leanTrial
 	ep         int
-	pw         *parkedWait // waits of parkAbove or longer, on ep
+	pw         *parkedWait // parked waits on ep: all but the last stretch before a due send
 	sa         unix.Sockaddr
 	family     int
 	acc        *metrics.Accumulator
