@@ -165,7 +165,7 @@ func (r *run) apply(f scenario.Fault, ev *results.FaultEvent) {
 		r.watchRespawn(ev)
 	case scenario.FaultCrashLoop:
 		r.wg.Add(1)
-		go r.crashLoop(f, w, ev)
+		go r.crashLoop(f, master, w, ev)
 	case scenario.FaultStall:
 		if err := send(w.Pid, "STOP"); err != nil {
 			ev.Reason = err.Error()
