@@ -36,6 +36,7 @@ const (
 // master starts no replacement within CrashLoopWait.
 func (r *run) crashLoop(f scenario.Fault, master int, w metrics.ProcStat, ev *results.FaultEvent) {
 	defer r.wg.Done()
+	defer r.looping.Store(nil)
 	known := slices.Clone(ev.WorkersBefore) // every worker pid seen so far
 	stopped := func(format string, args ...any) {
 		ev.Reason = fmt.Sprintf("stopped after %d of %d kills: ", ev.Kills, f.Times) + fmt.Sprintf(format, args...)

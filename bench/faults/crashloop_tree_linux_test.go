@@ -5,8 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/clusterbench/clusterbench/bench/metrics"
 	"github.com/clusterbench/clusterbench/bench/scenario"
@@ -125,5 +127,41 @@ func TestCrashLoopStopsWhenTrialOver(t *testing.T) {
 		if ev.Kills != 1 || !ev.Applied || ev.Reason == "" {
 			t.Errorf("interrupted %v: event %+v, want 1 kill and why it stopped", interrupt, ev)
 		}
+	}
+}
+
+// TestFaultDuringCrashLoop: a fault due while a crash loop still waits
+// for a replacement is not applied (it would kill the loop's worker, or
+// give the loop its own replacement), and says why.
+func TestFaultDuringCrashLoop(t *testing.T) {
+	master, w1, w2 := sleeper(t).Process.Pid, sleeper(t).Process.Pid, sleeper(t).Process.Pid
+	first, second := min(w1, w2), max(w1, w2) // pick: busiest takes the lower pid of two idle workers
+	began, done := begin()
+	var once sync.Once
+	shapedTree(t, func(call int, running func(int) bool) map[int]int {
+		if running(first) {
+			return map[int]int{master: 1, first: master, second: master}
+		}
+		// no replacement comes; the trial ends once the loop has waited
+		// past the kill's time
+		if call > 100 {
+			once.Do(func() { close(done) })
+		}
+		return map[int]int{master: 1, second: master}
+	})
+	srv := Server{Pid: master, Exited: func() bool { return !live(master) }}
+	plan := []scenario.Fault{
+		{At: 0, Action: scenario.FaultCrashLoop, Pick: scenario.PickBusiest, Times: 3},
+		{At: 50 * time.Millisecond, Action: scenario.FaultKill, Pick: scenario.PickRandom},
+	}
+	evs := Run(context.Background(), plan, srv, Trial{Began: began, Done: done})
+	if !live(second) {
+		t.Errorf("the kill during the crash loop killed %d", second)
+	}
+	if evs[1].Applied || !strings.Contains(evs[1].Reason, "crash loop") {
+		t.Errorf("kill during the loop: %+v, want not applied, the crash loop named as why", evs[1])
+	}
+	if evs[0].Kills != 1 || len(evs[0].KilledPids) != 1 || evs[0].KilledPids[0] != first {
+		t.Errorf("crash loop %+v, want one kill, of %d", evs[0], first)
 	}
 }
