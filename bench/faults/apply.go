@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/clusterbench/clusterbench/bench/metrics"
@@ -47,7 +48,9 @@ type Trial struct {
 // Run applies plan (in order of time) to srv during one trial and returns
 // an event per fault, in plan order. It returns once the trial is Done
 // (or ctx is cancelled) and everything it started has finished; no worker
-// is left stopped.
+// is left stopped. A fault due while a crash loop is still under way is
+// not applied, and says so: it would act on the loop's workers, or the
+// loop would take its new worker for a replacement.
 func Run(ctx context.Context, plan []scenario.Fault, srv Server, tr Trial) []results.FaultEvent {
 	evs := make([]results.FaultEvent, len(plan))
 	for i, f := range plan {
@@ -88,6 +91,11 @@ func Run(ctx context.Context, plan []scenario.Fault, srv Server, tr Trial) []res
 			return evs
 		}
 		evs[i].Reason = ""
+		if c := r.looping.Load(); c != nil { // faults act one at a time
+			r.notApplied(&evs[i], "the %s at %s was still under way (its kills end when the master has restarted its last worker)",
+				c.String(), results.MsText(ms(c.At)))
+			continue
+		}
 		r.apply(f, &evs[i])
 	}
 	return evs
@@ -100,7 +108,9 @@ type run struct {
 	began time.Time
 	cpu0  map[int]time.Duration
 	rnd   *rand.Rand
-	wg    sync.WaitGroup // the watchers and stalls started
+	wg    sync.WaitGroup // the watchers, stalls and crash loops started
+	// looping is the crash loop under way, nil when none is
+	looping atomic.Pointer[scenario.Fault]
 }
 
 func (r *run) since() float64 { return ms(time.Since(r.began)) }
@@ -165,7 +175,8 @@ func (r *run) apply(f scenario.Fault, ev *results.FaultEvent) {
 		r.watchRespawn(ev)
 	case scenario.FaultCrashLoop:
 		r.wg.Add(1)
-		go r.crashLoop(f, w, ev)
+		r.looping.Store(&f)
+		go r.crashLoop(f, master, w, ev)
 	case scenario.FaultStall:
 		if err := send(w.Pid, "STOP"); err != nil {
 			ev.Reason = err.Error()

@@ -28,18 +28,31 @@ const (
 	interrupted                // the run was interrupted
 )
 
-// crashLoop kills w, then each replacement the master starts as soon as
+// crashLoop kills w, then each replacement that master starts as soon as
 // it appears (and at least f.Every after the previous kill), f.Times
-// kills in all, filling ev. It stops at once when the trial ends or the
-// run is interrupted, and when the server exits (ending the trial, as
-// exited does) or its master starts no replacement within CrashLoopWait.
-func (r *run) crashLoop(f scenario.Fault, w metrics.ProcStat, ev *results.FaultEvent) {
+// kills in all, filling ev. Only children of master are killed. It sends
+// no kill once the trial has ended or the run is interrupted, and it
+// stops when the server exits (ending the trial, as exited does) or its
+// master starts no replacement within CrashLoopWait.
+func (r *run) crashLoop(f scenario.Fault, master int, w metrics.ProcStat, ev *results.FaultEvent) {
 	defer r.wg.Done()
+	defer r.looping.Store(nil)
 	known := slices.Clone(ev.WorkersBefore) // every worker pid seen so far
 	stopped := func(format string, args ...any) {
 		ev.Reason = fmt.Sprintf("stopped after %d of %d kills: ", ev.Kills, f.Times) + fmt.Sprintf(format, args...)
 	}
 	for {
+		if ev.Kills > 0 { // a replacement seen as the trial ended is not killed
+			select {
+			case <-r.tr.Done:
+				stopped("the trial ended")
+				return
+			case <-r.ctx.Done():
+				stopped("the run was interrupted")
+				return
+			default:
+			}
+		}
 		if Gone(r.srv.Pid, r.srv.Exited) {
 			stopped("the server had exited")
 			return
@@ -59,7 +72,7 @@ func (r *run) crashLoop(f scenario.Fault, w metrics.ProcStat, ev *results.FaultE
 		if ev.Kills == 1 {
 			ev.Applied, ev.AtMs = true, ev.KillsAtMs[0]
 		}
-		next, how := r.replacementOf(known, at)
+		next, how := r.replacementOf(master, known, at)
 		switch how {
 		case replaced:
 			d := ms(time.Since(at))
@@ -116,10 +129,13 @@ func (r *run) crashLoop(f scenario.Fault, w metrics.ProcStat, ev *results.FaultE
 	}
 }
 
-// replacementOf waits for a worker process whose pid is not in known,
+// replacementOf waits for a child of master whose pid is not in known,
 // reading the process tree every poll from a kill at at, and returns
-// it.
-func (r *run) replacementOf(known []int, at time.Time) (metrics.ProcStat, outcome) {
+// it. A tree whose master reads as another process is not taken for a
+// replacement: a master that wraps its one worker's master (sh -c, npm
+// start) reads so while that worker is gone, and would otherwise offer
+// the master itself to the next kill.
+func (r *run) replacementOf(master int, known []int, at time.Time) (metrics.ProcStat, outcome) {
 	deadline := time.NewTimer(time.Until(at.Add(CrashLoopWait)))
 	defer deadline.Stop()
 	tick := time.NewTicker(poll)
@@ -128,9 +144,9 @@ func (r *run) replacementOf(known []int, at time.Time) (metrics.ProcStat, outcom
 		if Gone(r.srv.Pid, r.srv.Exited) {
 			return metrics.ProcStat{}, serverGone, true
 		}
-		_, ws, err := Workers(r.srv.Pid)
-		if err != nil {
-			return metrics.ProcStat{}, 0, false // read as the server exited: the next look says
+		m, ws, err := Workers(r.srv.Pid)
+		if err != nil || m != master {
+			return metrics.ProcStat{}, 0, false // read as the server exited, or no worker left: the next look says
 		}
 		for _, w := range ws {
 			if !slices.Contains(known, w.Pid) && w.State != 'Z' && w.State != 'X' {

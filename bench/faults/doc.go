@@ -13,7 +13,9 @@
 // least its every: after the previous kill), its times: kills in all,
 // recording each kill and each restart delay; a master that starts no
 // replacement within CrashLoopWait, or exits instead, gave up, and the
-// loop stops there (a server that exited ends the trial). Worker
+// loop stops there (a server that exited ends the trial). It kills only
+// children of the master it started with, and a fault due while it is
+// under way is not applied (faults act one at a time). Worker
 // processes are the children of the server's master, read from /proc
 // (Linux); which worker answered as which X-Worker-Id comes from the
 // server's own answers.
@@ -27,7 +29,7 @@
 //
 // Run owns every goroutine it starts and waits for them before it returns;
 // a worker it stopped is always continued (SIGCONT) before Run returns,
-// also when the context is cancelled, and a crash loop stops at once when
-// the trial ends or the context is cancelled. Signals need a Unix system;
+// also when the context is cancelled, and a crash loop sends no kill once
+// the trial has ended or the context is cancelled. Signals need a Unix system;
 // elsewhere every fault is recorded as not applied.
 package faults

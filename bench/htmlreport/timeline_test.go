@@ -101,3 +101,20 @@ func TestNoFaultSection(t *testing.T) {
 		t.Errorf("sections %q: a run without faults has a faults section", p.h2)
 	}
 }
+
+// TestCrashLoopTimelineChart: a crash loop is marked by a dashed gray
+// line at each of its kills and labelled once, at its first.
+func TestCrashLoopTimelineChart(t *testing.T) {
+	run := faultRun()
+	for i := range run.Trials {
+		ev := &run.Trials[i].Faults[0]
+		ev.Name, ev.Kills, ev.KillsAtMs = "crash loop 3× (random)", 3, []float64{1050, 1160, 1370}
+	}
+	f := parsePage(t, render(t, run)).figure(t, "Faults over time: prefork at rate 1000/s (trial 2)")
+	if got := count(f.strokes, "#555555"); got != 4 {
+		t.Errorf("%d gray strokes, want 4 (a marker per kill, and the SIGHUP's)", got)
+	}
+	if got := count(f.texts, "crash loop 3× (random)"); got != 1 {
+		t.Errorf("the crash loop labelled %d times, want once (texts: %q)", got, f.texts)
+	}
+}

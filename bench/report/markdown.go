@@ -76,28 +76,63 @@ func WriteMarkdown(w io.Writer, d Document) error {
 }
 
 var (
-	mdEscaper     = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "<", "&lt;", ">", "&gt;", "|", `\|`, "\n", " ")
-	mdCodeEscaper = strings.NewReplacer("|", `\|`, "\n", " ")
+	mdEscaper = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "<", "&lt;", ">", "&gt;", "|", `\|`,
+		"\r\n", " ", "\r", " ", "\n", " ")
+	mdCodeEscaper = strings.NewReplacer("|", `\|`, "\r\n", " ", "\r", " ", "\n", " ")
 )
 
 // MarkdownText escapes what Markdown would otherwise format (emphasis,
-// HTML, table pipes) and folds newlines into spaces, so s stays one line
-// of text or one table cell. Paired backticks are kept as code spans,
-// their text as written (pipes escaped, as a table cell needs); a lone
-// backtick is escaped. The gate's Markdown summary uses it too.
+// HTML, table pipes) and folds line endings (\n, \r\n, \r) into spaces,
+// so s stays one line of text or one table cell. Code spans are kept,
+// their text as written (pipes escaped, as a table cell needs): a run of
+// backticks opens one when a later run of the same length closes it, as
+// Markdown reads them; a run that none closes is escaped. The gate's
+// Markdown summary uses it too.
 func MarkdownText(s string) string {
-	if n := strings.Count(s, "`"); n == 0 || n%2 == 1 {
-		return mdEscaper.Replace(s)
-	}
 	var b strings.Builder
-	for i, part := range strings.Split(s, "`") {
-		if i%2 == 0 {
-			b.WriteString(mdEscaper.Replace(part))
-		} else {
-			b.WriteString("`" + mdCodeEscaper.Replace(part) + "`")
+	for {
+		i := strings.IndexByte(s, '`')
+		if i < 0 {
+			b.WriteString(mdEscaper.Replace(s))
+			return b.String()
 		}
+		b.WriteString(mdEscaper.Replace(s[:i]))
+		n := backticks(s[i:])
+		if end := closing(s[i+n:], n); end >= 0 {
+			code := s[i+n : i+n+end]
+			b.WriteString(s[i:i+n] + mdCodeEscaper.Replace(code) + s[i:i+n])
+			s = s[i+n+end+n:]
+			continue
+		}
+		b.WriteString(strings.Repeat("\\`", n))
+		s = s[i+n:]
 	}
-	return b.String()
+}
+
+// backticks is the length of the run of backticks s starts with.
+func backticks(s string) int {
+	n := 0
+	for n < len(s) && s[n] == '`' {
+		n++
+	}
+	return n
+}
+
+// closing is where in s the first run of exactly n backticks starts, -1
+// when there is none.
+func closing(s string, n int) int {
+	for i := 0; i < len(s); {
+		if s[i] != '`' {
+			i++
+			continue
+		}
+		m := backticks(s[i:])
+		if m == n {
+			return i
+		}
+		i += m
+	}
+	return -1
 }
 
 // mdCell is MarkdownText for a table cell (pipes included).

@@ -151,7 +151,12 @@ func noteAnswers(answered map[string][]int, ws []results.Worker) {
 func exitWarning(server, level string, trial int, evs []results.FaultEvent) string {
 	var after []string
 	for _, ev := range evs {
-		if ev.Applied && ev.ExitMs != nil {
+		switch n := len(ev.KillsAtMs); {
+		case !ev.Applied || ev.ExitMs == nil:
+		case n > 0: // a crash loop: ExitMs counts from its last kill
+			after = append(after, fmt.Sprintf("%s at %s, exited %s after its last kill (at %s)", ev.Name, results.MsText(ev.AtMs),
+				results.MsText(*ev.ExitMs), results.MsText(ev.KillsAtMs[n-1])))
+		default:
 			after = append(after, fmt.Sprintf("%s at %s, exited %s later", ev.Name, results.MsText(ev.AtMs), results.MsText(*ev.ExitMs)))
 		}
 	}

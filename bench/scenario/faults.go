@@ -276,6 +276,19 @@ func faultErrors(s *Scenario, engineLine int) Errors {
 			add(f, i, "at", "faults before the one that ends the server", "comes after the SIG%s at %s (line %d), which ends the server",
 				s.Faults[e].Signal, fmtDur(s.Faults[e].At), s.Faults[e].Line)
 		}
+		// a crash loop takes any new worker process for the replacement of
+		// its last kill, and its figures count from that kill: no other
+		// fault may act while its kills are due (one that ends the server
+		// is the ender check's)
+		for j, c := range s.Faults {
+			if j == i || c.Action != FaultCrashLoop || f.Ends() || f.At < c.At || f.At > c.At+c.Span() ||
+				(f.Action == FaultCrashLoop && f.At == c.At && i < j) { // two loops at once: one error, on the later
+				continue
+			}
+			add(f, i, "at", "after a crash loop's last kill: at + every × (times - 1)", "%s falls within the crash loop at %s (line %d), whose last kill is due at %s at the earliest",
+				fmtDur(f.At), fmtDur(c.At), c.Line, fmtDur(c.At+c.Span()))
+			break
+		}
 		for _, sv := range s.Servers {
 			switch {
 			case sv.IsTarget():

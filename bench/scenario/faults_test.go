@@ -117,6 +117,12 @@ func TestFaultErrors(t *testing.T) {
 				"f.yaml:10: faults[0].every: only for crash_loop: (allowed: every: with crash_loop: worker)"}},
 		{"crash loop into TERM", faultServers, okLoad, "  - {at: 1s, crash_loop: worker, times: 3, every: 200ms}\n  - {at: 1300ms, signal: TERM}\n",
 			[]string{"f.yaml:10: faults[0].at: comes after the SIGTERM at 1.3s (line 11), which ends the server (allowed: faults before the one that ends the server)"}},
+		{"kill during a crash loop", faultServers, okLoad, "  - {at: 1s, crash_loop: worker, times: 3, every: 200ms}\n  - {at: 1300ms, kill: worker}\n",
+			[]string{"f.yaml:11: faults[1].at: 1.3s falls within the crash loop at 1s (line 10), whose last kill is due at 1.4s at the earliest (allowed: after a crash loop's last kill: at + every × (times - 1))"}},
+		{"crash loops at once", faultServers, okLoad, "  - {at: 1s, crash_loop: worker, times: 2}\n  - {at: 1s, crash_loop: worker, times: 2}\n",
+			[]string{"f.yaml:11: faults[1].at: 1s falls within the crash loop at 1s (line 10), whose last kill is due at 1s at the earliest (allowed: after a crash loop's last kill: at + every × (times - 1))"}},
+		{"HUP with a crash loop", faultServers, okLoad, "  - {at: 1s, signal: HUP}\n  - {at: 1s, crash_loop: worker, times: 2}\n",
+			[]string{"f.yaml:10: faults[0].at: 1s falls within the crash loop at 1s (line 11), whose last kill is due at 1s at the earliest (allowed: after a crash loop's last kill: at + every × (times - 1))"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
