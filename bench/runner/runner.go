@@ -471,7 +471,7 @@ func (r *Runner) runServer(ctx context.Context, sc *scenario.Scenario, s scenari
 				continue
 			}
 			if h.exited() && len(sc.Faults) == 0 {
-				return fmt.Errorf("exited during level %d trial %d%s", level, trial, h.note())
+				return fmt.Errorf("exited during %s trial %d%s", results.LevelName(sc.Load.Mode, level), trial, h.note())
 			}
 		}
 	}
