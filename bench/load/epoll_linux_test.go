@@ -216,3 +216,36 @@ func BenchmarkParkedWaitReady(b *testing.B) {
 		}
 	}
 }
+
+// TestParkedWaitFallback: where the Go poller did not take the epoll
+// descriptor (rc nil), a wait blocks in epoll_wait and still honours its
+// timeout and its events.
+func TestParkedWaitFallback(t *testing.T) {
+	pw, err := newParkedWait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pw.close()
+	pw.rc = nil // as when SetReadDeadline failed at creation
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	if err := unix.EpollCtl(pw.ep, unix.EPOLL_CTL_ADD, p[0], &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(p[0])}); err != nil {
+		t.Fatal(err)
+	}
+	events := make([]unix.EpollEvent, 4)
+	const timeout = 20 * time.Millisecond
+	start := time.Now()
+	if n, err := pw.wait(events, timeout); err != nil || n != 0 || time.Since(start) < timeout {
+		t.Fatalf("nothing ready: %d events, err %v after %v; want 0 events, no error, after %v or more", n, err, time.Since(start), timeout)
+	}
+	if _, err := unix.Write(p[1], []byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := pw.wait(events, time.Minute); err != nil || n != 1 || int(events[0].Fd) != p[0] {
+		t.Fatalf("pipe written: %d events (%+v), err %v; want the pipe's EPOLLIN", n, events[:n], err)
+	}
+}
