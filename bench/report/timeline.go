@@ -313,19 +313,11 @@ func aroundTable(run *results.Run, s results.FaultSummary) (Table, bool) {
 }
 
 func failedText(b results.TimelineBucket) string {
-	var parts []string
-	for _, k := range []struct {
-		n    int64
-		name string
-	}{{b.Refused, "refused"}, {b.Reset, "reset"}, {b.Closed, "closed"}, {b.Timeout, "timeout"}, {b.Status5xx, "5xx"}, {b.Other, "other"}} {
-		if k.n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", k.n, k.name))
-		}
-	}
-	if len(parts) == 0 {
+	kinds := b.Failures().Kinds()
+	if len(kinds) == 0 {
 		return "0"
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(kinds, ", ")
 }
 
 func pidsText(b results.TimelineBucket, before []int) string {

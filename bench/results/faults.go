@@ -1,5 +1,7 @@
 package results
 
+import "strconv"
+
 // FaultSpec is one fault of the scenario as the run applied it.
 type FaultSpec struct {
 	AtMs    float64 `json:"at_ms"`              // from the trial's start
@@ -54,7 +56,12 @@ type TimelineBucket struct {
 
 // Failed is the bucket's failed requests of every kind.
 func (b TimelineBucket) Failed() int64 {
-	return b.Refused + b.Reset + b.Closed + b.Timeout + b.Status5xx + b.Other
+	return b.Failures().Total()
+}
+
+// Failures is the bucket's failed requests by kind.
+func (b TimelineBucket) Failures() Failures {
+	return Failures{Refused: b.Refused, Reset: b.Reset, Closed: b.Closed, Timeout: b.Timeout, Status5xx: b.Status5xx, Other: b.Other}
 }
 
 // PidSeen is the first answer of a worker pid in a trial.
@@ -76,6 +83,22 @@ type Failures struct {
 // Total is the failures of every kind.
 func (f Failures) Total() int64 {
 	return f.Refused + f.Reset + f.Closed + f.Timeout + f.Status5xx + f.Other
+}
+
+// Kinds names each kind that failed with its count, as tables and
+// messages print them ("3 refused", "1 5xx"), in the order refused, reset,
+// closed, timeout, 5xx, other; nil when nothing failed.
+func (f Failures) Kinds() []string {
+	var kinds []string
+	for _, k := range []struct {
+		n    int64
+		name string
+	}{{f.Refused, "refused"}, {f.Reset, "reset"}, {f.Closed, "closed"}, {f.Timeout, "timeout"}, {f.Status5xx, "5xx"}, {f.Other, "other"}} {
+		if k.n > 0 {
+			kinds = append(kinds, strconv.FormatInt(k.n, 10)+" "+k.name)
+		}
+	}
+	return kinds
 }
 
 // FaultEvent is one fault as applied in one trial, and what it did. Times

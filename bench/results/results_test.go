@@ -16,3 +16,12 @@ func ExampleMsText() {
 	// 0s
 	// 1m1.235s
 }
+
+func ExampleFailures_Kinds() {
+	b := results.TimelineBucket{Refused: 3, Status5xx: 1, Other: 2}
+	fmt.Println(b.Failures().Kinds(), b.Failed())
+	fmt.Println(len(results.Failures{}.Kinds()))
+	// Output:
+	// [3 refused 1 5xx 2 other] 6
+	// 0
+}
