@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/clusterbench/clusterbench/bench/faults"
 	"github.com/clusterbench/clusterbench/bench/metrics"
@@ -219,7 +218,7 @@ func crashLoopTable(run *results.Run) (Table, bool) {
 	t.Notes = []string{
 		"kills: SIGKILLs sent, [min..max] across trials; a restart: from a kill until a new worker process appeared",
 		"  (first: after the first kill; last: after the last kill followed by one; slowest: the longest of the trial).",
-		fmt.Sprintf("gave up: trials where the master started no new worker within %s of a kill, or exited instead;", fmtBucket(float64(faults.CrashLoopWait)/1e6)),
+		fmt.Sprintf("gave up: trials where the master started no new worker within %s of a kill, or exited instead;", results.MsText(float64(faults.CrashLoopWait)/1e6)),
 		"  the loop stopped there (the reasons are in summary.json).",
 		"In the fault table a crash loop's recovery, respawn, new worker and exit count from its last kill.",
 	}
@@ -233,19 +232,16 @@ func bucketWidth(run *results.Run) string {
 	var ws []string
 	for _, tr := range run.Trials {
 		if tr.Timeline != nil {
-			if w := fmtBucket(tr.Timeline.BucketMs); !slices.Contains(ws, w) {
+			if w := results.MsText(tr.Timeline.BucketMs); !slices.Contains(ws, w) {
 				ws = append(ws, w)
 			}
 		}
 	}
 	if len(ws) == 0 {
-		return fmtBucket(float64(metrics.TimelineBucket) / 1e6)
+		return results.MsText(float64(metrics.TimelineBucket) / 1e6)
 	}
 	return strings.Join(ws, "/")
 }
-
-// fmtBucket prints a bucket width in ms as a duration ("100ms", "1.2s").
-func fmtBucket(ms float64) string { return time.Duration(ms * float64(time.Millisecond)).String() }
 
 // msEstimate is a median in ms with its confidence interval as ±x%
 // (6 or more trials) or else its range, "-" when no trial had one;
@@ -306,7 +302,7 @@ func aroundTable(run *results.Run, s results.FaultSummary) (Table, bool) {
 				fmtMs(b.P50Ms), fmtMs(b.P99Ms), pidsText(b, ev.WorkersBefore),
 			})
 		}
-		t.Notes = []string{"ms: start of each " + fmtBucket(tl.BucketMs) + " bucket relative to the fault; pids: workers that answered, * = not there before the fault."}
+		t.Notes = []string{"ms: start of each " + results.MsText(tl.BucketMs) + " bucket relative to the fault; pids: workers that answered, * = not there before the fault."}
 		return t, true
 	}
 	return Table{}, false
