@@ -212,6 +212,10 @@ const (
 	FlagCut         = "X" // every trial of the row was cut short by an interruption
 )
 
+// hasErrors reports whether some responses of a summary row were not
+// successes in some trial (the flag E).
+func hasErrors(s results.Summary) bool { return s.SuccessRatio.N > 0 && s.SuccessRatio.Min < 1 }
+
 func summaryTable(run *results.Run) Table {
 	t := Table{
 		Title:  fmt.Sprintf("%s: throughput and latency (ms)", run.Scenario.Name),
@@ -228,7 +232,7 @@ func summaryTable(run *results.Run) Table {
 		if s.RateShortfall {
 			flags = append(flags, FlagShortfall)
 		}
-		if s.SuccessRatio.N > 0 && s.SuccessRatio.Min < 1 {
+		if hasErrors(s) {
 			flags = append(flags, FlagErrors)
 		}
 		if s.OnlyCut {

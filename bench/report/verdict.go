@@ -135,7 +135,7 @@ func rank(rows []results.Summary, m Metric, higher bool, fig func(results.Summar
 			continue
 		}
 		r.Entries = append(r.Entries, Ranked{Server: s.Server, Estimate: e, ClientBound: s.ClientBound,
-			Errors: s.SuccessRatio.N > 0 && s.SuccessRatio.Min < 1})
+			Errors: hasErrors(s)})
 	}
 	slices.SortStableFunc(r.Entries, func(a, b Ranked) int {
 		if higher {
@@ -283,11 +283,10 @@ func soloFigures(lv LevelVerdict) string {
 	return strings.Join(parts, ", ") + marks(flags)
 }
 
+// value prints an entry's median as the summary table does: p99 in ms,
+// the other metrics as figures.
 func (r Ranking) value(e results.Estimate) string {
-	switch r.Metric {
-	case MetricThroughput:
-		return fmtFigure(e.Median)
-	case MetricP99:
+	if r.Metric == MetricP99 {
 		return fmtMs(e.Median)
 	}
 	return fmtFigure(e.Median)
