@@ -33,9 +33,7 @@ func faultRun() *results.Run {
 				b.OK, b.OKPerS, b.Reset, b.MaxMs, b.Pids = 60, 600, int64(trial), 40, []int{11}
 			case i == 11:
 				b.OK, b.OKPerS, b.Refused, b.P99Ms, b.MaxMs, b.Pids = 80, 800, 1, 30, 35, []int{11}
-			case i == 12:
-				b.Pids = []int{11, 13}
-			case i > 12:
+			case i >= 12:
 				b.Pids = []int{11, 13}
 			}
 			tl.Buckets = append(tl.Buckets, b)
