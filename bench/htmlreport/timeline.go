@@ -77,11 +77,6 @@ func RepresentativeTrial(trials []results.Trial, server string, level int) (resu
 	return ts[(len(ts)-1)/2], true
 }
 
-// bucketFailed is every failure of a bucket.
-func bucketFailed(b results.TimelineBucket) int64 {
-	return b.Refused + b.Reset + b.Closed + b.Timeout + b.Status5xx + b.Other
-}
-
 func timelineFigure(run *results.Run, tr results.Trial, col color.RGBA) (Figure, error) {
 	tl := tr.Timeline
 	title := fmt.Sprintf("Faults over time: %s at %s (trial %d)", tr.Server, results.LevelName(run.Load.Mode, tr.Level), tr.Trial)
@@ -95,7 +90,7 @@ func timelineFigure(run *results.Run, tr results.Trial, col color.RGBA) (Figure,
 	for i, b := range tl.Buckets {
 		ok[i] = plotter.XY{X: b.StartMs/1000 + w/2, Y: b.OKPerS}
 		top = max(top, b.OKPerS)
-		if n := bucketFailed(b); n > 0 {
+		if n := b.Failed(); n > 0 {
 			fails = append(fails, failBar{x0: b.StartMs / 1000, x1: b.StartMs/1000 + w, y: float64(n) / w})
 			top = max(top, float64(n)/w)
 		}
