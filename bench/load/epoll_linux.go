@@ -584,12 +584,12 @@ func epollWait(ep int, events []unix.EpollEvent, timeout time.Duration) (int, er
 	// First without blocking, as a raw system call: under load events are
 	// usually waiting, and a call that cannot block need not tell the Go
 	// scheduler it may (which costs the handoff and keeps sysmon polling).
-	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, uintptr(ep), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	r, e := epollLook(ep, events)
 	if e != 0 || r > 0 || timeout <= 0 {
 		if e != 0 {
 			return 0, e
 		}
-		return int(r), nil
+		return r, nil
 	}
 	if !noPwait2.Load() {
 		ts := unix.NsecToTimespec(int64(timeout))
@@ -704,9 +704,17 @@ func (p *parkedWait) wait(events []unix.EpollEvent, timeout time.Duration) (int,
 // poll is one non-blocking epoll_wait on fd into p.events; it reports
 // whether it found events or failed.
 func (p *parkedWait) poll(fd uintptr) bool {
-	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, fd, uintptr(unsafe.Pointer(&p.events[0])), uintptr(len(p.events)), 0, 0, 0)
-	p.n, p.errno = int(r), e
-	return e != 0 || r > 0
+	p.n, p.errno = epollLook(int(fd), p.events)
+	return p.errno != 0 || p.n > 0
+}
+
+// epollLook is one non-blocking look at epoll instance ep: a raw system
+// call, since it cannot block. It is epoll_pwait with no signal mask,
+// which is epoll_wait, but exists on every Linux architecture (arm64 has
+// no epoll_wait).
+func epollLook(ep int, events []unix.EpollEvent) (int, syscall.Errno) {
+	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(ep), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	return int(r), e
 }
 
 func (p *parkedWait) close() { _ = p.f.Close() }

@@ -23,20 +23,7 @@ import (
 // first requests of a trial 6–20 ms late in 10 of 24 lean trials run
 // alternately with vegeta.
 func TestParkedWait(t *testing.T) {
-	pw, err := newParkedWait()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pw.close()
-	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(p[0])
-	defer unix.Close(p[1])
-	if err := unix.EpollCtl(pw.ep, unix.EPOLL_CTL_ADD, p[0], &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(p[0])}); err != nil {
-		t.Fatal(err)
-	}
+	pw, p := pipeWait(t)
 	events := make([]unix.EpollEvent, 4)
 
 	const timeout = 30 * time.Millisecond
@@ -69,6 +56,18 @@ func TestParkedWait(t *testing.T) {
 // pipe that has a byte unread (level-triggered: it stays ready).
 func readyPipe(t testing.TB) (*parkedWait, int) {
 	t.Helper()
+	pw, p := pipeWait(t)
+	if _, err := unix.Write(p[1], []byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	return pw, p[0]
+}
+
+// pipeWait returns a parked wait whose epoll set holds the read end p[0]
+// of a new non-blocking pipe (EPOLLIN, Fd p[0]), nothing written yet;
+// both are closed when the test ends.
+func pipeWait(t testing.TB) (*parkedWait, [2]int) {
+	t.Helper()
 	pw, err := newParkedWait()
 	if err != nil {
 		t.Fatal(err)
@@ -82,10 +81,7 @@ func readyPipe(t testing.TB) (*parkedWait, int) {
 	if err := unix.EpollCtl(pw.ep, unix.EPOLL_CTL_ADD, p[0], &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(p[0])}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := unix.Write(p[1], []byte{1}); err != nil {
-		t.Fatal(err)
-	}
-	return pw, p[0]
+	return pw, p
 }
 
 // TestParkedWaitLooks: a parked wait reports no events only after it
@@ -221,21 +217,8 @@ func BenchmarkParkedWaitReady(b *testing.B) {
 // descriptor (rc nil), a wait blocks in epoll_wait and still honours its
 // timeout and its events.
 func TestParkedWaitFallback(t *testing.T) {
-	pw, err := newParkedWait()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pw.close()
+	pw, p := pipeWait(t)
 	pw.rc = nil // as when SetReadDeadline failed at creation
-	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(p[0])
-	defer unix.Close(p[1])
-	if err := unix.EpollCtl(pw.ep, unix.EPOLL_CTL_ADD, p[0], &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(p[0])}); err != nil {
-		t.Fatal(err)
-	}
 	events := make([]unix.EpollEvent, 4)
 	const timeout = 20 * time.Millisecond
 	start := time.Now()

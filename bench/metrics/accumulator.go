@@ -395,13 +395,13 @@ func NewLatencyHistogram() *hdrhistogram.Histogram {
 func (a *Accumulator) Histogram() *hdrhistogram.Histogram { return a.lat }
 
 // Latency summarises the trial's latency histogram in milliseconds.
-func (a *Accumulator) Latency() results.Latency { return latencyOf(a.lat) }
+func (a *Accumulator) Latency() results.Latency { return LatencyOf(a.lat) }
 
 // PooledLatency summarises the latencies of several accumulators as one
 // (their histograms merged): a trial measured in slices, whose percentiles
 // are those of all its requests, not a mix of the slices' percentiles.
 func PooledLatency(accs ...*Accumulator) results.Latency {
-	return latencyOf(PooledHistogram(accs...))
+	return LatencyOf(PooledHistogram(accs...))
 }
 
 // TrialsHistogram merges the latency histograms of trials into a new one
@@ -435,9 +435,7 @@ func PooledHistogram(accs ...*Accumulator) *hdrhistogram.Histogram {
 // LatencyOf summarises a latency histogram (nanoseconds) as a trial's
 // Latency, in milliseconds: the figures of a trial pooled from several
 // histograms (clusterbench merge) are those of all its requests.
-func LatencyOf(h *hdrhistogram.Histogram) results.Latency { return latencyOf(h) }
-
-func latencyOf(h *hdrhistogram.Histogram) results.Latency {
+func LatencyOf(h *hdrhistogram.Histogram) results.Latency {
 	if h.TotalCount() == 0 {
 		return results.Latency{}
 	}

@@ -113,18 +113,9 @@ func (tl *timeline) add(at, latency time.Duration, code int, err string, pid int
 
 // answered notes that pid answered in bucket b, at offset at.
 func (tl *timeline) answered(b *tlBucket, pid int32, at time.Duration) {
-	for _, p := range b.pids[:b.npids] {
-		if p == pid {
-			return
-		}
+	if b.addPid(pid) {
+		tl.firstSeen(pid, at)
 	}
-	if int(b.npids) < len(b.pids) {
-		b.pids[b.npids] = pid
-		b.npids++
-	} else {
-		b.more = true
-	}
-	tl.firstSeen(pid, at)
 }
 
 func (tl *timeline) firstSeen(pid int32, at time.Duration) {
@@ -211,16 +202,19 @@ func (tl *timeline) merge(b *timeline) {
 	tl.seenFull = tl.seenFull || b.seenFull
 }
 
-func (b *tlBucket) addPid(pid int32) {
+// addPid notes pid among the bucket's pids, or marks the bucket as having
+// more than it keeps; it reports false when pid was already noted.
+func (b *tlBucket) addPid(pid int32) bool {
 	if slices.Contains(b.pids[:b.npids], pid) {
-		return
+		return false
 	}
 	if int(b.npids) < len(b.pids) {
 		b.pids[b.npids] = pid
 		b.npids++
-		return
+	} else {
+		b.more = true
 	}
-	b.more = true
+	return true
 }
 
 func (tl *timeline) clone() *timeline {
