@@ -399,7 +399,7 @@ func (t *trial) result(cfg Config) results.Trial {
 		r.ClientCPUUtil = util / wall
 	}
 	r.Histogram = metrics.PooledHistogram(accs...)
-	r.Latency = metrics.PooledLatency(accs...)
+	r.Latency = metrics.LatencyOf(r.Histogram)
 	first, last := t.slices[0], t.slices[len(t.slices)-1]
 	r.Histogram.SetStartTimeMs(first.Began.UnixMilli())
 	r.Histogram.SetEndTimeMs(last.Began.Add(last.Wall).UnixMilli())

@@ -397,13 +397,6 @@ func (a *Accumulator) Histogram() *hdrhistogram.Histogram { return a.lat }
 // Latency summarises the trial's latency histogram in milliseconds.
 func (a *Accumulator) Latency() results.Latency { return LatencyOf(a.lat) }
 
-// PooledLatency summarises the latencies of several accumulators as one
-// (their histograms merged): a trial measured in slices, whose percentiles
-// are those of all its requests, not a mix of the slices' percentiles.
-func PooledLatency(accs ...*Accumulator) results.Latency {
-	return LatencyOf(PooledHistogram(accs...))
-}
-
 // TrialsHistogram merges the latency histograms of trials into a new one
 // of the trial shape (NewLatencyHistogram), leaving the trials as they
 // are; n counts the trials that had a histogram (a run directory written

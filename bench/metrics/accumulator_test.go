@@ -218,15 +218,17 @@ func BenchmarkVegetaMetricsAdd(b *testing.B) {
 	}
 }
 
+// TestPooledLatency: the latency of a trial measured in slices is that of
+// their pooled histogram (LatencyOf(PooledHistogram(...))).
 func TestPooledLatency(t *testing.T) {
-	if got := PooledLatency(); got != (results.Latency{}) {
+	if got := LatencyOf(PooledHistogram()); got != (results.Latency{}) {
 		t.Errorf("pooled nothing = %+v", got)
 	}
 	a := New()
 	for i := range 50 {
 		a.Add(&vegeta.Result{Code: 200, Latency: time.Duration(i+1) * time.Millisecond})
 	}
-	if got, want := PooledLatency(a), a.Latency(); got != want {
+	if got, want := LatencyOf(PooledHistogram(a)), a.Latency(); got != want {
 		t.Errorf("pooled one = %+v, want its own %+v", got, want)
 	}
 }
