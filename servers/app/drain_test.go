@@ -68,20 +68,28 @@ func wait(t *testing.T, what string, c <-chan error) error {
 	}
 }
 
+// keptAlive dials addr and gets GET / answered on the connection with
+// keep-alive (no Connection: close); Cleanup closes the connection.
+func keptAlive(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	br := bufio.NewReader(c)
+	if resp, err := request(c, br, "/"); err != nil || resp.Close {
+		t.Fatalf("GET / before the drain: %v (close %v), want a keep-alive answer", err, resp != nil && resp.Close)
+	}
+	return c, br
+}
+
 // A request that arrives on a keep-alive connection during the drain is
 // answered, with Connection: close, and the connection then closes; the
 // drain ends once it has.
 func TestDrainAnswersKeepAliveWithClose(t *testing.T) {
 	srv, addr, served := serving(t, Handler(Config{}))
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	br := bufio.NewReader(c)
-	if resp, err := request(c, br, "/"); err != nil || resp.Close {
-		t.Fatalf("GET / before the drain: %v (close %v), want a keep-alive answer", err, resp != nil && resp.Close)
-	}
+	c, br := keptAlive(t, addr)
 	srv.BeginDrain()
 	drained := drainAsync(srv, testTimeout) // the linger outlasts the test: only the close ends the drain
 	resp, err := request(c, br, "/")
@@ -106,15 +114,7 @@ func TestDrainAnswersKeepAliveWithClose(t *testing.T) {
 // close, EOF), and the drain then ends.
 func TestDrainClosesIdleAfterLinger(t *testing.T) {
 	srv, addr, served := serving(t, Handler(Config{}))
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	br := bufio.NewReader(c)
-	if _, err := request(c, br, "/"); err != nil {
-		t.Fatal(err)
-	}
+	_, br := keptAlive(t, addr)
 	if err := wait(t, "the drain", drainAsync(srv, 20*time.Millisecond)); err != nil {
 		t.Errorf("Drain = %v, want nil", err)
 	}
