@@ -264,8 +264,8 @@ func TestCloseIdleSkipsAConnReadingARequest(t *testing.T) {
 	if _, err := c.Read(make([]byte, 64)); err != nil {
 		t.Fatal(err)
 	}
-	if open := srv.closeIdle(late, linger); open != 1 || srv.conns[c].state != http.StateIdle {
-		t.Fatalf("closeIdle closed a connection that read a request's bytes after it went idle (open %d, state %v)", open, srv.conns[c].state)
+	if open := srv.closeIdle(late, linger); open != 1 || srv.conns[c].connState() != http.StateIdle {
+		t.Fatalf("closeIdle closed a connection that read a request's bytes after it went idle (open %d, state %v)", open, srv.conns[c].connState())
 	}
 
 	// The request is answered and the connection idle again, reading
@@ -273,7 +273,7 @@ func TestCloseIdleSkipsAConnReadingARequest(t *testing.T) {
 	srv.track(c, http.StateActive)
 	srv.track(c, http.StateIdle)
 	srv.closeIdle(late, linger)
-	if st := srv.conns[c].state; st != http.StateClosed {
+	if st := srv.conns[c].connState(); st != http.StateClosed {
 		t.Fatalf("closeIdle left an idle connection that read nothing in state %v, want it closed", st)
 	}
 	if _, err := client.Write([]byte("x")); err == nil {
