@@ -3,55 +3,24 @@ package faults
 import (
 	"context"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/clusterbench/clusterbench/bench/metrics"
 	"github.com/clusterbench/clusterbench/bench/results"
 	"github.com/clusterbench/clusterbench/bench/scenario"
+	"github.com/clusterbench/clusterbench/servers/spawn"
 )
 
 // tree starts sh -c script as the leader of its own process group, and
-// returns the Server it is. Cleanup kills the group and reaps the leader,
-// then checks that nothing of the group is left.
+// returns the Server it is; Cleanup ends the group at once and checks
+// that nothing of it is left (startGroup with no grace).
 func tree(t *testing.T, script string, workers int) Server {
 	t.Helper()
-	cmd := exec.Command("sh", "-c", script)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	pgid := cmd.Process.Pid
-	t.Cleanup(func() {
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		<-done
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			left, err := metrics.GroupProcs(pgid)
-			if err == nil && len(left) == 0 {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("processes of group %d left: %+v (%v)", pgid, left, err)
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-	srv := Server{Pid: pgid, Exited: func() bool {
-		select {
-		case <-done:
-			return true
-		default:
-			return false
-		}
-	}}
+	srv, _ := startGroup(t, spawn.Spec{Argv: []string{"sh", "-c", script}}, 0)
+	pgid := srv.Pid
 	// wait until the workers run (the shell forks them as it starts)
 	deadline := time.Now().Add(5 * time.Second)
 	for {

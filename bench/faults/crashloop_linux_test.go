@@ -3,19 +3,19 @@ package faults
 import (
 	"bufio"
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/clusterbench/clusterbench/bench/metrics"
 	"github.com/clusterbench/clusterbench/bench/results"
 	"github.com/clusterbench/clusterbench/bench/scenario"
+	"github.com/clusterbench/clusterbench/servers/spawn"
 )
 
 // clusterbench builds the clusterbench binary of this repository into
@@ -35,25 +35,37 @@ func clusterbench(t *testing.T) string {
 // prefork starts `clusterbench serve --model prefork` with workers
 // children as the leader of its own process group and returns the Server
 // it is and a channel of its log lines that start with msg=want. Cleanup
-// ends it (SIGTERM, then SIGKILL to the group), reaps it and checks that
-// nothing of the group is left.
+// stops it (startGroup: SIGTERM to the group, up to 10s, then SIGKILL),
+// checks that nothing of the group is left and waits for its stderr.
 func prefork(t *testing.T, workers int, balance, want string) (Server, <-chan string) {
 	t.Helper()
 	bin := clusterbench(t)
-	cmd := exec.Command(bin, "serve", "--model", "prefork", "--addr", "127.0.0.1:0", "--workers", strconv.Itoa(workers), "--balance", balance, "--grace", "1s")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	stderr, err := cmd.StderrPipe()
+	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pgid := cmd.Process.Pid
+	// Cleanups run last first: this one, after startGroup's stop, waits
+	// for the scanner, which ends once every write end has closed.
+	var scanned chan struct{}
+	t.Cleanup(func() {
+		if scanned == nil {
+			return
+		}
+		select {
+		case <-scanned:
+		case <-time.After(5 * time.Second):
+			t.Error("the server's stderr stayed open 5s after its stop")
+		}
+	})
+	argv := []string{bin, "serve", "--model", "prefork", "--addr", "127.0.0.1:0", "--workers", strconv.Itoa(workers), "--balance", balance, "--grace", "1s"}
+	srv, c := startGroup(t, spawn.Spec{Argv: argv, Stderr: w}, 10*time.Second)
+	_ = w.Close() // the server's group holds the write end now
 	lines, listening := make(chan string, 1024), make(chan struct{})
-	done := make(chan struct{})
+	scanned = make(chan struct{})
 	go func() {
-		sc := bufio.NewScanner(stderr)
+		defer close(scanned)
+		defer r.Close()
+		sc := bufio.NewScanner(r)
 		once := sync.Once{}
 		for sc.Scan() {
 			l := sc.Text()
@@ -67,44 +79,15 @@ func prefork(t *testing.T, workers int, balance, want string) (Server, <-chan st
 				}
 			}
 		}
-		_ = cmd.Wait()
-		close(done)
 	}()
-	t.Cleanup(func() {
-		_ = syscall.Kill(pgid, syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			<-done
-		}
-		_ = syscall.Kill(-pgid, syscall.SIGKILL) // nothing, if the master took its children with it
-		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-			left, err := metrics.GroupProcs(pgid)
-			if err == nil && len(left) == 0 {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("processes of group %d left: %+v (%v)", pgid, left, err)
-				return
-			}
-		}
-	})
 	select {
 	case <-listening:
-	case <-done:
+	case <-c.Done():
 		t.Fatal("the prefork server exited before it listened")
 	case <-time.After(30 * time.Second):
 		t.Fatal("the prefork server did not listen within 30s")
 	}
-	return Server{Pid: pgid, Exited: func() bool {
-		select {
-		case <-done:
-			return true
-		default:
-			return false
-		}
-	}}, lines
+	return srv, lines
 }
 
 // TestCrashLoopPrefork: a crash loop of 5 on a real prefork server with 2

@@ -68,20 +68,28 @@ func wait(t *testing.T, what string, c <-chan error) error {
 	}
 }
 
+// keptAlive dials addr and gets GET / answered on the connection with
+// keep-alive (no Connection: close); Cleanup closes the connection.
+func keptAlive(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	br := bufio.NewReader(c)
+	if resp, err := request(c, br, "/"); err != nil || resp.Close {
+		t.Fatalf("GET / before the drain: %v (close %v), want a keep-alive answer", err, resp != nil && resp.Close)
+	}
+	return c, br
+}
+
 // A request that arrives on a keep-alive connection during the drain is
 // answered, with Connection: close, and the connection then closes; the
 // drain ends once it has.
 func TestDrainAnswersKeepAliveWithClose(t *testing.T) {
 	srv, addr, served := serving(t, Handler(Config{}))
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	br := bufio.NewReader(c)
-	if resp, err := request(c, br, "/"); err != nil || resp.Close {
-		t.Fatalf("GET / before the drain: %v (close %v), want a keep-alive answer", err, resp != nil && resp.Close)
-	}
+	c, br := keptAlive(t, addr)
 	srv.BeginDrain()
 	drained := drainAsync(srv, testTimeout) // the linger outlasts the test: only the close ends the drain
 	resp, err := request(c, br, "/")
@@ -106,15 +114,7 @@ func TestDrainAnswersKeepAliveWithClose(t *testing.T) {
 // close, EOF), and the drain then ends.
 func TestDrainClosesIdleAfterLinger(t *testing.T) {
 	srv, addr, served := serving(t, Handler(Config{}))
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	br := bufio.NewReader(c)
-	if _, err := request(c, br, "/"); err != nil {
-		t.Fatal(err)
-	}
+	_, br := keptAlive(t, addr)
 	if err := wait(t, "the drain", drainAsync(srv, 20*time.Millisecond)); err != nil {
 		t.Errorf("Drain = %v, want nil", err)
 	}
@@ -264,8 +264,8 @@ func TestCloseIdleSkipsAConnReadingARequest(t *testing.T) {
 	if _, err := c.Read(make([]byte, 64)); err != nil {
 		t.Fatal(err)
 	}
-	if open := srv.closeIdle(late, linger); open != 1 || srv.conns[c].state != http.StateIdle {
-		t.Fatalf("closeIdle closed a connection that read a request's bytes after it went idle (open %d, state %v)", open, srv.conns[c].state)
+	if open := srv.closeIdle(late, linger); open != 1 || srv.conns[c].connState() != http.StateIdle {
+		t.Fatalf("closeIdle closed a connection that read a request's bytes after it went idle (open %d, state %v)", open, srv.conns[c].connState())
 	}
 
 	// The request is answered and the connection idle again, reading
@@ -273,7 +273,7 @@ func TestCloseIdleSkipsAConnReadingARequest(t *testing.T) {
 	srv.track(c, http.StateActive)
 	srv.track(c, http.StateIdle)
 	srv.closeIdle(late, linger)
-	if st := srv.conns[c].state; st != http.StateClosed {
+	if st := srv.conns[c].connState(); st != http.StateClosed {
 		t.Fatalf("closeIdle left an idle connection that read nothing in state %v, want it closed", st)
 	}
 	if _, err := client.Write([]byte("x")); err == nil {

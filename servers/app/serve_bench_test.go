@@ -45,7 +45,7 @@ func benchKeepAlive(b *testing.B, serve func(ln net.Listener, h http.Handler) (s
 }
 
 // BenchmarkKeepAliveHello is a keep-alive GET / loop through Server, whose
-// drain tracks every connection's state (a ConnState hook under a mutex)
+// drain tracks every connection's state (a ConnState hook)
 // and counts every read; BenchmarkKeepAliveHelloPlain is the same loop
 // through a bare http.Server with the same timeouts. Their ratio is what
 // the drain's bookkeeping costs each request.
@@ -100,4 +100,31 @@ func BenchmarkDrainBookkeeping(b *testing.B) {
 	if c.reads.Load() == 0 {
 		b.Fatal("the reads were not counted")
 	}
+}
+
+// BenchmarkDrainBookkeepingParallel is BenchmarkDrainBookkeeping from
+// parallel goroutines, each with its own connection, as a server with many
+// keep-alive clients has: what the bookkeeping costs once connections
+// contend for what it shares.
+func BenchmarkDrainBookkeepingParallel(b *testing.B) {
+	s := NewServer(http.NotFoundHandler())
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		c := &readConn{Conn: nullConn{}}
+		s.track(c, http.StateNew)
+		buf := make([]byte, 1)
+		var n uint64
+		for pb.Next() {
+			if _, err := c.Read(buf); err != nil {
+				b.Error(err)
+				return
+			}
+			s.track(c, http.StateActive)
+			s.track(c, http.StateIdle)
+			n++
+		}
+		if got := c.reads.Load(); got != n {
+			b.Errorf("%d reads counted, want %d", got, n)
+		}
+	})
 }

@@ -59,17 +59,20 @@ type Server struct {
 	drainStart time.Time
 }
 
-// connInfo is what the drain knows of one connection.
+// connInfo is what the drain knows of one connection. state and idleReads
+// change on every request without Server.mu; since is guarded by it.
 type connInfo struct {
-	state http.ConnState
-	since time.Time // when it was accepted, or last went idle during a drain
+	state atomic.Int64 // an http.ConnState
+	since time.Time    // when it was accepted, or last went idle during a drain
 	// idleReads is the conn's read count when it last went idle: net/http
 	// reports StateIdle, then reads the next request's first bytes into
 	// its buffer (emptying the socket), and reports StateActive only once
 	// the request's header is read whole. A count above this one means a
 	// request is being read although the state still says idle.
-	idleReads uint64
+	idleReads atomic.Uint64
 }
+
+func (ci *connInfo) connState() http.ConnState { return http.ConnState(ci.state.Load()) }
 
 // connCloseHdr is the Connection header of an answer given during a drain.
 var connCloseHdr = []string{"close"}
@@ -94,28 +97,53 @@ func NewServer(h http.Handler) *Server {
 	return s
 }
 
-// track keeps the state of every open connection.
+// track keeps the state of every open connection. A connection's arrival
+// and end change the set under mu; the state changes of each request go to
+// its connInfo without mu (the readConn holds it), so that connections do
+// not contend while serving, and take mu only during a drain.
 func (s *Server) track(c net.Conn, st http.ConnState) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	switch st {
 	case http.StateNew:
-		s.conns[c] = &connInfo{state: st, since: time.Now()}
-	case http.StateClosed, http.StateHijacked:
-		delete(s.conns, c)
-	default:
-		if ci := s.conns[c]; ci != nil {
-			ci.state = st
-			if rc, ok := c.(*readConn); ok && st == http.StateIdle {
-				ci.idleReads = rc.reads.Load()
-			}
-			// Only the drain reads since, and never before its start
-			// (closeIdle counts from the later of the two): no clock read
-			// per request while serving.
-			if st == http.StateIdle && !s.drainStart.IsZero() {
-				ci.since = time.Now()
-			}
+		ci := &connInfo{since: time.Now()}
+		ci.state.Store(int64(st))
+		if rc, ok := c.(*readConn); ok {
+			rc.info = ci
 		}
+		s.mu.Lock()
+		s.conns[c] = ci
+		s.mu.Unlock()
+		return
+	case http.StateClosed, http.StateHijacked:
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		return
+	}
+	rc, _ := c.(*readConn)
+	var ci *connInfo
+	if rc != nil {
+		ci = rc.info
+	} else {
+		s.mu.Lock()
+		ci = s.conns[c]
+		s.mu.Unlock()
+	}
+	if ci == nil {
+		return
+	}
+	if rc != nil && st == http.StateIdle {
+		ci.idleReads.Store(rc.reads.Load())
+	}
+	ci.state.Store(int64(st))
+	// Only the drain reads since, and never before its start (closeIdle
+	// counts from the later of the two): no clock read and no lock per
+	// request while serving. BeginDrain sets drainStart before draining:
+	// a connection that goes idle between the two counts from drainStart,
+	// a moment before it went idle.
+	if st == http.StateIdle && s.draining.Load() {
+		s.mu.Lock()
+		ci.since = time.Now()
+		s.mu.Unlock()
 	}
 }
 
@@ -187,7 +215,7 @@ func (s *Server) closeIdle(now time.Time, linger time.Duration) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c, ci := range s.conns {
-		if ci.state != http.StateIdle && ci.state != http.StateNew {
+		if st := ci.connState(); st != http.StateIdle && st != http.StateNew {
 			continue
 		}
 		if now.Sub(later(ci.since, s.drainStart)) < linger || unreadBytes(c) || readSinceIdle(c, ci) {
@@ -195,7 +223,7 @@ func (s *Server) closeIdle(now time.Time, linger time.Duration) int {
 		}
 		_ = c.Close()
 		// Its goroutine reports StateClosed; until then it is counted.
-		ci.state = http.StateClosed
+		ci.state.Store(int64(http.StateClosed))
 	}
 	return len(s.conns)
 }
@@ -205,7 +233,7 @@ func (s *Server) closeIdle(now time.Time, linger time.Duration) int {
 // buffer, where unreadBytes no longer sees them.
 func readSinceIdle(c net.Conn, ci *connInfo) bool {
 	rc, ok := c.(*readConn)
-	return ok && rc.reads.Load() != ci.idleReads
+	return ok && rc.reads.Load() != ci.idleReads.Load()
 }
 
 // readConn is a connection that counts its reads that returned bytes, so
@@ -216,6 +244,7 @@ func readSinceIdle(c net.Conn, ci *connInfo) bool {
 type readConn struct {
 	net.Conn
 	reads atomic.Uint64
+	info  *connInfo // set by Server.track at StateNew, before any request
 }
 
 func (c *readConn) Read(p []byte) (int, error) {

@@ -56,7 +56,7 @@ type Pool struct {
 	queue   chan *job
 	timeout time.Duration // queue timeout; ≤ 0 means none
 	workers int
-	busy    atomic.Int64 // jobs running on a worker
+	busy    atomic.Int64 // jobs running on a worker (counted with a queue timeout only)
 	// est is the running average of job durations in nanoseconds (an
 	// exponentially weighted one, weight 1/estWeight for the newest
 	// job); zero until a job has run. Workers update it without a lock:
@@ -137,14 +137,24 @@ func (p *Pool) work(id int) {
 		if err := j.ctx.Err(); err != nil {
 			j.err = err // abandoned while queued: do not run it
 		} else {
-			p.busy.Add(1)
-			start := time.Now()
-			j.err = app.Inline{ID: id}.Execute(j.ctx, j.fn)
-			p.observe(time.Since(start))
-			p.busy.Add(-1)
+			j.err = p.run(id, j)
 		}
 		j.done <- struct{}{}
 	}
+}
+
+// run runs j on worker id. Only a pool with a queue timeout counts busy
+// workers and times the job: wouldWait reads neither without one.
+func (p *Pool) run(id int, j *job) error {
+	if p.timeout <= 0 {
+		return app.Inline{ID: id}.Execute(j.ctx, j.fn)
+	}
+	p.busy.Add(1)
+	start := time.Now()
+	err := app.Inline{ID: id}.Execute(j.ctx, j.fn) // recovers a panic: never unwinds
+	p.observe(time.Since(start))
+	p.busy.Add(-1)
+	return err
 }
 
 // observe adds the duration of a job that ran to the average.

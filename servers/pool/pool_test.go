@@ -227,20 +227,9 @@ func TestQueueTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	release, first := occupy(p)
-	var refusedRan atomic.Bool
-	err = p.Execute(context.Background(), func(int) { refusedRan.Store(true) })
-	select {
-	case err := <-first:
-		t.Fatalf("the busy job ended (%v) before the queued one was refused", err)
-	default:
-	}
+	refusedRan, err := behindBusy(t, p)
 	if !errors.Is(err, ErrQueueTimeout) || !errors.Is(err, app.ErrOverloaded) {
 		t.Fatalf("Execute behind a busy worker = %v, want ErrQueueTimeout (an ErrOverloaded)", err)
-	}
-	close(release)
-	if err := <-first; err != nil {
-		t.Fatalf("busy job = %v, want nil", err)
 	}
 	// The worker is free again: it dequeues the refused job (and drops it)
 	// before it runs this one.
@@ -308,20 +297,9 @@ func TestExpectedWait(t *testing.T) {
 	if err := p.Execute(context.Background(), func(int) { time.Sleep(4 * timeout) }); err != nil {
 		t.Fatal(err)
 	}
-	release, first := occupy(p)
-	var refusedRan atomic.Bool
-	err = p.Execute(context.Background(), func(int) { refusedRan.Store(true) })
-	select {
-	case err := <-first:
-		t.Fatalf("the busy job ended (%v) before the queued one was refused", err)
-	default:
-	}
+	refusedRan, err := behindBusy(t, p)
 	if !errors.Is(err, ErrExpectedWait) || !errors.Is(err, app.ErrOverloaded) {
 		t.Fatalf("Execute behind a busy worker, jobs slower than the queue timeout = %v, want ErrExpectedWait (an ErrOverloaded) at once", err)
-	}
-	close(release)
-	if err := <-first; err != nil {
-		t.Fatalf("busy job = %v, want nil", err)
 	}
 	if err := p.Execute(context.Background(), func(int) {}); err != nil {
 		t.Fatalf("Execute on a free worker = %v, want nil: an idle worker admits whatever the average", err)
@@ -394,6 +372,27 @@ func TestExpectedWaitSkipsGivenUpJobs(t *testing.T) {
 	if err := <-first; err != nil {
 		t.Fatalf("busy job = %v, want nil", err)
 	}
+}
+
+// behindBusy occupies p's only worker, submits a job behind it, then
+// releases the busy job; it returns a flag that the job behind sets if it
+// ever runs, and that job's Execute error. It fails t when the busy job
+// ended before that Execute returned, or ended with an error.
+func behindBusy(t *testing.T, p *Pool) (*atomic.Bool, error) {
+	t.Helper()
+	release, first := occupy(p)
+	ran := new(atomic.Bool)
+	err := p.Execute(context.Background(), func(int) { ran.Store(true) })
+	select {
+	case err := <-first:
+		t.Fatalf("the busy job ended (%v) before the queued one was refused", err)
+	default:
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatalf("busy job = %v, want nil", err)
+	}
+	return ran, err
 }
 
 // occupy runs a job on a worker of p and returns once it runs: closing
