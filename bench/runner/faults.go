@@ -77,16 +77,7 @@ func FaultLine(ev results.FaultEvent) string {
 	}
 	f := ev.Failed
 	fail := fmt.Sprintf("%d failed", f.Total())
-	var kinds []string
-	for _, k := range []struct {
-		n    int64
-		name string
-	}{{f.Refused, "refused"}, {f.Reset, "reset"}, {f.Closed, "closed"}, {f.Timeout, "timeout"}, {f.Status5xx, "5xx"}, {f.Other, "other"}} {
-		if k.n > 0 {
-			kinds = append(kinds, fmt.Sprintf("%d %s", k.n, k.name))
-		}
-	}
-	if len(kinds) > 0 {
+	if kinds := f.Kinds(); len(kinds) > 0 {
 		fail += " (" + strings.Join(kinds, ", ") + ")"
 	}
 	parts = append(parts, fail)
